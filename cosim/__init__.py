@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: MIT
+"""Glue between RTL, golden models and simulators."""

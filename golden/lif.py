@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: MIT
+"""Floating-point leaky integrate-and-fire (LIF) neurons: the reference dynamics.
+
+The update, per timestep ``t`` and neuron ``i`` (DFA_Sim, Sec. II):
+
+    u[t] = leak * v[t-1] + I[t]          (I[t] = W s_in[t], computed by the caller)
+    s[t] = H(u[t] - threshold)
+    v[t] = u[t] * (1 - s[t])             reset="hard" (to zero, the paper's default)
+         = u[t] - threshold * s[t]       reset="soft"
+         = u[t]                          reset="none"
+
+``neuron="if"`` forces ``leak = 1`` (integrate-and-fire). ``u[t]`` (before reset) is what a
+GradLIF unit stores for the backward pass, since the surrogate gradient is ``h(u[t] - threshold)``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from .surrogate import Surrogate, spike
+
+__all__ = ["LIFConfig", "lif_step", "lif_forward"]
+
+_RESETS = ("hard", "soft", "none")
+_NEURONS = ("lif", "if")
+
+
+@dataclass(frozen=True)
+class LIFConfig:
+    """Neuron parameters shared by all layers of a network.
+
+    Defaults follow the same lab's HAR code (REFERENCE §1): leak 0.75, threshold 0.5, triangle
+    surrogate of width 1; the reset is to zero as in the DFA_Sim paper's equation.
+    """
+
+    leak: float = 0.75
+    threshold: float = 0.5
+    reset: str = "hard"
+    neuron: str = "lif"
+    surrogate: Surrogate = field(default_factory=Surrogate)
+    #: Detach the reset term from the graph (common BPTT simplification); off by default.
+    detach_reset: bool = False
+
+    def __post_init__(self) -> None:
+        if self.reset not in _RESETS:
+            raise ValueError(f"reset must be one of {_RESETS}, not {self.reset!r}")
+        if self.neuron not in _NEURONS:
+            raise ValueError(f"neuron must be one of {_NEURONS}, not {self.neuron!r}")
+        if not (isinstance(self.leak, (int, float)) and 0.0 <= self.leak <= 1.0):
+            raise ValueError(f"leak must be in [0, 1], not {self.leak!r}")
+        if not (isinstance(self.threshold, (int, float)) and math.isfinite(self.threshold)
+                and self.threshold > 0):
+            raise ValueError(f"threshold must be a positive number, not {self.threshold!r}")
+
+    @property
+    def effective_leak(self) -> float:
+        """The leak actually applied: 1 for IF neurons."""
+        return 1.0 if self.neuron == "if" else float(self.leak)
+
+
+def lif_step(v: torch.Tensor, current: torch.Tensor, cfg: LIFConfig
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Advance one timestep.
+
+    Returns ``(s, u, v_next)``: spikes, membrane before reset, membrane after reset.
+    """
+    u = cfg.effective_leak * v + current
+    s = spike(u - cfg.threshold, cfg.surrogate)
+    r = s.detach() if cfg.detach_reset else s
+    if cfg.reset == "hard":
+        v_next = u * (1.0 - r)
+    elif cfg.reset == "soft":
+        v_next = u - cfg.threshold * r
+    else:
+        v_next = u
+    return s, u, v_next
+
+
+def lif_forward(currents: torch.Tensor, cfg: LIFConfig,
+                v0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run a layer of LIF neurons over ``T`` timesteps.
+
+    Parameters
+    ----------
+    currents : Tensor, shape ``(T, ..., N)``
+        Synaptic input current per timestep.
+    cfg : LIFConfig
+    v0 : Tensor, optional
+        Initial membrane (zeros by default).
+
+    Returns
+    -------
+    spikes, membrane : Tensor, shape ``(T, ..., N)``
+        Output spikes and the membrane ``u[t]`` before reset.
+    """
+    v = torch.zeros_like(currents[0]) if v0 is None else v0
+    spikes, membrane = [], []
+    for t in range(currents.shape[0]):
+        s, u, v = lif_step(v, currents[t], cfg)
+        spikes.append(s)
+        membrane.append(u)
+    return torch.stack(spikes), torch.stack(membrane)

@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: MIT
+"""Behavioural hardware models: RRAM devices, crossbars, tiling and cost."""

@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: MIT
+"""Amaranth HDL components of the digital blocks."""
