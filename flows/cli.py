@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: MIT
+"""The ``dfasim`` command line."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+from .config import TrainConfig, load_toml
+from .datasets import DATASETS, DatasetError
+from .errors import DfasimError
+
+__all__ = ["main", "build_parser"]
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train an SNN from scratch (BPTT, DFA or SDFA)")
+    p.add_argument("--config", help="TOML file with a [train] table; flags override it")
+    p.add_argument("--dataset", help=f"one of {', '.join(DATASETS)}")
+    p.add_argument("--rule", choices=["bptt", "dfa", "sdfa"])
+    p.add_argument("--layers", help="layer sizes, e.g. 9-128-64-32-6 (default: per dataset)")
+    p.add_argument("--timesteps", type=int)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int, dest="batch_size")
+    p.add_argument("--lr", type=float)
+    p.add_argument("--loss", choices=["mse", "ce"])
+    p.add_argument("--readout", choices=["spike", "membrane"])
+    p.add_argument("--dfa-error", choices=["average", "timestep"], dest="dfa_error")
+    p.add_argument("--neuron", choices=["lif", "if"])
+    p.add_argument("--reset", choices=["hard", "soft", "none"])
+    p.add_argument("--surrogate", choices=["triangle", "rectangular", "atan", "fast_sigmoid"])
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", help="cpu (default) or cuda")
+    p.add_argument("--data-dir", dest="data_dir")
+    p.add_argument("--out", help="run directory (default runs/train/DATASET-RULE-sSEED)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start again even if the run directory holds an unfinished run")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _train(args) -> int:
+    from .train import train
+
+    cfg = load_toml(args.config, TrainConfig, "train") if args.config else TrainConfig()
+    for key in ("dataset", "rule", "layers", "timesteps", "epochs", "batch_size", "lr", "loss",
+                "readout", "dfa_error", "seed", "device", "data_dir"):
+        if getattr(args, key) is not None:
+            setattr(cfg, key, getattr(args, key))
+    for key in ("neuron", "reset", "surrogate"):
+        if getattr(args, key) is not None:
+            setattr(cfg.neuron, key, getattr(args, key))
+    out = Path(args.out or f"runs/train/{cfg.dataset}-{cfg.rule}-s{cfg.seed}")
+    m = train(cfg, out, overwrite=args.overwrite, progress=False if args.quiet else None)
+    print(f"{m['dataset']} {m['rule']} {'-'.join(map(str, m['layers']))} T={m['timesteps']}: "
+          f"test accuracy {100 * m['test_accuracy']:.2f} % ({m['n_test']} samples)")
+    print(f"wrote {out / 'checkpoint.pt'} and {out / 'metrics.json'}")
+    return 0
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="test accuracy of a trained checkpoint")
+    p.add_argument("checkpoint")
+    p.add_argument("--dataset", help="default: the dataset it was trained on")
+    p.add_argument("--data-dir", dest="data_dir")
+    p.add_argument("--device", default="cpu")
+
+
+def _evaluate(args) -> int:
+    from .checkpoint import load_checkpoint
+    from .train import evaluate, prepare_data, resolve_device
+
+    device = resolve_device(args.device)
+    ckpt = load_checkpoint(args.checkpoint, device=str(device))
+    data = prepare_data(args.dataset or ckpt.dataset, args.data_dir)
+    ds = data.dataset
+    if ds.n_features != ckpt.model.spec.n_inputs or ds.n_classes != ckpt.model.spec.n_classes:
+        raise DfasimError(f"checkpoint network {'-'.join(map(str, ckpt.model.spec.layers))} "
+                          f"does not fit dataset {ds.name} ({ds.n_features} features, "
+                          f"{ds.n_classes} classes)")
+    # Normalise with the statistics stored at training time, not this split's.
+    x_test = ckpt.normalise(torch.from_numpy(ds.x_test).float())
+    acc = evaluate(ckpt.model, x_test, data.y_test, device=device)
+    print(f"{ds.name}: test accuracy {100 * acc:.2f} % ({len(x_test)} samples)")
+    return 0
+
+
+def _add_data(sub) -> None:
+    p = sub.add_parser("data", help="datasets: where they are, which are available")
+    p.add_argument("action", choices=["list"])
+    p.add_argument("--data-dir", dest="data_dir")
+
+
+def _data(args) -> int:
+    from .datasets import describe_datasets
+
+    for d in describe_datasets(args.data_dir):
+        state = "available" if d["available"] else "missing  "
+        print(f"{d['name']:<14} {state} {d.get('where') or ''}  {d.get('note') or ''}".rstrip())
+    return 0
+
+
+def _add_bench(sub) -> None:
+    p = sub.add_parser("bench", help="measure speed figures")
+    p.add_argument("what", choices=["train"])
+    p.add_argument("--dataset", default="uci_har")
+    p.add_argument("--rules", default="bptt,dfa,sdfa")
+    p.add_argument("--batches", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=50, dest="batch_size")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--data-dir", dest="data_dir")
+    p.add_argument("--out", default="runs/bench/train.json")
+
+
+def _bench(args) -> int:
+    from .bench import bench_train
+    from .fileio import write_json
+
+    rules = [r.strip() for r in args.rules.split(",") if r.strip()]
+    bad = [r for r in rules if r not in ("bptt", "dfa", "sdfa")]
+    if bad:
+        raise DfasimError(f"unknown rule {bad[0]!r}; choose from bptt, dfa, sdfa")
+    res = bench_train(args.dataset, rules, batches=args.batches, batch_size=args.batch_size,
+                      device=args.device, data_dir=args.data_dir)
+    write_json(args.out, res)
+    print(f"training throughput on {res['dataset']} ({res['device']}, "
+          f"{res['torch_threads']} threads, batch {res['batch_size']}):")
+    for name, r in res["rules"].items():
+        print(f"  {name:<5} {r['sample_timesteps_per_second']:>12,.0f} sample-timesteps/s  "
+              f"({r['samples_per_second']:.1f} samples/s, T={r['timesteps']})")
+    print(f"wrote {args.out}")
+    return 0
+
+
+_COMMANDS = {"train": _train, "evaluate": _evaluate, "data": _data, "bench": _bench}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dfasim", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_train, _add_evaluate, _add_data, _add_bench):
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: user errors print one line on stderr and exit with status 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except (DfasimError, DatasetError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"dfasim: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dfasim: interrupted; finished epochs are kept and the run resumes", file=sys.stderr)
+        return 130
+    except (json.JSONDecodeError, OSError) as exc:
+        if os.environ.get("DFASIM_DEBUG"):
+            raise
+        print(f"dfasim: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+# SPDX-License-Identifier: MIT
+"""Typed run configurations, loaded from and written to TOML.
+
+Every setting of a run lives in one dataclass tree; :func:`load_toml` fills it from a TOML file,
+rejecting unknown keys and wrong types with a one-line :class:`DfasimError`, and
+:func:`dump_toml` writes the resolved tree back so a run can be repeated exactly.
+"""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import tomli_w
+
+from ..golden.lif import LIFConfig
+from ..golden.surrogate import Surrogate
+from .errors import DfasimError
+
+__all__ = ["NeuronConfig", "TrainConfig", "from_dict", "to_dict", "load_toml", "dump_toml"]
+
+T = TypeVar("T")
+
+
+@dataclass
+class NeuronConfig:
+    """LIF neuron settings (see :class:`dfasim.golden.lif.LIFConfig`)."""
+
+    neuron: str = "lif"
+    leak: float = 0.75
+    threshold: float = 0.5
+    reset: str = "hard"
+    surrogate: str = "triangle"
+    surrogate_width: float = 1.0
+
+    def to_lif(self) -> LIFConfig:
+        return LIFConfig(leak=self.leak, threshold=self.threshold, reset=self.reset,
+                         neuron=self.neuron,
+                         surrogate=Surrogate(self.surrogate, self.surrogate_width))
+
+
+@dataclass
+class TrainConfig:
+    """Settings of ``dfasim train``. Empty ``layers`` / zero ``timesteps`` mean the dataset's
+    default network (the Table I networks where the paper has one)."""
+
+    dataset: str = "basic_motions"
+    rule: str = "bptt"
+    layers: str = ""
+    timesteps: int = 0
+    epochs: int = 30
+    batch_size: int = 50
+    lr: float = 3e-3
+    loss: str = "mse"
+    readout: str = "spike"
+    dfa_error: str = "average"
+    seed: int = 0
+    device: str = "cpu"
+    data_dir: str = ""
+    neuron: NeuronConfig = field(default_factory=NeuronConfig)
+
+    def validate(self) -> None:
+        """Raise :class:`DfasimError` for values no run could use."""
+        if self.rule not in ("bptt", "dfa", "sdfa"):
+            raise DfasimError(f"rule must be bptt, dfa or sdfa, not {self.rule!r}")
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) <= 0:
+                raise DfasimError(f"{name} must be positive, not {getattr(self, name)!r}")
+        if self.timesteps < 0:
+            raise DfasimError(f"timesteps must be positive (0 = dataset default), "
+                              f"not {self.timesteps!r}")
+        if not self.lr > 0:
+            raise DfasimError(f"lr must be positive, not {self.lr!r}")
+        if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise DfasimError(f"device must be cpu or cuda, not {self.device!r}")
+        try:
+            self.neuron.to_lif()
+        except ValueError as exc:
+            raise DfasimError(f"[neuron] {exc}") from None
+
+
+def _check_type(value: Any, tp: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            try:
+                return _check_type(value, arg, where)
+            except DfasimError:
+                continue
+        raise DfasimError(f"{where}: {value!r} is not a valid {tp}")
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise DfasimError(f"{where}: expected a list, got {value!r}")
+        (arg, *_) = typing.get_args(tp) or (Any,)
+        return origin(_check_type(v, arg, f"{where}[{i}]") for i, v in enumerate(value))
+    if tp is Any or (isinstance(tp, type) and isinstance(value, tp)
+                     and not (tp is int and isinstance(value, bool))):
+        return value
+    if type(None) is tp and value is None:
+        return None
+    raise DfasimError(f"{where}: expected {getattr(tp, '__name__', tp)}, got {value!r}")
+
+
+def from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
+    """Build dataclass ``cls`` from a nested dict, rejecting unknown keys and wrong types."""
+    if not isinstance(data, dict):
+        raise DfasimError(f"{where}: expected a table, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise DfasimError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(names))})")
+    kwargs = {}
+    for key, value in data.items():
+        tp = hints[key]
+        if dataclasses.is_dataclass(tp):
+            kwargs[key] = from_dict(tp, value, f"{where}.{key}")
+        else:
+            kwargs[key] = _check_type(value, tp, f"{where}.{key}")
+    return cls(**kwargs)
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """The dataclass tree as plain TOML-serialisable dicts."""
+    return dataclasses.asdict(obj)
+
+
+def load_toml(path: str | Path, cls: type[T], section: str) -> T:
+    """Load ``[section]`` of a TOML file into ``cls``; one-line errors for any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise DfasimError(f"cannot read config {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise DfasimError(f"config {path} is not valid TOML: {exc}") from None
+    if section not in data:
+        raise DfasimError(f"config {path} has no [{section}] table")
+    return from_dict(cls, data[section], f"{path.name} [{section}]")
+
+
+def dump_toml(path: str | Path, sections: dict[str, Any]) -> None:
+    """Write dataclass trees as TOML tables ``{section: obj}``."""
+    Path(path).write_text(tomli_w.dumps({k: to_dict(v) for k, v in sections.items()}))
