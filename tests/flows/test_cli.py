@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: MIT
+"""The command line: success paths print results; bad input prints one line and exits 2."""
+import pytest
+import torch
+
+from dfasim.flows.cli import main
+
+TRAIN = ["train", "--dataset", "basic_motions", "--layers", "6-16-4", "--epochs", "1",
+         "--batch-size", "20", "--quiet"]
+
+
+def _one_line_error(capsys, rc, needle):
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("dfasim: error:") and needle in err, err
+
+
+def test_train_and_evaluate(tmp_path, capsys):
+    assert main(TRAIN + ["--rule", "sdfa", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy" in out and (tmp_path / "checkpoint.pt").exists()
+    assert main(["evaluate", str(tmp_path / "checkpoint.pt")]) == 0
+    assert "basic_motions: test accuracy" in capsys.readouterr().out
+
+
+def test_unknown_dataset(tmp_path, capsys):
+    _one_line_error(capsys, main(["train", "--dataset", "cifar", "--out", str(tmp_path)]),
+                    "cifar")
+
+
+def test_layers_do_not_fit(tmp_path, capsys):
+    rc = main(TRAIN + ["--layers", "9-16-4", "--out", str(tmp_path)])
+    _one_line_error(capsys, rc, "first layer has 9 inputs")
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04garbage", b"\x80\x04not a zip"])
+def test_corrupt_checkpoint(tmp_path, capsys, content):
+    p = tmp_path / "checkpoint.pt"
+    p.write_bytes(content)
+    _one_line_error(capsys, main(["evaluate", str(p)]), "corrupt")
+
+
+def test_foreign_checkpoint(tmp_path, capsys):
+    p = tmp_path / "other.pt"
+    torch.save({"state_dict": {}}, p)
+    _one_line_error(capsys, main(["evaluate", str(p)]), "not a dfasim")
+
+
+def test_missing_checkpoint(tmp_path, capsys):
+    _one_line_error(capsys, main(["evaluate", str(tmp_path / "nope.pt")]), "does not exist")
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("[train\nrule = 1", "not valid TOML"),
+    ("[train]\nwobble = 3\n", "unknown key 'wobble'"),
+    ("[train]\nepochs = 'many'\n", "epochs"),
+    ("[other]\n", "no [train] table"),
+    ("[train]\n[train.neuron]\nleak = 2.0\n", "leak"),
+])
+def test_bad_config(tmp_path, capsys, text, needle):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(text)
+    _one_line_error(capsys, main(["train", "--config", str(cfg), "--out", str(tmp_path)]),
+                    needle)
+
+
+def test_config_file_is_used(tmp_path, capsys):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('[train]\ndataset = "basic_motions"\nlayers = "6-8-4"\nepochs = 1\n'
+                   'rule = "dfa"\n')
+    assert main(["train", "--config", str(cfg), "--out", str(tmp_path / "r"), "--quiet"]) == 0
+    assert "6-8-4" in capsys.readouterr().out
+    assert 'rule = "dfa"' in (tmp_path / "r" / "config.toml").read_text()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="machine has a GPU")
+def test_cuda_without_gpu(tmp_path, capsys):
+    _one_line_error(capsys, main(TRAIN + ["--device", "cuda", "--out", str(tmp_path)]), "cuda")
+
+
+def test_data_list(capsys):
+    assert main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "basic_motions" in out and "uci_har" in out
