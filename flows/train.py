@@ -28,7 +28,7 @@ from .errors import DfasimError
 from .fileio import atomic_torch_save, write_json
 
 __all__ = ["DEFAULT_NETWORKS", "PreparedData", "prepare_data", "network_spec", "evaluate",
-           "set_determinism", "resolve_device", "train"]
+           "set_determinism", "resolve_device", "train", "DEFAULT_BATCH", "batch_size_for"]
 
 #: Default network and timesteps per dataset: Table I's where the paper has one; BasicMotions
 #: (6 channels x 100, like HHAR) uses the HHAR network with 4 outputs.
@@ -39,6 +39,15 @@ DEFAULT_NETWORKS: dict[str, tuple[str, int]] = {
     "basic_motions": ("6-256-128-64-4", 100),
     "digits": ("64-256-128-10", 5),
 }
+
+#: Mini-batch size per dataset (default 50, the paper's). BasicMotions has only 40 training
+#: windows: batch 50 would mean one update per epoch, which DFA cannot learn from in 30 epochs.
+DEFAULT_BATCH: dict[str, int] = {"basic_motions": 10}
+
+
+def batch_size_for(cfg: TrainConfig, ds_name: str) -> int:
+    """The configured batch size, or the dataset's default when it is 0."""
+    return cfg.batch_size or DEFAULT_BATCH.get(ds_name, 50)
 
 
 @dataclass
@@ -176,6 +185,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, overwrite: bool = False,
     model.to(device)
     rule.to(device)
     n = len(data.x_train)
+    batch_size = batch_size_for(cfg, data.dataset.name)
     train_seconds = sum(h["seconds"] for h in history)
     bar = tqdm(range(start_epoch, cfg.epochs), initial=start_epoch, total=cfg.epochs,
                desc=f"train {cfg.dataset}/{cfg.rule}", unit="epoch", disable=progress is False)
@@ -183,8 +193,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, overwrite: bool = False,
         t0 = time.perf_counter()
         perm = torch.randperm(n, generator=gen)
         loss_sum, correct = 0.0, 0
-        for i in range(0, n, cfg.batch_size):
-            idx = perm[i:i + cfg.batch_size]
+        for i in range(0, n, batch_size):
+            idx = perm[i:i + batch_size]
             x, y = data.x_train[idx].to(device), data.y_train[idx].to(device)
             loss, out_b = rule.gradients(x, y)
             if not math.isfinite(loss):
@@ -214,6 +224,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, overwrite: bool = False,
         "layers": list(spec.layers),
         "timesteps": spec.timesteps,
         "n_train": n,
+        "batch_size": batch_size,
         "n_test": len(data.x_test),
         "test_accuracy": final,
         "best_test_accuracy": max((h["test_acc"] for h in history), default=final),

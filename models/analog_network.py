@@ -1,0 +1,347 @@
+# SPDX-License-Identifier: MIT
+"""A spiking MLP deployed on analog crossbars, with on-chip DFA and BP adaptation steps.
+
+Forward: every layer's currents come from an :class:`AnalogMatrix` (all ``T`` timesteps in one
+batched read, since the LIF recurrence is element-wise and does not feed back into the reads);
+the LIF dynamics are ``golden.lif.lif_forward``, so with ideal devices, ideal ADCs and
+grid-aligned weights the network equals the float :class:`golden.network.SpikingMLP`.
+
+Online adaptation (both rules use plain SGD, ``dW = -lr * grad``: no Adam state on chip; the
+gradient is computed digitally in float and only its level-quantised effect reaches the devices):
+
+* **DFA** (``dfa_step``): ``e = dL/d(mean_t out)`` and every timestep gets ``e_t = e / T``
+  (``golden.rules.DFA``, ``error="average"``). Since ``e_t`` does not depend on ``t`` the B-tile
+  computes ``B_l e_t`` once per sample through its own noisy crossbars (errors are bit-serial
+  inputs of ``error_bits``); ``delta_l[t] = (B_l e_t) * h(u_l[t] - theta)`` (GradLIF),
+  ``dW_l = sum_t delta_l[t]^T s_{l-1}[t]`` (WGU), the output layer uses ``e_t`` itself; all
+  layers are updated at once.
+* **BP** (``bp_step``): BP across layers, per timestep (spatial backpropagation, what a hardware
+  BP datapath does): ``delta_L[t] = e_t * h(u_L[t] - theta)``,
+  ``delta_l[t] = (W_{l+1}^T delta_{l+1}[t]) * h(u_l[t] - theta)`` with ``W^T`` read through the
+  noisy transposable crossbars of layer ``l+1``; no temporal credit assignment through the
+  membrane (no BPTT). Then the same WGU and update as DFA.
+
+Counters (per layer name and phase, :mod:`models.activity`): crossbar events are counted by the
+matrices; this module adds LIF / GradLIF operations, WGU accumulations, the buffer traffic of
+membranes, errors and deltas, and H-tree bytes between tiles.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from ..golden.lif import lif_forward
+from ..golden.loss import output_error
+from ..golden.network import NetworkSpec, SpikingMLP, Trace, encode
+from .activity import ActivityCounters, vector_bytes
+from .crossbar import AnalogMatrix, CrossbarConfig, WriteStats
+from .rram.noise import NoiseModel
+
+__all__ = ["AnalogSNN", "StepResult", "deploy_feedback", "default_feedback"]
+
+#: Word widths of the digital datapath, in bits (golden/grad_lif.py and golden/wgu.py defaults).
+MEMBRANE_BITS = 16
+DELTA_BITS = 8
+GRAD_BITS = 16
+
+
+@dataclass
+class StepResult:
+    """Outcome of one on-chip adaptation step.
+
+    Members
+    -------
+    loss : float
+        Batch loss before the update.
+    output : Tensor, ``(B, C)``
+        Network output before the update.
+    delta_w : list of Tensor
+        Requested weight change per layer (``-lr * grad``, before level quantisation).
+    writes : list of WriteStats
+        Programming outcome per layer.
+    """
+
+    loss: float
+    output: torch.Tensor
+    delta_w: list[torch.Tensor] = field(default_factory=list)
+    writes: list[WriteStats] = field(default_factory=list)
+
+
+def default_feedback(spec: NetworkSpec, generator: torch.Generator | None = None
+                     ) -> list[torch.Tensor]:
+    """Fixed random DFA matrices ``B_l ~ N(0, 1/C)`` (``n_l x C``), drawn as in
+    ``golden.rules.DFA``."""
+    c = spec.n_classes
+    return [torch.randn(n, c, generator=generator) / math.sqrt(c) for n in spec.hidden]
+
+
+def deploy_feedback(spec: NetworkSpec, cfg: CrossbarConfig, noise: NoiseModel,
+                    generator: torch.Generator | None = None, *,
+                    matrices: list[torch.Tensor] | None = None,
+                    counters: ActivityCounters | None = None) -> list[AnalogMatrix]:
+    """Program the DFA feedback matrices ``B_l`` (one per hidden layer) into noisy crossbars.
+
+    ``matrices`` default to :func:`default_feedback` drawn from ``generator``. They are
+    programmed once (phase ``"deploy"``) and never updated. Named ``"B0"``, ``"B1"``, ...
+    """
+    if matrices is None:
+        matrices = default_feedback(spec, generator)
+    if len(matrices) != len(spec.hidden):
+        raise ValueError(f"need one feedback matrix per hidden layer ({len(spec.hidden)}), "
+                         f"got {len(matrices)}")
+    out = []
+    for l, (b, n) in enumerate(zip(matrices, spec.hidden)):
+        if tuple(b.shape) != (n, spec.n_classes):
+            raise ValueError(f"feedback matrix {l} must be {(n, spec.n_classes)}, not "
+                             f"{tuple(b.shape)}")
+        out.append(AnalogMatrix.from_weight(b, cfg, noise, generator, name=f"B{l}",
+                                            counters=counters))
+    return out
+
+
+def _surrogates(spec: NetworkSpec, membranes: list[torch.Tensor]) -> list[torch.Tensor]:
+    """GradLIF's ``h(u - theta)`` per layer (ones for a membrane read-out layer)."""
+    cfg = spec.lif
+    hs = [cfg.surrogate.grad(u - cfg.threshold) for u in membranes]
+    if spec.readout == "membrane":
+        hs[-1] = torch.ones_like(membranes[-1])
+    return hs
+
+
+class AnalogSNN:
+    """A :class:`SpikingMLP` whose layers are :class:`AnalogMatrix` instances on one chip.
+
+    Members
+    -------
+    spec : NetworkSpec
+        Shape and neuron model.
+    layers : list of AnalogMatrix
+        ``layers[l]`` holds ``W_l`` (``n_{l+1} x n_l``), named ``"L{l}"``.
+    counters : ActivityCounters
+        Shared by all layers (and by feedback matrices deployed with it).
+    """
+
+    def __init__(self, spec: NetworkSpec, layers: list[AnalogMatrix],
+                 counters: ActivityCounters | None = None) -> None:
+        if len(layers) != len(spec.layers) - 1:
+            raise ValueError(f"{len(spec.layers) - 1} layers expected, got {len(layers)}")
+        for l, m in enumerate(layers):
+            if m.shape != (spec.layers[l + 1], spec.layers[l]):
+                raise ValueError(f"layer {l} is {m.shape}, the spec needs "
+                                 f"{(spec.layers[l + 1], spec.layers[l])}")
+        self.spec = spec
+        self.layers = layers
+        self.counters = counters if counters is not None else ActivityCounters()
+        for m in layers:
+            m.counters = self.counters
+
+    @classmethod
+    def deploy(cls, model: SpikingMLP, cfg: CrossbarConfig, noise: NoiseModel,
+               generator: torch.Generator | None = None, *,
+               calibration: torch.Tensor | None = None,
+               counters: ActivityCounters | None = None) -> "AnalogSNN":
+        """Program a trained float network onto a chip instance.
+
+        Parameters
+        ----------
+        model : SpikingMLP
+        cfg : CrossbarConfig
+            Crossbar and device configuration; ``cfg.max_tiles`` bounds the layers' tiles.
+        noise : NoiseModel
+        generator : torch.Generator, optional
+            The chip instance: device personalities, write draws and rounding come from it.
+        calibration : Tensor, optional
+            Inputs ``(B, T, C)`` or ``(B, F)`` whose forward pass sets the calibrated ADC ranges
+            (layer by layer, on the analog network's own spikes); otherwise the first forward
+            pass calibrates.
+        """
+        counters = counters if counters is not None else ActivityCounters()
+        tiles = [AnalogMatrix(w.shape[0], w.shape[1], cfg, noise, generator, name=f"L{l}",
+                              counters=counters).n_tiles for l, w in enumerate(model.weights)]
+        if cfg.max_tiles is not None and sum(tiles) > cfg.max_tiles:
+            raise ValueError(f"network {'-'.join(map(str, model.spec.layers))} needs "
+                             f"{sum(tiles)} tiles {tiles}, the chip has max_tiles="
+                             f"{cfg.max_tiles}")
+        layers = [AnalogMatrix.from_weight(w.detach(), cfg, noise, generator,
+                                           name=f"L{l}", counters=counters)
+                  for l, w in enumerate(model.weights)]
+        snn = cls(model.spec, layers, counters)
+        if calibration is not None and cfg.adc_range == "calibrated":
+            snn.calibrate(calibration)
+        return snn
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers)
+
+    @property
+    def n_tiles(self) -> int:
+        """Tiles used by the network's layers (no two layers share a tile)."""
+        return sum(m.n_tiles for m in self.layers)
+
+    def calibrate(self, x: torch.Tensor) -> None:
+        """Set every layer's forward ADC range from the activity that ``x`` produces."""
+        h = encode(x, self.spec.timesteps)
+        for m in self.layers:
+            m.calibrate(h)
+            s, _ = lif_forward(m.forward(h, phase="calibrate"), self.spec.lif)
+            h = s
+
+    def effective_model(self) -> SpikingMLP:
+        """A float :class:`SpikingMLP` holding the weights the arrays really store (no ADC)."""
+        model = SpikingMLP(self.spec)
+        with torch.no_grad():
+            for w, m in zip(model.weights, self.layers):
+                w.copy_(m.effective_weight())
+        return model
+
+    # --- forward --------------------------------------------------------------------------------
+
+    def forward(self, x: torch.Tensor, *, training: bool = False,
+                phase: str = "forward") -> tuple[torch.Tensor, Trace]:
+        """Time-averaged output ``(B, C)`` and the :class:`Trace`, as ``SpikingMLP.forward``.
+
+        ``training`` also counts the membrane writes a GradLIF unit keeps for the backward pass.
+        """
+        lif = self.spec.lif
+        h = encode(x.detach(), self.spec.timesteps)
+        T, B = h.shape[:2]
+        trace = Trace([], [], [])
+        for l, m in enumerate(self.layers):
+            cur = m.forward(h, phase=phase, binary=True if l else None)
+            s, u = lif_forward(cur, lif)
+            n = m.n_out
+            in_bytes = vector_bytes(m.n_in, _word_bits(h, m.cfg.input_bits) if l == 0 else 1)
+            writes = T * B * (vector_bytes(n, 1)
+                              + (vector_bytes(n, MEMBRANE_BITS) if training else 0))
+            self.counters.add(m.name, phase, lif_ops=T * B * n,
+                              buffer_read_bytes=T * B * vector_bytes(n, m.cfg.psum_bits),
+                              buffer_write_bytes=writes, tile_bytes=T * B * in_bytes)
+            trace.inputs.append(h)
+            trace.membranes.append(u)
+            trace.spikes.append(s)
+            h = s
+        last = self.layers[-1]
+        self.counters.add(last.name, phase, tile_bytes=T * B * vector_bytes(last.n_out, 1))
+        out = trace.spikes[-1] if self.spec.readout == "spike" else trace.membranes[-1]
+        return out.mean(dim=0), trace
+
+    __call__ = forward
+
+    @torch.no_grad()
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> float:
+        """Accuracy on ``(x, y)``; reads are counted under phase ``"inference"``."""
+        correct = 0
+        for i in range(0, x.shape[0], batch_size):
+            out, _ = self.forward(x[i:i + batch_size], phase="inference")
+            correct += int((out.argmax(-1) == y[i:i + batch_size]).sum())
+        return correct / max(1, x.shape[0])
+
+    # --- adaptation -----------------------------------------------------------------------------
+
+    def _gradlif(self, l: int, proj: torch.Tensor, h: torch.Tensor, err_bits: int
+                 ) -> torch.Tensor:
+        """``delta = proj * h`` with its counts; ``proj`` is ``(1, B, n)`` or ``(T, B, n)``.
+
+        The GradLIF unit reads the stored membrane and the error of every neuron-timestep (a
+        time-independent DFA error is re-read each timestep) and writes the delta.
+        """
+        T, B, n = h.shape
+        name = self.layers[l].name
+        self.counters.add(name, "backward", gradlif_ops=T * B * n,
+                          buffer_read_bytes=T * B * (vector_bytes(n, MEMBRANE_BITS)
+                                                     + vector_bytes(n, err_bits or 16)),
+                          buffer_write_bytes=T * B * vector_bytes(n, DELTA_BITS))
+        return proj * h
+
+    def _wgu_and_update(self, deltas: list[torch.Tensor], trace: Trace, lr: float
+                        ) -> tuple[list[torch.Tensor], list[WriteStats]]:
+        """WGU ``dW_l = -lr * sum_t delta^T s_in`` for every layer, then the device updates."""
+        dws = []
+        for l, m in enumerate(self.layers):
+            d, s = deltas[l], trace.inputs[l]
+            T, B = d.shape[:2]
+            grad = torch.einsum("tbo,tbi->oi", d, s)
+            dws.append(-lr * grad)
+            macs = m.n_out * int((s != 0).sum())
+            in_bits = _word_bits(s, m.cfg.input_bits) if l == 0 else 1
+            self.counters.add(
+                m.name, "update", wgu_macs=macs,
+                buffer_read_bytes=T * B * (vector_bytes(m.n_out, DELTA_BITS)
+                                           + vector_bytes(m.n_in, in_bits))
+                + (macs + m.n_out * m.n_in) * (GRAD_BITS // 8),
+                buffer_write_bytes=macs * (GRAD_BITS // 8))
+        writes = [m.update(dw) for m, dw in zip(self.layers, dws)]
+        return dws, writes
+
+    def _check_lr(self, lr: float) -> None:
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (
+                math.isfinite(lr) and lr >= 0):
+            raise ValueError(f"lr must be a non-negative number, not {lr!r}")
+
+    @torch.no_grad()
+    def dfa_step(self, x: torch.Tensor, y: torch.Tensor, feedback: list[AnalogMatrix],
+                 lr: float, loss: str = "ce") -> StepResult:
+        """One on-chip DFA step on a batch: forward, ``B_l e`` in crossbars, WGU, update."""
+        self._check_lr(lr)
+        if len(feedback) != self.n_layers - 1:
+            raise ValueError(f"need {self.n_layers - 1} feedback matrices, got {len(feedback)}")
+        for l, b in enumerate(feedback):
+            if b.shape != (self.spec.layers[l + 1], self.spec.n_classes):
+                raise ValueError(f"feedback {l} is {b.shape}, expected "
+                                 f"{(self.spec.layers[l + 1], self.spec.n_classes)}")
+        out, trace = self.forward(x, training=True)
+        loss_v, e = output_error(out, y, loss)
+        T, B = trace.spikes[-1].shape[:2]
+        e_t = e / T
+        eb = self.layers[0].cfg.error_bits
+        hs = _surrogates(self.spec, trace.membranes)
+        c = self.spec.n_classes
+        deltas: list[torch.Tensor] = [None] * self.n_layers  # type: ignore[list-item]
+        if feedback:
+            # e goes once per sample from the output tile to the B tile.
+            feedback[0].counters.add(feedback[0].name, "backward",
+                                     tile_bytes=B * vector_bytes(c, eb or 16))
+        for l, fb in enumerate(feedback):
+            fb.counters = self.counters
+            proj = fb.forward(e_t, bits=eb, binary=False, phase="backward")  # (B, n_l), once
+            self.counters.add(fb.name, "backward",
+                              tile_bytes=B * vector_bytes(fb.n_out, eb or 16))
+            deltas[l] = self._gradlif(l, proj.unsqueeze(0), hs[l], eb)
+        deltas[-1] = self._gradlif(self.n_layers - 1, e_t.unsqueeze(0), hs[-1], eb)
+        dws, writes = self._wgu_and_update(deltas, trace, lr)
+        return StepResult(float(loss_v), out, dws, writes)
+
+    @torch.no_grad()
+    def bp_step(self, x: torch.Tensor, y: torch.Tensor, lr: float,
+                loss: str = "ce") -> StepResult:
+        """One on-chip BP step: forward, errors back through transposed reads, WGU, update."""
+        self._check_lr(lr)
+        out, trace = self.forward(x, training=True)
+        loss_v, e = output_error(out, y, loss)
+        T, B = trace.spikes[-1].shape[:2]
+        e_t = e / T
+        eb = self.layers[0].cfg.error_bits
+        hs = _surrogates(self.spec, trace.membranes)
+        L = self.n_layers
+        deltas: list[torch.Tensor] = [None] * L  # type: ignore[list-item]
+        self.counters.add(self.layers[-1].name, "backward",
+                          tile_bytes=B * vector_bytes(self.spec.n_classes, eb or 16))
+        deltas[-1] = self._gradlif(L - 1, e_t.unsqueeze(0), hs[-1], eb)
+        for l in range(L - 2, -1, -1):
+            upper = self.layers[l + 1]
+            back = upper.transpose(deltas[l + 1], bits=eb, phase="backward")  # (T, B, n_l)
+            self.counters.add(upper.name, "backward",
+                              tile_bytes=T * B * vector_bytes(upper.n_in, eb or 16))
+            deltas[l] = self._gradlif(l, back, hs[l], eb)
+        dws, writes = self._wgu_and_update(deltas, trace, lr)
+        return StepResult(float(loss_v), out, dws, writes)
+
+
+def _word_bits(x: torch.Tensor, input_bits: int) -> int:
+    """Buffered word width of a layer input: 1 for spikes, else ``input_bits`` (16 if ideal)."""
+    if bool(((x == 0) | (x == 1)).all()):
+        return 1
+    return input_bits or 16

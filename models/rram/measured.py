@@ -1,0 +1,293 @@
+# SPDX-License-Identifier: MIT
+"""Target -> reached conductance pairs for fitting noise models: measured HfOx RRAM, NeuRRAM-like.
+
+Both sources return conductances in µS on the device window ``[g_min, g_max]`` used by the
+crossbar model (Table II of the DFA_Sim paper: 4-bit RRAM in [1, 10] µS).
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .noise import CROSSSIM_RRAM_WAN, PolynomialSpread
+
+__all__ = ["RADAR_FILE", "RADAR_SHA256", "RADAR_STAGES", "RADAR_EXPERIMENTS", "NEURRAM_N",
+           "NEURRAM_LEVELS", "find_radar_file", "radar_pairs", "neurram_like_samples",
+           "split_indices", "to_device_window"]
+
+#: Bundled measured data set (``shared/datasets/README.md`` §3).
+RADAR_FILE = "rram_radar_retention.npz"
+#: SHA-256 of the bundled copy (``shared/datasets/README.md``, file table); a file with this name
+#: is always verified, so an edited or truncated copy is reported instead of fitted.
+RADAR_SHA256 = "52dcffbb5c8955409bc81a4646146fcd7c4597e0cba10e8414b8c36998f4acc3"
+#: Conditions of the reads: right after write-verify, and after the 30 min bake (README §3).
+RADAR_STAGES = ("prebake", "postbake")
+#: 3-bit-per-cell experiments with a write-verify log (README §3: e1..e7).
+RADAR_EXPERIMENTS = (1, 2, 3, 4, 5, 6, 7)
+#: Write-log columns used (README §3, ``write_log_columns``).
+_COL_ADDR, _COL_RLO, _COL_RHI, _COL_SUCCESS = 0, 6, 7, 8
+#: Window bounds at or above this (Ω) are open-ended: the logs write 1e10 Ω for "no upper bound"
+#: (fully RESET level) and 0 Ω for "no lower bound" (fully SET level). Source: the write logs.
+_OPEN_R_OHM = 1e9
+
+#: Sample count and split of the DFA_Sim paper's GPR data (REFERENCE.md §1: 6920 + 1730).
+NEURRAM_N = 8650
+#: Levels of a 4-bit device (REFERENCE.md §1, Table II: RRAM 4-bit).
+NEURRAM_LEVELS = 16
+
+
+def find_radar_file(path: str | os.PathLike | None = None,
+                    data_dir: str | os.PathLike | None = None) -> Path:
+    """Locate ``rram_radar_retention.npz``.
+
+    Parameters
+    ----------
+    path : path, optional
+        The file itself; used as given.
+    data_dir : path, optional
+        Searched first, before ``$DFASIM_DATA``, the user cache and the bundled
+        ``shared/datasets`` beside the checkout (``dfasim.flows.datasets.resolve_data_dirs``).
+
+    Raises
+    ------
+    FileNotFoundError
+        One line naming the searched directories.
+    """
+    if path is not None:
+        p = Path(path).expanduser()
+        if not p.is_file():
+            raise FileNotFoundError(f"measured RRAM data {p} does not exist")
+        return p
+    # Imported here: the data search path is a flow-level concern, the device model is not.
+    from dfasim.flows.datasets.paths import format_dirs, resolve_data_dirs
+
+    dirs = resolve_data_dirs(data_dir)
+    for d in dirs:
+        if (d / RADAR_FILE).is_file():
+            return d / RADAR_FILE
+    raise FileNotFoundError(f"measured RRAM data {RADAR_FILE} not found in {format_dirs(dirs)}; "
+                            f"pass its folder with --data-dir")
+
+
+def _load_npz(p: Path) -> dict[str, np.ndarray]:
+    if p.name == RADAR_FILE:
+        got = hashlib.sha256(p.read_bytes()).hexdigest()
+        if got != RADAR_SHA256:
+            raise ValueError(f"{p} is corrupt (sha256 {got[:16]}..., expected "
+                             f"{RADAR_SHA256[:16]}...); restore the bundled copy")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except Exception as exc:  # numpy raises several types for a damaged archive
+        raise ValueError(f"{p} is not a readable npz file ({type(exc).__name__})") from None
+
+
+def to_device_window(g: torch.Tensor, g_lo: float, g_hi: float, g_min: float,
+                     g_max: float) -> torch.Tensor:
+    """Affine map of the measured window ``[g_lo, g_hi]`` onto ``[g_min, g_max]`` (all µS).
+
+    ``G_dev = g_min + (G - g_lo) / (g_hi - g_lo) * (g_max - g_min)``: the normalised conductance
+    is kept, so a spread of 1 % of the measured window stays 1 % of the device window.
+    """
+    return g_min + (g - g_lo) / (g_hi - g_lo) * (g_max - g_min)
+
+
+def _check_window(g_min: float, g_max: float) -> None:
+    if not (math.isfinite(g_min) and math.isfinite(g_max) and 0.0 <= g_min < g_max):
+        raise ValueError(f"need 0 <= g_min < g_max, got g_min={g_min}, g_max={g_max} µS")
+
+
+def radar_pairs(path: str | os.PathLike | None = None, g_min: float = 1.0, g_max: float = 10.0,
+                *, stages: tuple[str, ...] = ("postbake",),
+                experiments: tuple[int, ...] = RADAR_EXPERIMENTS,
+                data_dir: str | os.PathLike | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
+    """Write-verify target -> reached conductance of the measured 1T1R HfOx array (RADAR data).
+
+    One pair per programmed cell and read stage. For every cell that the write-verify log of a
+    3-bit-per-cell experiment programmed, the **last** log row of that cell gives the target
+    window ``[rlo, rhi]`` (Ω); the target conductance is the window midpoint in conductance,
+    ``(1/rlo + 1/rhi) / 2``. The reached conductance is ``1/R`` of the first read of that cell:
+    ``prebake`` right after write-verify (includes the fast relaxation between the verify and the
+    read, and read noise), ``postbake`` after the 30-minute bake (accelerated retention;
+    80-120 °C where the source states it). ``postbake`` is what a deployed chip sees some time
+    after programming, hence the default.
+
+    Mapping to the device window: both conductances are mapped by normalised conductance,
+    ``g_norm = (G - G_lo) / (G_hi - G_lo)`` and ``G_dev = g_min + g_norm * (g_max - g_min)``,
+    where ``[G_lo, G_hi]`` is the span of the targets kept (85.7-219.5 µS in the bundled file),
+    identical for all stages. Reached values may fall slightly outside ``[g_min, g_max]``.
+
+    Rows dropped (each counted in ``info["counts"]``): cells whose last log row has an
+    open-ended window (levels 0 and 7: fully SET / fully RESET, no target value), failed
+    programming (``success == 0``), non-finite or non-positive resistance. Cells with no row in
+    an experiment's log are not used (not programmed in that run: their state may date from an
+    earlier experiment, e.g. e5 programmed only 278 cells). The 2-bit-per-cell experiments are
+    not used: their wider windows would make the spread depend on the coding scheme rather than
+    on the conductance.
+
+    Parameters
+    ----------
+    path : path, optional
+        The npz file; by default found with :func:`find_radar_file`.
+    g_min, g_max : float
+        Device window (µS).
+    stages : tuple of str
+        Subset of ``("prebake", "postbake")``.
+    experiments : tuple of int
+        3-bpc experiments (1..7) to use; e7 is the array after 5k endurance cycles.
+    data_dir : path, optional
+        Extra folder searched first when ``path`` is not given.
+
+    Returns
+    -------
+    g_target, g_actual : Tensor of float64, shape (n,)
+        µS on the device window.
+    info : dict
+        ``stage`` (int64 (n,), index into ``info["stages"]``), ``group`` (int64 (n,), one id
+        per programmed cell and experiment: split on it so that both reads of a cell land in the
+        same fold), ``experiment`` (int64 (n,)), ``stages``, ``g_window_measured_us``
+        ``(G_lo, G_hi)``, ``counts`` and ``source``.
+
+    Raises
+    ------
+    FileNotFoundError
+        Data file missing.
+    ValueError
+        Corrupt file, bad window, unknown stage or experiment, nothing left after cleaning.
+    """
+    _check_window(g_min, g_max)
+    bad = [s for s in stages if s not in RADAR_STAGES]
+    if not stages or bad:
+        raise ValueError(f"stages must be a non-empty subset of {RADAR_STAGES}, got {stages}")
+    if not experiments or any(e not in RADAR_EXPERIMENTS for e in experiments):
+        raise ValueError(f"experiments must be a non-empty subset of {RADAR_EXPERIMENTS}")
+    p = find_radar_file(path, data_dir)
+    z = _load_npz(p)
+    try:
+        addr_to_col = {int(a): i for i, a in enumerate(z["cell_addr"])}
+        counts = dict(log_rows=0, cells_programmed=0, cells_not_programmed=0,
+                      dropped_open_window=0, dropped_failed=0, dropped_invalid=0,
+                      dropped_unknown_address=0)
+        per_exp: list[tuple[int, np.ndarray, np.ndarray, dict[str, np.ndarray]]] = []
+        for e in experiments:
+            log = z[f"bpc3_e{e}_write_log"].astype(np.float64)
+            reads = {s: z[f"bpc3_e{e}_r_{s}_ohm"].astype(np.float64)[0] for s in stages}
+            counts["log_rows"] += len(log)
+            last: dict[int, int] = {}
+            for i, a in enumerate(log[:, _COL_ADDR].astype(np.int64)):
+                if int(a) in addr_to_col:
+                    last[addr_to_col[int(a)]] = i  # later rows overwrite: the last run counts
+                else:
+                    counts["dropped_unknown_address"] += 1
+            cols = np.array(sorted(last), dtype=np.int64)
+            rows = log[[last[c] for c in cols]]
+            counts["cells_programmed"] += len(cols)
+            counts["cells_not_programmed"] += len(addr_to_col) - len(cols)
+            rlo, rhi = rows[:, _COL_RLO], rows[:, _COL_RHI]
+            open_ = ~((rlo > 0) & (rhi < _OPEN_R_OHM))
+            failed = ~open_ & (rows[:, _COL_SUCCESS] != 1)
+            ok = ~open_ & ~failed
+            valid = np.isfinite(rlo) & np.isfinite(rhi) & (rhi > rlo)
+            for r in reads.values():
+                valid &= np.isfinite(r[cols]) & (r[cols] > 0)
+            counts["dropped_open_window"] += int(open_.sum())
+            counts["dropped_failed"] += int(failed.sum())
+            counts["dropped_invalid"] += int((ok & ~valid).sum())
+            keep = ok & valid
+            per_exp.append((e, cols[keep], rows[keep], reads))
+    except KeyError as exc:
+        raise ValueError(f"{p} lacks array {exc.args[0]!r}; restore the bundled copy") from None
+
+    targets = [1e6 * 0.5 * (1 / r[:, _COL_RLO] + 1 / r[:, _COL_RHI]) for _, _, r, _ in per_exp]
+    all_targets = np.concatenate(targets)
+    if all_targets.size < 2 or all_targets.max() <= all_targets.min():
+        raise ValueError(f"{p}: fewer than two distinct targets left after cleaning")
+    g_lo, g_hi = float(all_targets.min()), float(all_targets.max())
+    g_t, g_a, stage, group, expt = [], [], [], [], []
+    for (e, cols, _, reads), t in zip(per_exp, targets):
+        for s_idx, s in enumerate(stages):
+            g_t.append(t)
+            g_a.append(1e6 / reads[s][cols])
+            stage.append(np.full(len(cols), s_idx))
+            group.append(e * len(addr_to_col) + cols)
+            expt.append(np.full(len(cols), e))
+    g_t_all = to_device_window(torch.from_numpy(np.concatenate(g_t)), g_lo, g_hi, g_min, g_max)
+    g_a_all = to_device_window(torch.from_numpy(np.concatenate(g_a)), g_lo, g_hi, g_min, g_max)
+    counts["cells_kept"] = sum(len(c) for _, c, _, _ in per_exp)
+    counts["pairs"] = int(g_t_all.numel())
+    info = {"stage": torch.from_numpy(np.concatenate(stage)).long(),
+            "group": torch.from_numpy(np.concatenate(group)).long(),
+            "experiment": torch.from_numpy(np.concatenate(expt)).long(),
+            "stages": tuple(stages), "g_window_measured_us": (g_lo, g_hi),
+            "counts": counts, "source": str(p), "experiments": tuple(experiments)}
+    return g_t_all, g_a_all, info
+
+
+def neurram_like_samples(n: int = NEURRAM_N, g_min: float = 1.0, g_max: float = 10.0,
+                         seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Synthetic NeuRRAM-like pairs from CrossSim's ``RRAM_Wan`` spread fit.
+
+    Targets are drawn uniformly (with replacement) from the 16 equally spaced levels of a 4-bit
+    device in ``[g_min, g_max]`` µS; the reached conductance is
+    ``max(0, G + sigma(G) * N(0, 1))`` with ``sigma`` the CrossSim cubic
+    (:data:`CROSSSIM_RRAM_WAN`, 1.28 µS at 1 µS, 2.41 µS at 10 µS) in **absolute** µS, not
+    rescaled to the window: REFERENCE.md §1 shows that this reproduces the DFA_Sim paper's
+    accuracy drop, while a rescaled spread does not. The clamp at 0 µS (a device cannot have
+    negative conductance) cuts the lower tail at the lowest levels (22 % of the draws at 1 µS).
+    Split with :func:`split_indices` (8650 -> 6920 / 1730, as in the paper).
+
+    Returns
+    -------
+    g_target, g_actual : Tensor of float64, shape (n,)
+    """
+    _check_window(g_min, g_max)
+    if n < 2:
+        raise ValueError(f"need n >= 2 samples, got {n}")
+    gen = torch.Generator().manual_seed(seed)
+    levels = torch.linspace(g_min, g_max, NEURRAM_LEVELS, dtype=torch.float64)
+    g_target = levels[torch.randint(NEURRAM_LEVELS, (n,), generator=gen)]
+    z = torch.randn(n, generator=gen, dtype=torch.float64)
+    g_actual = PolynomialSpread(CROSSSIM_RRAM_WAN).sample(g_target, z=z)
+    return g_target, g_actual
+
+
+def split_indices(n: int, seed: int = 0, train_fraction: float = 0.8,
+                  groups: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random train/test split, ``round(train_fraction * n)`` samples (or groups) for training.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples.
+    seed : int
+    train_fraction : float
+        0.8 in the DFA_Sim paper (6920 / 1730 of 8650).
+    groups : Tensor of int64, shape (n,), optional
+        Whole groups go to one side (e.g. both reads of one cell).
+
+    Returns
+    -------
+    train_idx, test_idx : Tensor of int64, sorted
+    """
+    if not 0.0 < train_fraction < 1.0:
+        raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction}")
+    gen = torch.Generator().manual_seed(seed)
+    if groups is None:
+        perm = torch.randperm(n, generator=gen)
+        n_train = round(train_fraction * n)
+        return perm[:n_train].sort().values, perm[n_train:].sort().values
+    if groups.shape != (n,):
+        raise ValueError(f"groups must have shape ({n},), got {tuple(groups.shape)}")
+    uniq, inverse = torch.unique(groups, return_inverse=True)
+    perm = torch.randperm(len(uniq), generator=gen)
+    is_train = torch.zeros(len(uniq), dtype=torch.bool)
+    is_train[perm[:round(train_fraction * len(uniq))]] = True
+    mask = is_train[inverse]
+    return torch.nonzero(mask).flatten(), torch.nonzero(~mask).flatten()
