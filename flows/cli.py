@@ -103,9 +103,91 @@ def _data(args) -> int:
     return 0
 
 
+def _add_adapt(sub) -> None:
+    p = sub.add_parser("adapt", help="deploy a trained SNN on noisy crossbars, adapt with BP/DFA")
+    p.add_argument("--config", help="TOML file with an [adapt] table; flags override it")
+    p.add_argument("--checkpoint", help="pre-trained FP32 checkpoint (from dfasim train)")
+    p.add_argument("--dataset", help="default: the checkpoint's dataset")
+    p.add_argument("--rules", help="comma-separated subset of bp,dfa (default both)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int, dest="batch_size")
+    p.add_argument("--lr-bp", type=float, dest="lr_bp")
+    p.add_argument("--lr-dfa", type=float, dest="lr_dfa")
+    p.add_argument("--chips", type=int, help="Monte Carlo chip instances (mean ± std)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--noise", help="neurram (default), radar, crosssim, ideal, or a model file")
+    p.add_argument("--data-dir", dest="data_dir")
+    p.add_argument("--max-tiles", type=int, dest="max_tiles", help="tile budget of the chip")
+    p.add_argument("--g-min", type=float, dest="g_min", help="conductance window low (µS)")
+    p.add_argument("--g-max", type=float, dest="g_max", help="conductance window high (µS)")
+    p.add_argument("--out", help="run directory (default runs/adapt/DATASET-sSEED)")
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+
+
+def _adapt(args) -> int:
+    from .adapt import AdaptConfig, adapt
+
+    cfg = load_toml(args.config, AdaptConfig, "adapt") if args.config else AdaptConfig()
+    for key in ("checkpoint", "dataset", "epochs", "batch_size", "lr_bp", "lr_dfa", "chips",
+                "seed", "noise", "data_dir"):
+        if getattr(args, key) is not None:
+            setattr(cfg, key, getattr(args, key))
+    if args.rules is not None:
+        cfg.rules = [r.strip() for r in args.rules.split(",") if r.strip()]
+    if args.max_tiles is not None:
+        cfg.crossbar.max_tiles = args.max_tiles
+    for key in ("g_min", "g_max"):
+        if getattr(args, key) is not None:
+            setattr(cfg.crossbar.device, key, getattr(args, key))
+    out = Path(args.out or f"runs/adapt/{cfg.dataset or Path(cfg.checkpoint).parent.name}"
+                           f"-s{cfg.seed}")
+    res = adapt(cfg, out, overwrite=args.overwrite, progress=False if args.quiet else None)
+    s = res["summary"]
+    pct = lambda d: f"{100 * d['mean']:.2f} ± {100 * d['std']:.2f} %"  # noqa: E731
+    print(f"{res['dataset']} {'-'.join(map(str, res['layers']))}, {len(res['chips'])} chips, "
+          f"{res['epochs']} epochs: FP32 {100 * s['fp32']:.2f} %, non-ideal {pct(s['nonideal'])}"
+          + "".join(f", {r.upper()} {pct(s[r])}" for r in res["rules"] if r in s))
+    print(f"wrote {out / 'adapt.json'}")
+    return 0
+
+
+def _add_noise(sub) -> None:
+    p = sub.add_parser("noise", help="fit or inspect a GPR RRAM noise model")
+    p.add_argument("action", choices=["fit", "show"])
+    p.add_argument("target", nargs="?", help="fit: radar or neurram; show: a model file")
+    p.add_argument("--out", help="model file for fit (default runs/noise/noise_SOURCE.pt)")
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--g-min", type=float, default=1.0, dest="g_min")
+    p.add_argument("--g-max", type=float, default=10.0, dest="g_max")
+    p.add_argument("--data-dir", dest="data_dir")
+    p.add_argument("--quiet", action="store_true")
+
+
+def _noise(args) -> int:
+    from .noise import noise_fit, noise_show
+
+    if not args.target:
+        raise DfasimError(f"noise {args.action} needs "
+                          f"{'a source (radar or neurram)' if args.action == 'fit' else 'a file'}")
+    if args.action == "show":
+        print(noise_show(Path(args.target)))
+        return 0
+    out = Path(args.out or f"runs/noise/noise_{args.target}.pt")
+    rep = noise_fit(args.target, out, epochs=args.epochs, seed=args.seed, g_min=args.g_min,
+                    g_max=args.g_max, data_dir=args.data_dir,
+                    progress=False if args.quiet else None)
+    print(noise_show(out))
+    print(f"wrote {out} and its report {out.with_suffix('.json')}, plot "
+          f"{out.with_suffix('.png')}")
+    del rep
+    return 0
+
+
 def _add_bench(sub) -> None:
     p = sub.add_parser("bench", help="measure speed figures")
-    p.add_argument("what", choices=["train"])
+    p.add_argument("what", choices=["train", "noise"])
     p.add_argument("--dataset", default="uci_har")
     p.add_argument("--rules", default="bptt,dfa,sdfa")
     p.add_argument("--batches", type=int, default=10)
@@ -119,6 +201,14 @@ def _bench(args) -> int:
     from .bench import bench_train
     from .fileio import write_json
 
+    if args.what == "noise":
+        from .noise import bench_noise_sampling
+
+        res = bench_noise_sampling()
+        out = args.out if args.out != "runs/bench/train.json" else "runs/bench/noise.json"
+        write_json(out, res)
+        print(json.dumps(res, indent=2, sort_keys=True, default=str))
+        return 0
     rules = [r.strip() for r in args.rules.split(",") if r.strip()]
     bad = [r for r in rules if r not in ("bptt", "dfa", "sdfa")]
     if bad:
@@ -135,13 +225,14 @@ def _bench(args) -> int:
     return 0
 
 
-_COMMANDS = {"train": _train, "evaluate": _evaluate, "data": _data, "bench": _bench}
+_COMMANDS = {"train": _train, "evaluate": _evaluate, "data": _data, "adapt": _adapt,
+             "noise": _noise, "bench": _bench}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dfasim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_train, _add_evaluate, _add_data, _add_bench):
+    for add in (_add_train, _add_evaluate, _add_data, _add_adapt, _add_noise, _add_bench):
         add(sub)
     return parser
 

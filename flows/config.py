@@ -150,6 +150,12 @@ def load_toml(path: str | Path, cls: type[T], section: str) -> T:
     return from_dict(cls, data[section], f"{path.name} [{section}]")
 
 
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    # TOML has no null: an omitted key reads back as the field's default, which is None.
+    return {k: _drop_none(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
+
+
 def dump_toml(path: str | Path, sections: dict[str, Any]) -> None:
-    """Write dataclass trees as TOML tables ``{section: obj}``."""
-    Path(path).write_text(tomli_w.dumps({k: to_dict(v) for k, v in sections.items()}))
+    """Write dataclass trees as TOML tables ``{section: obj}`` (None fields are omitted)."""
+    Path(path).write_text(tomli_w.dumps({k: _drop_none(to_dict(v))
+                                         for k, v in sections.items()}))

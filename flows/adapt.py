@@ -1,0 +1,279 @@
+# SPDX-License-Identifier: MIT
+"""``dfasim adapt``: deploy a pre-trained SNN on noisy crossbars and adapt it online, BP vs DFA.
+
+For each of ``chips`` chip instances (device personalities drawn from the chip's seed) the FP32
+network is programmed onto the crossbars, its non-ideal accuracy measured, and then a copy of
+that same chip is adapted for ``epochs`` epochs with each rule (``bp``: errors backwards through
+the noisy transposed crossbars, layer by layer; ``dfa``: ``B_l`` held in noisy crossbars, all
+layers updated in parallel). Accuracy on the test split is recorded after every epoch.
+
+The run directory is the checkpoint: after every epoch of every (chip, rule) the whole chip state
+(conductances, device personalities, ADC ranges, random generators) is saved, so an interrupted
+run continues where it stopped and ends with the same numbers as an uninterrupted one.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from ..models.analog_network import AnalogSNN, deploy_feedback
+from ..models.crossbar import CrossbarConfig
+from ..models.rram.noise import IdealDevice, NoiseModel, PolynomialSpread
+from .checkpoint import Checkpoint, load_checkpoint
+from .config import dump_toml, from_dict, to_dict
+from .errors import DfasimError
+from .fileio import atomic_torch_save, write_json
+from .train import DEFAULT_BATCH, evaluate, prepare_data, set_determinism
+
+__all__ = ["AdaptConfig", "ADAPT_RULES", "NOISE_CHOICES", "adapt", "load_noise_model",
+           "summarise"]
+
+ADAPT_RULES = ("bp", "dfa")
+#: Built-in noise models; anything else is read as the path of a fitted GPR model file.
+NOISE_CHOICES = ("neurram", "radar", "crosssim", "ideal")
+
+
+@dataclass
+class AdaptConfig:
+    """Settings of ``dfasim adapt`` (the ``[adapt]`` table; ``[adapt.crossbar]`` for the chip)."""
+
+    checkpoint: str = ""
+    dataset: str = ""
+    rules: list[str] = field(default_factory=lambda: list(ADAPT_RULES))
+    epochs: int = 25
+    batch_size: int = 0
+    lr_bp: float = 0.3
+    lr_dfa: float = 0.1
+    loss: str = "ce"
+    chips: int = 5
+    seed: int = 0
+    noise: str = "neurram"
+    noise_epochs: int = 100
+    calibration_samples: int = 256
+    data_dir: str = ""
+    crossbar: CrossbarConfig = field(default_factory=CrossbarConfig)
+
+    def validate(self) -> None:
+        if not self.checkpoint:
+            raise DfasimError("adapt needs the pre-trained checkpoint (--checkpoint PATH)")
+        bad = [r for r in self.rules if r not in ADAPT_RULES]
+        if bad or not self.rules:
+            raise DfasimError(f"rules must be a non-empty subset of {ADAPT_RULES}, "
+                              f"not {self.rules!r}")
+        for name in ("epochs", "chips", "noise_epochs", "calibration_samples"):
+            if getattr(self, name) <= 0:
+                raise DfasimError(f"{name} must be positive, not {getattr(self, name)!r}")
+        if self.batch_size < 0:
+            raise DfasimError(f"batch_size must be positive (0 = default), "
+                              f"not {self.batch_size!r}")
+        for name in ("lr_bp", "lr_dfa"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise DfasimError(f"{name} must be a non-negative number, not {v!r}")
+        try:
+            self.crossbar.validate()
+        except ValueError as exc:
+            raise DfasimError(f"[crossbar] {exc}") from None
+
+
+def load_noise_model(name: str, out_dir: Path, *, g_min: float, g_max: float, epochs: int,
+                     seed: int, data_dir: str | None = None, progress: bool | None = None
+                     ) -> tuple[NoiseModel, str]:
+    """The noise model called ``name``; GPR models are fitted once into ``out_dir``."""
+    if name == "ideal":
+        return IdealDevice(), "ideal devices (no programming error)"
+    if name == "crosssim":
+        return PolynomialSpread(), "CrossSim RRAM_Wan sigma(G) polynomial (NeuRRAM fit)"
+    from ..models.rram.gpr import GPRNoiseModel
+    from .noise import noise_fit
+
+    if name in ("neurram", "radar"):
+        path = out_dir / f"noise_{name}.pt"
+        if not path.exists():
+            noise_fit(name, path, epochs=epochs, seed=seed, g_min=g_min, g_max=g_max,
+                      data_dir=data_dir, progress=progress)
+    else:
+        path = Path(name)
+        if not path.is_file():
+            raise DfasimError(f"noise model {name!r} is neither one of "
+                              f"{', '.join(NOISE_CHOICES)} nor an existing model file")
+    try:
+        model = GPRNoiseModel.load(path)
+    except (ValueError, OSError) as exc:
+        raise DfasimError(str(exc).splitlines()[0]) from None
+    window = (getattr(model, "meta", {}) or {}).get("window_us")
+    if window is not None and (abs(window[0] - g_min) > 1e-9 or abs(window[1] - g_max) > 1e-9):
+        raise DfasimError(f"noise model {path} was fitted for the window {window} µS, the chip "
+                          f"is configured for [{g_min}, {g_max}] µS")
+    return model, f"GPR noise model {path}"
+
+
+def _chip_generator(seed: int, chip: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed * 1_000_003 + chip)
+
+
+def _save(obj: dict[str, Any], path: Path) -> None:
+    atomic_torch_save(obj, path)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        # Our own run state (chip objects with their generators): a full pickle, not weights only.
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise DfasimError(f"cannot resume from {path} ({type(exc).__name__}); delete it or "
+                          f"pass --overwrite") from None
+
+
+def _mean_std(values: list[float]) -> dict[str, float]:
+    return {"mean": statistics.fmean(values),
+            "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+
+
+def summarise(results: dict[str, Any]) -> dict[str, Any]:
+    """Mean ± std over chips of the non-ideal and adapted accuracies."""
+    chips = results["chips"]
+    summary = {"fp32": results["fp32_accuracy"],
+               "nonideal": _mean_std([c["nonideal_accuracy"] for c in chips])}
+    for rule in results["rules"]:
+        finals = [c["adapt"][rule]["history"][-1]["test_acc"] for c in chips
+                  if rule in c["adapt"] and c["adapt"][rule]["history"]]
+        if finals:
+            summary[rule] = _mean_std(finals)
+    return summary
+
+
+def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
+          progress: bool | None = None) -> dict[str, Any]:
+    """Run the whole adaptation experiment; return (and write) ``adapt.json``."""
+    cfg.validate()
+    out = Path(out_dir)
+    state_dir = out / "state"
+    cfg_path = out / "config.toml"
+    if cfg_path.exists() and not overwrite and state_dir.exists():
+        import tomllib
+        try:
+            saved = from_dict(AdaptConfig, tomllib.loads(cfg_path.read_text())["adapt"])
+        except Exception:
+            raise DfasimError(f"{cfg_path} is unreadable; pass --overwrite to start again"
+                              ) from None
+        if to_dict(saved) != to_dict(cfg):
+            raise DfasimError(f"{out} holds an adaptation run with a different configuration; "
+                              f"choose another --out or pass --overwrite")
+    if overwrite and state_dir.exists():
+        for p in state_dir.glob("*.pt"):
+            p.unlink()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    dump_toml(cfg_path, {"adapt": cfg})
+
+    set_determinism(cfg.seed)
+    ckpt: Checkpoint = load_checkpoint(cfg.checkpoint)
+    data = prepare_data(cfg.dataset or ckpt.dataset, cfg.data_dir)
+    ds = data.dataset
+    spec = ckpt.model.spec
+    if ds.n_features != spec.n_inputs or ds.n_classes != spec.n_classes:
+        raise DfasimError(f"checkpoint network {'-'.join(map(str, spec.layers))} does not fit "
+                          f"dataset {ds.name} ({ds.n_features} features, {ds.n_classes} "
+                          f"classes)")
+    # The network sees data normalised as at training time.
+    x_train = ckpt.normalise(torch.from_numpy(ds.x_train).float())
+    x_test = ckpt.normalise(torch.from_numpy(ds.x_test).float())
+    y_train, y_test = data.y_train, data.y_test
+    batch = cfg.batch_size or DEFAULT_BATCH.get(ds.name, 50)
+    dev = cfg.crossbar.device
+    noise, noise_desc = load_noise_model(cfg.noise, out, g_min=dev.g_min, g_max=dev.g_max,
+                                         epochs=cfg.noise_epochs, seed=cfg.seed,
+                                         data_dir=cfg.data_dir or None, progress=progress)
+    fp32 = evaluate(ckpt.model, x_test, y_test)
+    feedback_w = None
+    if ckpt.rule == "dfa" and ckpt.feedback:
+        feedback_w = [ckpt.feedback[f"B{l}"] for l in range(len(spec.hidden))]
+
+    results: dict[str, Any] = {
+        "dataset": ds.name, "source": ds.source, "checkpoint": str(cfg.checkpoint),
+        "pretrained_rule": ckpt.rule, "layers": list(spec.layers),
+        "timesteps": spec.timesteps, "noise": noise_desc, "fp32_accuracy": fp32,
+        "rules": list(cfg.rules), "epochs": cfg.epochs, "batch_size": batch,
+        "feedback": ("the checkpoint's own DFA matrices" if feedback_w is not None else
+                     "fresh random matrices (the checkpoint was not trained with DFA)"),
+        "config": dataclasses.asdict(cfg), "chips": [],
+    }
+    total = cfg.chips * len(cfg.rules) * cfg.epochs
+    bar = tqdm(total=total, desc=f"adapt {ds.name}", unit="epoch", disable=progress is False)
+    t_start = time.perf_counter()
+    for c in range(cfg.chips):
+        deployed_path = state_dir / f"chip{c}.pt"
+        if deployed_path.exists():
+            st = _load(deployed_path)
+            chip, fb, nonideal = st["snn"], st["feedback"], st["nonideal"]
+        else:
+            gen = _chip_generator(cfg.seed, c)
+            calib = x_train[torch.randperm(len(x_train), generator=gen)[:cfg.calibration_samples]]
+            try:
+                chip = AnalogSNN.deploy(ckpt.model, cfg.crossbar, noise, gen, calibration=calib)
+                fb = deploy_feedback(spec, cfg.crossbar, noise, gen, matrices=feedback_w,
+                                     counters=chip.counters)
+            except ValueError as exc:
+                raise DfasimError(str(exc)) from None
+            nonideal = chip.evaluate(x_test, y_test)
+            chip.counters.clear()
+            _save({"snn": chip, "feedback": fb, "nonideal": nonideal}, deployed_path)
+        chip_res: dict[str, Any] = {"chip": c, "nonideal_accuracy": nonideal,
+                                    "tiles": chip.n_tiles, "adapt": {}}
+        for r_i, rule in enumerate(cfg.rules):
+            path = state_dir / f"chip{c}-{rule}.pt"
+            if path.exists():
+                st = _load(path)
+                snn, fbr, shuffle, history = st["snn"], st["feedback"], st["shuffle"], \
+                    st["history"]
+                counts = st["counts"]
+            else:
+                # Both rules start from the same programmed chip (same devices, same ADC ranges).
+                snn, fbr = copy.deepcopy((chip, fb))
+                shuffle = torch.Generator().manual_seed(cfg.seed * 7919 + c * 31 + r_i)
+                history, counts = [], None
+            bar.update(len(history))
+            lr = cfg.lr_bp if rule == "bp" else cfg.lr_dfa
+            for epoch in range(len(history), cfg.epochs):
+                t0 = time.perf_counter()
+                snn.counters.clear()
+                perm = torch.randperm(len(x_train), generator=shuffle)
+                loss_sum = 0.0
+                for i in range(0, len(perm), batch):
+                    idx = perm[i:i + batch]
+                    if rule == "dfa":
+                        step = snn.dfa_step(x_train[idx], y_train[idx], fbr, lr, cfg.loss)
+                    else:
+                        step = snn.bp_step(x_train[idx], y_train[idx], lr, cfg.loss)
+                    if not math.isfinite(step.loss):
+                        raise DfasimError(f"adaptation diverged ({rule}, chip {c}, epoch "
+                                          f"{epoch + 1}); lower --lr-{rule}")
+                    loss_sum += step.loss * len(idx)
+                seconds = time.perf_counter() - t0
+                if counts is None:  # the activity of one training epoch, for the cost model
+                    counts = snn.counters.to_dict()
+                acc = snn.evaluate(x_test, y_test)
+                snn.counters.clear()
+                history.append({"epoch": epoch + 1, "loss": loss_sum / len(perm),
+                                "test_acc": acc, "seconds": seconds})
+                _save({"snn": snn, "feedback": fbr, "shuffle": shuffle, "history": history,
+                       "counts": counts}, path)
+                bar.update(1)
+                bar.set_postfix(chip=c, rule=rule, acc=f"{100 * acc:.1f}%")
+            chip_res["adapt"][rule] = {"lr": lr, "history": history, "epoch_counts": counts}
+        results["chips"].append(chip_res)
+        write_json(out / "adapt.json", {**results, "summary": summarise(results)})
+    bar.close()
+    results["summary"] = summarise(results)
+    results["wall_seconds_this_call"] = time.perf_counter() - t_start
+    write_json(out / "adapt.json", results)
+    return results
