@@ -187,27 +187,45 @@ def _noise(args) -> int:
 
 def _add_bench(sub) -> None:
     p = sub.add_parser("bench", help="measure speed figures")
-    p.add_argument("what", choices=["train", "noise"])
+    p.add_argument("what", choices=["train", "noise", "adapt"])
+    p.add_argument("--checkpoint", help="adapt: the pre-trained checkpoint to deploy")
     p.add_argument("--dataset", default="uci_har")
     p.add_argument("--rules", default="bptt,dfa,sdfa")
     p.add_argument("--batches", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=50, dest="batch_size")
     p.add_argument("--device", default="cpu")
     p.add_argument("--data-dir", dest="data_dir")
-    p.add_argument("--out", default="runs/bench/train.json")
+    p.add_argument("--out", help="JSON file (default runs/bench/WHAT.json)")
 
 
 def _bench(args) -> int:
     from .bench import bench_train
     from .fileio import write_json
 
+    out = args.out or f"runs/bench/{args.what}.json"
     if args.what == "noise":
         from .noise import bench_noise_sampling
 
         res = bench_noise_sampling()
-        out = args.out if args.out != "runs/bench/train.json" else "runs/bench/noise.json"
         write_json(out, res)
         print(json.dumps(res, indent=2, sort_keys=True, default=str))
+        return 0
+    if args.what == "adapt":
+        from .bench import bench_adapt
+
+        if not args.checkpoint:
+            raise DfasimError("bench adapt needs --checkpoint (a dfasim train checkpoint)")
+        res = bench_adapt(args.checkpoint, ["dfa", "bp"], batch_size=args.batch_size,
+                          data_dir=args.data_dir)
+        write_json(out, res)
+        print(f"adaptation epoch on {res['dataset']} ({res['samples']} x {res['timesteps']} "
+              f"timesteps, {res['torch_threads']} threads), peak "
+              f"{res['peak_flops'] / 1e9:.1f} GFLOP/s:")
+        for name, r in res["rules"].items():
+            print(f"  {name:<4} {r['seconds_per_epoch']:7.2f} s/epoch  "
+                  f"{r['achieved_flops'] / 1e9:6.2f} GFLOP/s = "
+                  f"{100 * r['fraction_of_peak']:.1f} % of peak")
+        print(f"wrote {out}")
         return 0
     rules = [r.strip() for r in args.rules.split(",") if r.strip()]
     bad = [r for r in rules if r not in ("bptt", "dfa", "sdfa")]
@@ -215,13 +233,13 @@ def _bench(args) -> int:
         raise DfasimError(f"unknown rule {bad[0]!r}; choose from bptt, dfa, sdfa")
     res = bench_train(args.dataset, rules, batches=args.batches, batch_size=args.batch_size,
                       device=args.device, data_dir=args.data_dir)
-    write_json(args.out, res)
+    write_json(out, res)
     print(f"training throughput on {res['dataset']} ({res['device']}, "
           f"{res['torch_threads']} threads, batch {res['batch_size']}):")
     for name, r in res["rules"].items():
         print(f"  {name:<5} {r['sample_timesteps_per_second']:>12,.0f} sample-timesteps/s  "
               f"({r['samples_per_second']:.1f} samples/s, T={r['timesteps']})")
-    print(f"wrote {args.out}")
+    print(f"wrote {out}")
     return 0
 
 

@@ -83,3 +83,20 @@ def test_data_list(capsys):
     assert main(["data", "list"]) == 0
     out = capsys.readouterr().out
     assert "basic_motions" in out and "uci_har" in out
+
+
+def test_bench_train_writes_throughput(tmp_path, capsys):
+    out = tmp_path / "b.json"
+    rc = main(["bench", "train", "--dataset", "basic_motions", "--rules", "dfa",
+               "--batches", "1", "--batch-size", "4", "--out", str(out)])
+    assert rc == 0 and "sample-timesteps/s" in capsys.readouterr().out
+    import json
+    res = json.loads(out.read_text())
+    assert res["rules"]["dfa"]["sample_timesteps_per_second"] > 0
+
+
+def test_adapt_epoch_flops_formula():
+    from dfasim.flows.bench import adapt_epoch_flops
+    # 2 layers 3-4-2, T=5, N=10: forward 2*5*10*(12+8) = 2000 per pass.
+    assert adapt_epoch_flops([3, 4, 2], 5, 10, "dfa") == 2 * 2000 + 2 * 10 * 4 * 2
+    assert adapt_epoch_flops([3, 4, 2], 5, 10, "bp") == 2 * 2000 + 2 * 5 * 10 * 8
