@@ -18,6 +18,7 @@ import dataclasses
 import math
 import statistics
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,7 +161,6 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
     state_dir = out / "state"
     cfg_path = out / "config.toml"
     if cfg_path.exists() and not overwrite and state_dir.exists():
-        import tomllib
         try:
             saved = from_dict(AdaptConfig, tomllib.loads(cfg_path.read_text())["adapt"])
         except Exception:

@@ -175,13 +175,12 @@ def _noise(args) -> int:
         print(noise_show(Path(args.target)))
         return 0
     out = Path(args.out or f"runs/noise/noise_{args.target}.pt")
-    rep = noise_fit(args.target, out, epochs=args.epochs, seed=args.seed, g_min=args.g_min,
+    noise_fit(args.target, out, epochs=args.epochs, seed=args.seed, g_min=args.g_min,
                     g_max=args.g_max, data_dir=args.data_dir,
                     progress=False if args.quiet else None)
     print(noise_show(out))
     print(f"wrote {out} and its report {out.with_suffix('.json')}, plot "
           f"{out.with_suffix('.png')}")
-    del rep
     return 0
 
 
