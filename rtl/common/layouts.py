@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: MIT
+"""Stream payload layouts of the digital blocks, defined once for RTL, amaranth.sim and cocotb.
+
+Every layout is a :class:`amaranth.lib.data.StructLayout` whose fields pack LSB-first, so a test
+bench builds a payload word with ``Layout.const({...}).as_bits()`` and decodes one with
+``Layout.from_bits(word)``. Per-lane vectors are :class:`~amaranth.lib.data.ArrayLayout` fields
+with lane 0 in the least significant bits.
+"""
+from __future__ import annotations
+
+from amaranth.hdl import signed, unsigned
+from amaranth.lib import data
+
+__all__ = ["step_width", "GradLIFInputLayout", "GradLIFOutputLayout", "GradLIFErrLayout",
+           "GradLIFDeltaLayout"]
+
+
+def _positive(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer, not {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, not {value!r}")
+    return value
+
+
+def step_width(max_timesteps: int) -> int:
+    """Return the width of a timestep index ``0 .. max_timesteps - 1`` (at least 1 bit)."""
+    return max(1, (_positive(max_timesteps, "max_timesteps") - 1).bit_length())
+
+
+def GradLIFInputLayout(lanes: int, current_width: int) -> data.StructLayout:
+    """Forward input beat of :class:`~rtl.neuron.GradLIF`: one timestep for every lane.
+
+    ``current`` (``lanes`` x ``signed(current_width)``, the input current per lane) and
+    ``first`` (1 bit: this beat is the first timestep of a sample, so the membranes restart
+    from 0 and the timestep index restarts from 0).
+    """
+    lanes = _positive(lanes, "lanes")
+    return data.StructLayout({
+        "current": data.ArrayLayout(signed(_positive(current_width, "current_width")), lanes),
+        "first":   unsigned(1),
+    })
+
+
+def GradLIFOutputLayout(lanes: int, mem_width: int, max_timesteps: int) -> data.StructLayout:
+    """Forward output beat of :class:`~rtl.neuron.GradLIF`.
+
+    ``spike`` (``lanes`` x 1 bit), ``u`` (``lanes`` x ``signed(mem_width)``, the pre-reset
+    membrane, also written to the membrane store) and ``step`` (the store address that ``u``
+    was written to, ``step_width(max_timesteps)`` bits).
+    """
+    lanes = _positive(lanes, "lanes")
+    return data.StructLayout({
+        "spike": data.ArrayLayout(unsigned(1), lanes),
+        "u":     data.ArrayLayout(signed(_positive(mem_width, "mem_width")), lanes),
+        "step":  unsigned(step_width(max_timesteps)),
+    })
+
+
+def GradLIFErrLayout(lanes: int, err_width: int, max_timesteps: int) -> data.StructLayout:
+    """Backward input beat of :class:`~rtl.neuron.GradLIF`.
+
+    ``err`` (``lanes`` x ``signed(err_width)``, the projected error) and ``step`` (which
+    stored timestep's membranes the error belongs to).
+    """
+    lanes = _positive(lanes, "lanes")
+    return data.StructLayout({
+        "err":  data.ArrayLayout(signed(_positive(err_width, "err_width")), lanes),
+        "step": unsigned(step_width(max_timesteps)),
+    })
+
+
+def GradLIFDeltaLayout(lanes: int, delta_width: int) -> data.StructLayout:
+    """Backward output beat of :class:`~rtl.neuron.GradLIF`: ``delta`` per lane, signed."""
+    lanes = _positive(lanes, "lanes")
+    return data.StructLayout({
+        "delta": data.ArrayLayout(signed(_positive(delta_width, "delta_width")), lanes),
+    })
