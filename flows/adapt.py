@@ -52,9 +52,14 @@ class AdaptConfig:
     rules: list[str] = field(default_factory=lambda: list(ADAPT_RULES))
     epochs: int = 25
     batch_size: int = 0
-    lr_bp: float = 0.3
-    lr_dfa: float = 0.1
-    loss: str = "ce"
+    #: Plain SGD rates, picked by a short sweep on one UCI-HAR chip (docs/benchmarks.md).
+    lr_bp: float = 0.15
+    lr_dfa: float = 0.05
+    #: ``"cosine"``: lr * (1 + cos(pi * epoch / epochs)) / 2 per epoch; ``"constant"``.
+    lr_schedule: str = "cosine"
+    #: The loss the network was pre-trained with (``dfasim train`` default): DFA's B matrices
+    #: were aligned under this error, and adapting with another loss drifted (measured).
+    loss: str = "mse"
     chips: int = 5
     seed: int = 0
     noise: str = "neurram"
@@ -76,6 +81,9 @@ class AdaptConfig:
         if self.batch_size < 0:
             raise DfasimError(f"batch_size must be positive (0 = default), "
                               f"not {self.batch_size!r}")
+        if self.lr_schedule not in ("cosine", "constant"):
+            raise DfasimError(f"lr_schedule must be cosine or constant, not "
+                              f"{self.lr_schedule!r}")
         for name in ("lr_bp", "lr_dfa"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v >= 0):
@@ -242,8 +250,10 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
                 shuffle = torch.Generator().manual_seed(cfg.seed * 7919 + c * 31 + r_i)
                 history, counts = [], None
             bar.update(len(history))
-            lr = cfg.lr_bp if rule == "bp" else cfg.lr_dfa
+            lr0 = cfg.lr_bp if rule == "bp" else cfg.lr_dfa
             for epoch in range(len(history), cfg.epochs):
+                lr = lr0 if cfg.lr_schedule == "constant" else \
+                    lr0 * (1.0 + math.cos(math.pi * epoch / cfg.epochs)) / 2.0
                 t0 = time.perf_counter()
                 snn.counters.clear()
                 perm = torch.randperm(len(x_train), generator=shuffle)
@@ -263,13 +273,13 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
                     counts = snn.counters.to_dict()
                 acc = snn.evaluate(x_test, y_test)
                 snn.counters.clear()
-                history.append({"epoch": epoch + 1, "loss": loss_sum / len(perm),
+                history.append({"epoch": epoch + 1, "lr": lr, "loss": loss_sum / len(perm),
                                 "test_acc": acc, "seconds": seconds})
                 _save({"snn": snn, "feedback": fbr, "shuffle": shuffle, "history": history,
                        "counts": counts}, path)
                 bar.update(1)
                 bar.set_postfix(chip=c, rule=rule, acc=f"{100 * acc:.1f}%")
-            chip_res["adapt"][rule] = {"lr": lr, "history": history, "epoch_counts": counts}
+            chip_res["adapt"][rule] = {"lr": lr0, "history": history, "epoch_counts": counts}
         results["chips"].append(chip_res)
         write_json(out / "adapt.json", {**results, "summary": summarise(results)})
     bar.close()

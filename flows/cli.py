@@ -113,6 +113,7 @@ def _add_adapt(sub) -> None:
     p.add_argument("--batch-size", type=int, dest="batch_size")
     p.add_argument("--lr-bp", type=float, dest="lr_bp")
     p.add_argument("--lr-dfa", type=float, dest="lr_dfa")
+    p.add_argument("--lr-schedule", choices=["cosine", "constant"], dest="lr_schedule")
     p.add_argument("--chips", type=int, help="Monte Carlo chip instances (mean ± std)")
     p.add_argument("--seed", type=int)
     p.add_argument("--noise", help="neurram (default), radar, crosssim, ideal, or a model file")
@@ -129,7 +130,8 @@ def _adapt(args) -> int:
     from .adapt import AdaptConfig, adapt
 
     cfg = load_toml(args.config, AdaptConfig, "adapt") if args.config else AdaptConfig()
-    for key in ("checkpoint", "dataset", "epochs", "batch_size", "lr_bp", "lr_dfa", "chips",
+    for key in ("checkpoint", "dataset", "epochs", "batch_size", "lr_bp", "lr_dfa", "lr_schedule",
+                "chips",
                 "seed", "noise", "data_dir"):
         if getattr(args, key) is not None:
             setattr(cfg, key, getattr(args, key))
