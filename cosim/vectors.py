@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Seeded GradLIF test vectors and their golden results, shared by both RTL test tiers.
+"""Seeded block test vectors and their golden results, shared by both RTL test tiers.
 
 The stimuli come from :mod:`golden.stimulus` with explicit seeds and the expected values from
 :mod:`golden.grad_lif`; everything is returned as plain Python lists so that testbenches (in
@@ -11,11 +11,16 @@ from dataclasses import dataclass
 
 import torch
 
+from amaranth.hdl import Shape
+from amaranth.lib import data
+
 from golden.grad_lif import GradLIFParams, grad_lif_backward_int, lif_forward_int_seq
-from golden.stimulus import random_currents, random_errors, random_ints
+from golden.psum import differential_codes, psum_stream, shift_add
+from golden.stimulus import make_rng, random_currents, random_errors, random_ints
 
 __all__ = ["GradLIFVectors", "grad_lif_vectors", "sub_seed", "reference_forward",
-           "reference_backward"]
+           "reference_backward", "PsumVectors", "psum_vectors", "reference_psum",
+           "ShiftAddVectors", "shift_add_vectors", "reference_shift_add", "fast_packer"]
 
 _SEED_MASK = (1 << 63) - 1
 
@@ -121,3 +126,229 @@ def reference_backward(u: list, errs: list, params: GradLIFParams) -> list:
     """Return golden ``delta`` (``[beat][lane]``) for stored membranes and errors."""
     return grad_lif_backward_int(torch.tensor(u, dtype=torch.int64),
                                  torch.tensor(errs, dtype=torch.int64), params).tolist()
+
+
+# -- partial-sum accumulator and shift-adder ------------------------------------------------------
+
+def _uniform(shape, low: int, high: int, seed: int) -> torch.Tensor:
+    """Return seeded integers uniform in ``[low, high]``; unlike ``random_ints`` up to 63 bits."""
+    return torch.randint(low, high + 1, shape, generator=make_rng(seed), dtype=torch.int64)
+
+
+def _signed_range(width: int) -> tuple[int, int]:
+    return -(1 << (width - 1)), (1 << (width - 1)) - 1
+
+
+def _code_mix(shape, width: int, mode: torch.Tensor, seed: int) -> torch.Tensor:
+    """Draw signed ``width``-bit codes whose distribution depends on ``mode`` (0 .. 5).
+
+    0: uniform over the full range; 1: small magnitudes (sums stay in range); 2 and 3: large
+    positive and large negative codes (drive the sum into saturation at either end); 4: only
+    the two extreme codes; 5: tiny codes in ``[-1, 1]`` (cancellation near zero).
+    """
+    lo, hi = _signed_range(width)
+    small = max(1, hi // 8)
+    full = _uniform(shape, lo, hi, sub_seed(seed, 10))
+    little = _uniform(shape, max(lo, -small), min(hi, small), sub_seed(seed, 11))
+    pos = _uniform(shape, (hi + 1) // 2, hi, sub_seed(seed, 12))
+    neg = _uniform(shape, lo, lo // 2, sub_seed(seed, 13))
+    ends = torch.where(_uniform(shape, 0, 1, sub_seed(seed, 14)) == 1, hi, lo)
+    tiny = _uniform(shape, max(lo, -1), min(hi, 1), sub_seed(seed, 15))
+    choices = (full, little, pos, neg, ends, tiny)
+    out = full.clone()
+    for k, choice in enumerate(choices):
+        out = torch.where(mode == k, choice, out)
+    return out
+
+
+@dataclass(frozen=True)
+class PsumVectors:
+    """``beats`` input beats of ``lanes`` lanes for the partial-sum accumulator, with results.
+
+    Members
+    -------
+    seed, lanes, in_width, acc_width, beats : int
+        Generation arguments; ``(seed, index)`` identifies an input beat for replay.
+    codes : list, ``[beat][lane]``
+        Signed input codes of ``in_width`` bits.
+    last : list, ``[beat]``
+        End-of-group flags (0/1); the final beat always closes a group.
+    sums, overflow : list, ``[group][lane]``
+        Golden ``psum_stream`` results (overflow as 0/1), one per beat with ``last``.
+    ends : list, ``[group]``
+        Index of the beat that closed each group.
+    """
+
+    seed: int
+    lanes: int
+    in_width: int
+    acc_width: int
+    beats: int
+    codes: list
+    last: list
+    sums: list
+    overflow: list
+    ends: list
+
+    def replay(self, group: int) -> str:
+        """Describe group ``group`` (its beats and golden result) so that it can be rerun."""
+        end = self.ends[group]
+        start = self.ends[group - 1] + 1 if group else 0
+        return (f"seed={self.seed} group={group} beats {start}..{end} (index {end} closes it) "
+                f"lanes={self.lanes} in_width={self.in_width} acc_width={self.acc_width} "
+                f"total_beats={self.beats} codes={self.codes[start:end + 1]} expected: "
+                f"sum={self.sums[group]} overflow={self.overflow[group]}")
+
+
+def reference_psum(codes: list, last: list, *, in_width: int,
+                   acc_width: int) -> tuple[list, list]:
+    """Return golden ``(sums, overflow)`` (``[group][lane]``, overflow 0/1) of a beat list."""
+    if not codes:
+        return [], []
+    x = torch.tensor(codes, dtype=torch.int64)
+    sums, ovf = psum_stream(x, torch.tensor(last, dtype=torch.bool), acc_width=acc_width,
+                            in_width=in_width)
+    return sums.tolist(), ovf.to(torch.int64).tolist()
+
+
+def psum_vectors(*, lanes: int, in_width: int, acc_width: int, beats: int, seed: int,
+                 max_group: int = 12) -> PsumVectors:
+    """Generate seeded accumulator beats and their golden ``psum_stream`` results.
+
+    Groups are ``1 .. max_group`` beats long; each group draws its codes from one mix of
+    :func:`_code_mix` (full range, small, large of one sign, extremes only, tiny), so that
+    saturation at both ends, the sticky flag and in-range sums all occur.
+    """
+    lens = _uniform((beats,), 1, max_group, sub_seed(seed, 0))
+    ends = torch.cumsum(lens, 0) - 1
+    ends = ends[ends < beats - 1].tolist() + [beats - 1]
+    last = torch.zeros(beats, dtype=torch.int64)
+    last[ends] = 1
+    group = torch.cumsum(last, 0) - last                     # group index of each beat
+    mode = _uniform((len(ends),), 0, 5, sub_seed(seed, 1))[group].unsqueeze(1)
+    codes = _code_mix((beats, lanes), in_width, mode, sub_seed(seed, 2))
+    sums, ovf = psum_stream(codes, last, acc_width=acc_width, in_width=in_width)
+    return PsumVectors(seed=seed, lanes=lanes, in_width=in_width, acc_width=acc_width,
+                       beats=beats, codes=codes.tolist(), last=last.tolist(),
+                       sums=sums.tolist(), overflow=ovf.to(torch.int64).tolist(), ends=ends)
+
+
+@dataclass(frozen=True)
+class ShiftAddVectors:
+    """``beats`` shift-adder input beats of ``lanes`` lanes and ``slices`` slices, with results.
+
+    Members
+    -------
+    seed, lanes, slices, slice_bits, code_width, acc_width, beats : int
+        Generation arguments; ``(seed, index)`` identifies a beat for replay.
+    adc_bits : int or None
+        ADC width in differential mode, else ``None``.
+    codes : list, ``[beat][slice][lane]``
+        Signed slice codes (in differential mode ``pos - neg``).
+    pos, neg : list or None, ``[beat][slice][lane]``
+        Unsigned ADC codes in differential mode, else ``None``.
+    psum, overflow : list, ``[beat][lane]``
+        Golden ``shift_add`` results (overflow as 0/1).
+    """
+
+    seed: int
+    lanes: int
+    slices: int
+    slice_bits: int
+    code_width: int
+    acc_width: int
+    adc_bits: int | None
+    beats: int
+    codes: list
+    pos: list | None
+    neg: list | None
+    psum: list
+    overflow: list
+
+    def replay(self, index: int) -> str:
+        """Describe beat ``index`` (inputs and golden result) so that it can be rerun."""
+        inputs = (f"codes={self.codes[index]}" if self.pos is None else
+                  f"pos={self.pos[index]} neg={self.neg[index]}")
+        return (f"seed={self.seed} index={index} lanes={self.lanes} slices={self.slices} "
+                f"slice_bits={self.slice_bits} code_width={self.code_width} "
+                f"acc_width={self.acc_width} adc_bits={self.adc_bits} beats={self.beats} "
+                f"{inputs} expected: psum={self.psum[index]} "
+                f"overflow={self.overflow[index]}")
+
+
+def reference_shift_add(codes: list, *, slice_bits: int, code_width: int,
+                        acc_width: int) -> tuple[list, list]:
+    """Return golden ``(psum, overflow)`` (``[beat][lane]``) for ``codes[beat][slice][lane]``."""
+    x = torch.tensor(codes, dtype=torch.int64).transpose(0, 1)   # (S, beats, lanes)
+    psum, ovf = shift_add(x, slice_bits=slice_bits, code_width=code_width, acc_width=acc_width)
+    return psum.tolist(), ovf.to(torch.int64).tolist()
+
+
+def shift_add_vectors(*, lanes: int, slices: int, slice_bits: int, code_width: int,
+                      acc_width: int, beats: int, seed: int,
+                      adc_bits: int | None = None) -> ShiftAddVectors:
+    """Generate seeded shift-adder beats and their golden ``shift_add`` results.
+
+    Each beat draws all of its slice codes from one mix of :func:`_code_mix`, so that both
+    saturation ends and in-range sums occur. In differential mode (``adc_bits``) the ADC
+    pairs are uniform, or one side is full scale and the other zero (mode 2/3: extreme codes
+    ``+-(2**adc_bits - 1)``), and the codes come from ``golden.psum.differential_codes``.
+    """
+    shape = (beats, slices, lanes)
+    mode = _uniform((beats, 1, 1), 0, 5, sub_seed(seed, 0))
+    pos = neg = None
+    if adc_bits is None:
+        codes = _code_mix(shape, code_width, mode, sub_seed(seed, 1))
+    else:
+        top = (1 << adc_bits) - 1
+        p = _uniform(shape, 0, top, sub_seed(seed, 2))
+        n = _uniform(shape, 0, top, sub_seed(seed, 3))
+        big = _uniform(shape, (top + 1) // 2, top, sub_seed(seed, 4))
+        small = _uniform(shape, 0, top // 4, sub_seed(seed, 5))
+        p = torch.where(mode == 2, big, torch.where(mode == 3, small, p))
+        n = torch.where(mode == 3, big, torch.where(mode == 2, small, n))
+        p = torch.where(mode == 4, top, p)
+        n = torch.where(mode == 4, 0, torch.where(mode == 5, top, n))
+        p = torch.where(mode == 5, 0, p)
+        codes = differential_codes(p, n, adc_bits=adc_bits)
+        pos, neg = p.tolist(), n.tolist()
+    psum, ovf = shift_add(codes.transpose(0, 1), slice_bits=slice_bits, code_width=code_width,
+                          acc_width=acc_width)
+    return ShiftAddVectors(seed=seed, lanes=lanes, slices=slices, slice_bits=slice_bits,
+                           code_width=code_width, acc_width=acc_width, adc_bits=adc_bits,
+                           beats=beats, codes=codes.tolist(), pos=pos, neg=neg,
+                           psum=psum.tolist(), overflow=ovf.to(torch.int64).tolist())
+
+
+def fast_packer(layout: data.Layout):
+    """Return ``pack(value) -> int`` equal to ``layout.const(value).as_bits()``, only faster.
+
+    ``value`` is a dict for a struct, a list for an array (nested arrays as nested lists) and
+    an int for a scalar field. Offsets and widths are read from the layout itself, so the
+    packing cannot drift from the RTL.
+    """
+    def build(shape):
+        if isinstance(shape, data.StructLayout):
+            fields = [(name, field.offset, build(field.shape)) for name, field in shape]
+
+            def pack_struct(value, base):
+                word = 0
+                for name, offset, sub in fields:
+                    word |= sub(value[name], base + offset)
+                return word
+            return pack_struct
+        if isinstance(shape, data.ArrayLayout):
+            step = Shape.cast(shape.elem_shape).width
+            sub = build(shape.elem_shape)
+
+            def pack_array(value, base):
+                word = 0
+                for k, x in enumerate(value):
+                    word |= sub(x, base + k * step)
+                return word
+            return pack_array
+        mask = (1 << Shape.cast(shape).width) - 1
+        return lambda value, base: (value & mask) << base
+
+    packer = build(layout)
+    return lambda value: packer(value, 0)

@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: MIT
 """Shared definitions of the digital blocks: stream payload layouts."""
 from .layouts import (GradLIFDeltaLayout, GradLIFErrLayout, GradLIFInputLayout,
-                      GradLIFOutputLayout, step_width)
+                      GradLIFOutputLayout, PsumInputLayout, PsumOutputLayout,
+                      ShiftAddDiffInputLayout, ShiftAddInputLayout, ShiftAddOutputLayout,
+                      step_width)
 
 __all__ = ["GradLIFInputLayout", "GradLIFOutputLayout", "GradLIFErrLayout",
-           "GradLIFDeltaLayout", "step_width"]
+           "GradLIFDeltaLayout", "PsumInputLayout", "PsumOutputLayout", "ShiftAddInputLayout",
+           "ShiftAddDiffInputLayout", "ShiftAddOutputLayout", "step_width"]

@@ -12,7 +12,8 @@ from amaranth.hdl import signed, unsigned
 from amaranth.lib import data
 
 __all__ = ["step_width", "GradLIFInputLayout", "GradLIFOutputLayout", "GradLIFErrLayout",
-           "GradLIFDeltaLayout"]
+           "GradLIFDeltaLayout", "PsumInputLayout", "PsumOutputLayout", "ShiftAddInputLayout",
+           "ShiftAddDiffInputLayout", "ShiftAddOutputLayout"]
 
 
 def _positive(value, name: str) -> int:
@@ -75,4 +76,69 @@ def GradLIFDeltaLayout(lanes: int, delta_width: int) -> data.StructLayout:
     lanes = _positive(lanes, "lanes")
     return data.StructLayout({
         "delta": data.ArrayLayout(signed(_positive(delta_width, "delta_width")), lanes),
+    })
+
+
+def PsumInputLayout(lanes: int, in_width: int) -> data.StructLayout:
+    """Input beat of :class:`~rtl.accum.PsumAccumulator`: one row-tile partial sum per lane.
+
+    ``code`` (``lanes`` x ``signed(in_width)``, added to each lane's accumulator) and ``last``
+    (1 bit: this beat closes the group, so its sum is emitted and the accumulators clear).
+    """
+    lanes = _positive(lanes, "lanes")
+    return data.StructLayout({
+        "code": data.ArrayLayout(signed(_positive(in_width, "in_width")), lanes),
+        "last": unsigned(1),
+    })
+
+
+def PsumOutputLayout(lanes: int, acc_width: int) -> data.StructLayout:
+    """Output beat of :class:`~rtl.accum.PsumAccumulator`: one group's result per lane.
+
+    ``sum`` (``lanes`` x ``signed(acc_width)``, the saturated group sum) and ``overflow``
+    (``lanes`` x 1 bit, sticky: some addition of the group clamped).
+    """
+    lanes = _positive(lanes, "lanes")
+    return data.StructLayout({
+        "sum":      data.ArrayLayout(signed(_positive(acc_width, "acc_width")), lanes),
+        "overflow": data.ArrayLayout(unsigned(1), lanes),
+    })
+
+
+def ShiftAddInputLayout(lanes: int, slices: int, code_width: int) -> data.StructLayout:
+    """Input beat of :class:`~rtl.accum.ShiftAdder` in code mode: every slice of every lane.
+
+    ``code`` (``slices`` x ``lanes`` x ``signed(code_width)``): ``code[k][lane]`` is the signed
+    code of slice ``k`` (slice 0 least significant, in the low bits).
+    """
+    lanes, slices = _positive(lanes, "lanes"), _positive(slices, "slices")
+    lane_l = data.ArrayLayout(signed(_positive(code_width, "code_width")), lanes)
+    return data.StructLayout({"code": data.ArrayLayout(lane_l, slices)})
+
+
+def ShiftAddDiffInputLayout(lanes: int, slices: int, adc_bits: int) -> data.StructLayout:
+    """Input beat of :class:`~rtl.accum.ShiftAdder` in differential mode: ADC code pairs.
+
+    ``pos`` and ``neg`` (each ``slices`` x ``lanes`` x ``unsigned(adc_bits)``): the unsigned
+    ADC codes of the positive and negative column of slice ``k`` (``[k][lane]``, slice 0 in the
+    low bits); the block forms the signed slice code ``pos - neg``.
+    """
+    lanes, slices = _positive(lanes, "lanes"), _positive(slices, "slices")
+    lane_l = data.ArrayLayout(unsigned(_positive(adc_bits, "adc_bits")), lanes)
+    return data.StructLayout({
+        "pos": data.ArrayLayout(lane_l, slices),
+        "neg": data.ArrayLayout(lane_l, slices),
+    })
+
+
+def ShiftAddOutputLayout(lanes: int, acc_width: int) -> data.StructLayout:
+    """Output beat of :class:`~rtl.accum.ShiftAdder`: the combined partial sum per lane.
+
+    ``psum`` (``lanes`` x ``signed(acc_width)``, saturated once) and ``overflow``
+    (``lanes`` x 1 bit: the exact sum did not fit ``acc_width`` bits).
+    """
+    lanes = _positive(lanes, "lanes")
+    return data.StructLayout({
+        "psum":     data.ArrayLayout(signed(_positive(acc_width, "acc_width")), lanes),
+        "overflow": data.ArrayLayout(unsigned(1), lanes),
     })
