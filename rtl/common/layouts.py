@@ -13,7 +13,8 @@ from amaranth.lib import data
 
 __all__ = ["step_width", "GradLIFInputLayout", "GradLIFOutputLayout", "GradLIFErrLayout",
            "GradLIFDeltaLayout", "PsumInputLayout", "PsumOutputLayout", "ShiftAddInputLayout",
-           "ShiftAddDiffInputLayout", "ShiftAddOutputLayout"]
+           "ShiftAddDiffInputLayout", "ShiftAddOutputLayout", "WGUUpdateLayout",
+           "WGUCommandLayout", "WGUReadoutLayout"]
 
 
 def _positive(value, name: str) -> int:
@@ -141,4 +142,48 @@ def ShiftAddOutputLayout(lanes: int, acc_width: int) -> data.StructLayout:
     return data.StructLayout({
         "psum":     data.ArrayLayout(signed(_positive(acc_width, "acc_width")), lanes),
         "overflow": data.ArrayLayout(unsigned(1), lanes),
+    })
+
+
+def WGUUpdateLayout(rows: int, cols: int, delta_width: int) -> data.StructLayout:
+    """Update beat of :class:`~rtl.wgu.WGU`: one gradient row of one ``(t, b)`` outer product.
+
+    ``row`` (the row index ``i``, ``step_width(rows)`` bits), ``delta`` (``signed(delta_width)``,
+    ``delta[t, b, i]``) and ``spikes`` (``cols`` x 1 bit, ``spikes[t, b, :]``, column 0 in the
+    low bits): the unit adds ``delta`` to every word ``G[i, j]`` whose spike ``j`` is set.
+    """
+    cols = _positive(cols, "cols")
+    return data.StructLayout({
+        "row":    unsigned(step_width(rows)),
+        "delta":  signed(_positive(delta_width, "delta_width")),
+        "spikes": data.ArrayLayout(unsigned(1), cols),
+    })
+
+
+def WGUCommandLayout() -> data.StructLayout:
+    """Command beat of :class:`~rtl.wgu.WGU`.
+
+    ``read`` (1 bit: stream every row out on the readout port) and ``clear`` (1 bit: zero every
+    row and its overflow flags; with ``read`` this is clear-on-read). Both 0 is a no-op.
+    """
+    return data.StructLayout({
+        "read":  unsigned(1),
+        "clear": unsigned(1),
+    })
+
+
+def WGUReadoutLayout(rows: int, cols: int, out_width: int) -> data.StructLayout:
+    """Readout beat of :class:`~rtl.wgu.WGU`: one row of weight-update words.
+
+    ``row`` (row index, ``step_width(rows)`` bits), ``update`` (``cols`` x
+    ``signed(out_width)``, the shifted, rounded and saturated words), ``overflow`` (``cols`` x
+    1 bit, sticky since the last clear: an accumulation into the word clamped) and ``last``
+    (1 bit: the final row of this readout).
+    """
+    cols = _positive(cols, "cols")
+    return data.StructLayout({
+        "row":      unsigned(step_width(rows)),
+        "update":   data.ArrayLayout(signed(_positive(out_width, "out_width")), cols),
+        "overflow": data.ArrayLayout(unsigned(1), cols),
+        "last":     unsigned(1),
     })
