@@ -14,7 +14,7 @@ from amaranth.lib import data
 __all__ = ["step_width", "GradLIFInputLayout", "GradLIFOutputLayout", "GradLIFErrLayout",
            "GradLIFDeltaLayout", "PsumInputLayout", "PsumOutputLayout", "ShiftAddInputLayout",
            "ShiftAddDiffInputLayout", "ShiftAddOutputLayout", "WGUUpdateLayout",
-           "WGUCommandLayout", "WGUReadoutLayout"]
+           "WGUCommandLayout", "WGUReadoutLayout", "PingPongWordLayout"]
 
 
 def _positive(value, name: str) -> int:
@@ -186,4 +186,17 @@ def WGUReadoutLayout(rows: int, cols: int, out_width: int) -> data.StructLayout:
         "update":   data.ArrayLayout(signed(_positive(out_width, "out_width")), cols),
         "overflow": data.ArrayLayout(unsigned(1), cols),
         "last":     unsigned(1),
+    })
+
+
+def PingPongWordLayout(width: int, signed_data: bool = False) -> data.StructLayout:
+    """Write and read beat of :class:`~rtl.buffer.PingPongBuffer`: one buffer word.
+
+    ``data`` (``unsigned(width)``, or ``signed(width)`` with ``signed_data``, the word stored
+    in the SRAM) and ``last`` (1 bit: this word ends its frame).
+    """
+    width = _positive(width, "width")
+    return data.StructLayout({
+        "data": signed(width) if signed_data else unsigned(width),
+        "last": unsigned(1),
     })
