@@ -186,6 +186,36 @@ def _noise(args) -> int:
     return 0
 
 
+def _add_rtl(sub) -> None:
+    p = sub.add_parser("rtl", help="emit Verilog of a digital block, or synthesise it with yosys")
+    p.add_argument("action", choices=["verilog", "synth"])
+    p.add_argument("block", help="grad_lif, psum, shift_add, wgu or pingpong")
+    p.add_argument("--param", action="append", default=[], metavar="K=V",
+                   help="block parameter (repeatable), e.g. --param lanes=8")
+    p.add_argument("--out", help="output directory (default build/rtl/BLOCK[-K-V...])")
+
+
+def _rtl(args) -> int:
+    from .rtl import emit_verilog, parse_params, synth
+
+    params = parse_params(args.param, args.block)
+    tag = "".join(f"-{k}-{v}" for k, v in sorted(params.items()))
+    out = Path(args.out or f"build/rtl/{args.block}{tag}")
+    if args.action == "verilog":
+        print(f"wrote {emit_verilog(args.block, params, out)}")
+        return 0
+    print(f"running yosys on {args.block} (memories become flip-flops; see 'memories')",
+          file=sys.stderr)
+    r = synth(args.block, params, out)
+    print(f"{r['module']}: {r['cell_count']} generic cells, {r['transistors']} transistors "
+          f"(estimate), {r['area_um2']:.0f} µm² on OSU 0.18 µm ({r['liberty_cell_count']} cells)")
+    for m in r["memories"]:
+        print(f"  memory {m['name']}: {m['words']} x {m['width']} bits = {m['bits']} bits "
+              f"(area above is flip-flops, not an SRAM estimate)")
+    print(f"wrote {out / (r['module'] + '.synth.json')}")
+    return 0
+
+
 def _add_bench(sub) -> None:
     p = sub.add_parser("bench", help="measure speed figures")
     p.add_argument("what", choices=["train", "noise", "adapt"])
@@ -245,13 +275,14 @@ def _bench(args) -> int:
 
 
 _COMMANDS = {"train": _train, "evaluate": _evaluate, "data": _data, "adapt": _adapt,
-             "noise": _noise, "bench": _bench}
+             "noise": _noise, "rtl": _rtl, "bench": _bench}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dfasim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_train, _add_evaluate, _add_data, _add_adapt, _add_noise, _add_bench):
+    for add in (_add_train, _add_evaluate, _add_data, _add_adapt, _add_noise, _add_rtl,
+                _add_bench):
         add(sub)
     return parser
 

@@ -108,3 +108,10 @@ def test_nan_in_data_is_one_line(tmp_path, capsys):
     rc = main(TRAIN + ["--data-dir", str(tmp_path), "--out", str(tmp_path / "run")])
     _one_line_error(capsys, rc, "NaN")
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+def test_rtl_verilog_command(tmp_path, capsys):
+    assert main(["rtl", "verilog", "psum", "--param", "lanes=2", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "psum_accumulator.v").read_text().startswith("/*")
+    rc = main(["rtl", "verilog", "grad_lif", "--param", "lanes=0", "--out", str(tmp_path)])
+    _one_line_error(capsys, rc, "lanes")
