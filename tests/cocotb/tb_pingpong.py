@@ -14,8 +14,9 @@ import random
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, ReadOnly
+from cocotb.triggers import FallingEdge
 
+from cosim.streams import stream_through
 from cosim.vectors import fast_packer, pingpong_vectors, sub_seed
 from dfasim.rtl.common.layouts import PingPongWordLayout
 from golden.stimulus import default_seed
@@ -61,37 +62,21 @@ async def run_chunk(dut, vec, *, gap, stall, rng) -> int:
     # Cross-check the fast packer against Amaranth's own packing on the first beat.
     assert script[0] == layout.const({"data": vec.data[0], "last": vec.last[0]}).as_bits()
 
-    clk = dut.clk
-    i_valid, i_payload, i_ready, waddr = dut.i__valid, dut.i__payload, dut.i__ready, dut.o_waddr
-    o_valid, o_payload, o_ready, raddr = dut.o__valid, dut.o__payload, dut.o__ready, dut.o_raddr
-    n = len(script)
-    sent = got = 0
-    offering = False
-    cycles, limit = 0, 20 * n + 100
-    while got < n:
-        await FallingEdge(clk)
-        if not offering and sent < n and rng.random() >= gap:
-            offering = True
-            i_payload.value = script[sent]
-        i_valid.value = offering
-        take = rng.random() >= stall
-        o_ready.value = take
-        await ReadOnly()                       # the values the next rising edge will see
-        if offering and i_ready.value:
-            wa = int(waddr.value)
-            assert wa == vec.waddr[sent], f"write mismatch: {vec.replay(sent)}; rtl waddr={wa}"
-            offering, sent = False, sent + 1
-        if take and o_valid.value:
-            word, ra = o_payload.value.to_unsigned(), int(raddr.value)
-            if word != expect[got] or ra != vec.raddr[got]:
-                r = layout.from_bits(word)
-                assert False, (f"read mismatch: {vec.replay(got)}; rtl data={r.data} "
-                               f"last={r.last} raddr={ra}")
-            got += 1
-        cycles += 1
-        assert cycles < limit, (f"seed={vec.seed}: stalled after {cycles} cycles "
-                                f"({sent}/{n} words in, {got}/{n} out)")
-    return cycles
+    waddr, raddr = dut.o_waddr, dut.o_raddr
+
+    def accepted(k: int) -> None:
+        wa = int(waddr.value)
+        assert wa == vec.waddr[k], f"write mismatch: {vec.replay(k)}; rtl waddr={wa}"
+
+    def check(k: int, word: int) -> None:
+        ra = int(raddr.value)
+        if word != expect[k] or ra != vec.raddr[k]:
+            r = layout.from_bits(word)
+            assert False, (f"read mismatch: {vec.replay(k)}; rtl data={r.data} "
+                           f"last={r.last} raddr={ra}")
+
+    return await stream_through(dut, script, len(expect), check_out=check, rng=rng, gap=gap,
+                                stall=stall, seed=vec.seed, on_accept=accepted)
 
 
 @cocotb.test()

@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: MIT
+"""cocotb stream driving shared by the testbenches: one input stream in, one output stream out."""
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from cocotb.triggers import FallingEdge, ReadOnly
+
+__all__ = ["stream_through"]
+
+
+async def stream_through(dut, beats: list[int], n_out: int, *,
+                         check_out: Callable[[int, int], None], rng: random.Random,
+                         gap: float, stall: float, seed: int,
+                         on_accept: Callable[[int], None] | None = None,
+                         inp: str = "i", out: str = "o") -> int:
+    """Offer packed ``beats`` on ``inp`` with random bubbles, take ``n_out`` words from ``out``
+    under random back-pressure, and return the cycles it took.
+
+    ``check_out(k, word)`` checks the ``k``-th output word (packed, unsigned) and
+    ``on_accept(k)`` runs when input beat ``k`` is accepted; both run in the read-only phase
+    before the rising edge, so they see the values that edge will sample.
+    """
+    clk = dut.clk
+    i_valid, i_payload, i_ready = (getattr(dut, f"{inp}__{s}") for s in ("valid", "payload",
+                                                                         "ready"))
+    o_valid, o_payload, o_ready = (getattr(dut, f"{out}__{s}") for s in ("valid", "payload",
+                                                                         "ready"))
+    n_in = len(beats)
+    sent = got = cycles = 0
+    offering = False
+    limit = 20 * max(n_in, n_out) + 100
+    while got < n_out:
+        await FallingEdge(clk)
+        if not offering and sent < n_in and rng.random() >= gap:
+            offering = True
+            i_payload.value = beats[sent]
+        i_valid.value = offering
+        take = rng.random() >= stall
+        o_ready.value = take
+        await ReadOnly()                       # the values the next rising edge will see
+        if offering and i_ready.value:
+            if on_accept is not None:
+                on_accept(sent)
+            offering, sent = False, sent + 1
+        if take and o_valid.value:
+            check_out(got, o_payload.value.to_unsigned())
+            got += 1
+        cycles += 1
+        assert cycles < limit, (f"seed={seed}: stalled after {cycles} cycles "
+                                f"({sent}/{n_in} beats in, {got}/{n_out} out)")
+    return cycles
