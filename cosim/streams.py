@@ -1,13 +1,28 @@
 # SPDX-License-Identifier: MIT
-"""cocotb stream driving shared by the testbenches: one input stream in, one output stream out."""
+"""cocotb helpers shared by the testbenches: reset, and one input stream in, one output out."""
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
 
+from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly
 
-__all__ = ["stream_through"]
+__all__ = ["start_and_reset", "stream_through"]
+
+
+async def start_and_reset(dut, inputs: tuple[str, ...], cycles: int = 3) -> None:
+    """Drive ``inputs`` to 0, start a 10 ns clock and hold ``rst`` for ``cycles`` cycles.
+
+    Icarus is 4-state: an input left undriven at time 0 would latch X into the registers.
+    """
+    for name in inputs:
+        getattr(dut, name).value = 0
+    dut.rst.value = 1
+    Clock(dut.clk, 10, unit="ns").start(start_high=False)
+    for _ in range(cycles):
+        await FallingEdge(dut.clk)
+    dut.rst.value = 0
 
 
 async def stream_through(dut, beats: list[int], n_out: int, *,

@@ -7,7 +7,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..common.layouts import PsumInputLayout, PsumOutputLayout
-from ._util import MAX_WIDTH, check_int, saturate
+from ..common.checks import MAX_WIDTH, check_int, saturate
 
 __all__ = ["PsumAccumulator"]
 

@@ -2,12 +2,12 @@
 """Ping-pong buffer controller: two SRAM banks, one written while the other is read."""
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
+from amaranth.hdl import Cat, Module, Signal, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..accum._util import MAX_WIDTH, check_int
+from ..common.checks import MAX_WIDTH, check_int
 from ..common.layouts import PingPongWordLayout
 
 __all__ = ["buffer_depth", "PingPongBuffer"]

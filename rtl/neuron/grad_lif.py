@@ -7,27 +7,14 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from ..common.checks import check_int as _int
+from ..common.checks import saturate
 from ..common.layouts import (GradLIFDeltaLayout, GradLIFErrLayout, GradLIFInputLayout,
                               GradLIFOutputLayout, step_width)
 
 __all__ = ["GradLIF", "RESETS"]
 
 RESETS = ("hard", "soft", "none")
-
-
-def _int(value, name: str, minimum: int, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer, not {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, not {value!r}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, not {value!r}")
-    return value
-
-
-def _saturate(value, width: int):
-    lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
-    return Mux(value > hi, hi, Mux(value < lo, lo, value))
 
 
 class GradLIF(wiring.Component):
@@ -206,7 +193,7 @@ err_width, delta_width
             u = Signal(signed(mem_w), name=f"u{lane}")
             fire = Signal(name=f"fire{lane}")
             m.d.comb += [
-                u.eq(_saturate(leaked + self.i.payload.current[lane], mem_w)),
+                u.eq(saturate(leaked + self.i.payload.current[lane], mem_w)[0]),
                 fire.eq(u > theta),
                 wr.data[lane].eq(u),
             ]
@@ -249,6 +236,6 @@ err_width, delta_width
                 dist.eq(abs(rd.data[lane] - theta)),
                 h.eq(Mux(dist >= g, 0, g - dist)),
                 self.o_delta.payload.delta[lane].eq(
-                    _saturate((h * err[lane]) >> self._grad_shift, self._delta_width)),
+                    saturate((h * err[lane]) >> self._grad_shift, self._delta_width)[0]),
             ]
         return m

@@ -7,7 +7,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..accum._util import MAX_WIDTH, check_int, saturate
+from ..common.checks import MAX_WIDTH, check_int, saturate
 from ..common.layouts import (WGUCommandLayout, WGUReadoutLayout, WGUUpdateLayout,
                               step_width)
 

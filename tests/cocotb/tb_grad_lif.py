@@ -14,9 +14,9 @@ import random
 import cocotb
 from amaranth.hdl import Shape
 from amaranth.lib import data
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly
 
+from cosim.streams import start_and_reset
 from cosim.vectors import grad_lif_vectors, sub_seed
 from dfasim.rtl.common.layouts import (GradLIFDeltaLayout, GradLIFErrLayout, GradLIFInputLayout,
                                        GradLIFOutputLayout)
@@ -60,14 +60,8 @@ def packer(layout):
 
 async def reset(dut) -> None:
     """Drive every input to a known value, start the clock and hold ``rst`` for 3 cycles."""
-    for name in ("i__valid", "i__payload", "i_err__valid", "i_err__payload", "o__ready",
-                 "o_delta__ready"):
-        getattr(dut, name).value = 0
-    dut.rst.value = 1
-    Clock(dut.clk, 10, unit="ns").start(start_high=False)
-    for _ in range(3):
-        await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    await start_and_reset(dut, ("i__valid", "i__payload", "i_err__valid", "i_err__payload", "o__ready",
+                 "o_delta__ready"))
 
 
 async def run_chunk(dut, vec, *, lanes, max_timesteps, gap, stall, rng) -> int:

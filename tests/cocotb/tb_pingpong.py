@@ -13,10 +13,9 @@ import os
 import random
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
-from cosim.streams import stream_through
+from cosim.streams import start_and_reset, stream_through
 from cosim.vectors import fast_packer, pingpong_vectors, sub_seed
 from dfasim.rtl.common.layouts import PingPongWordLayout
 from golden.stimulus import default_seed
@@ -30,13 +29,7 @@ CHUNK_WORDS = 8192
 
 async def reset(dut) -> None:
     """Drive every input to a known value, start the clock and hold ``rst`` for 3 cycles."""
-    for name in ("i__valid", "i__payload", "o__ready"):
-        getattr(dut, name).value = 0
-    dut.rst.value = 1
-    Clock(dut.clk, 10, unit="ns").start(start_high=False)
-    for _ in range(3):
-        await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    await start_and_reset(dut, ("i__valid", "i__payload", "o__ready"))
 
 
 async def pulse_reset(dut) -> None:

@@ -12,10 +12,8 @@ import os
 import random
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge
 
-from cosim.streams import stream_through
+from cosim.streams import start_and_reset, stream_through
 from cosim.vectors import fast_packer, shift_add_vectors, sub_seed
 from dfasim.rtl.common.layouts import (ShiftAddDiffInputLayout, ShiftAddInputLayout,
                                        ShiftAddOutputLayout)
@@ -30,13 +28,7 @@ CHUNK_BEATS = 4096
 
 async def reset(dut) -> None:
     """Drive every input to a known value, start the clock and hold ``rst`` for 3 cycles."""
-    for name in ("i__valid", "i__payload", "o__ready"):
-        getattr(dut, name).value = 0
-    dut.rst.value = 1
-    Clock(dut.clk, 10, unit="ns").start(start_high=False)
-    for _ in range(3):
-        await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    await start_and_reset(dut, ("i__valid", "i__payload", "o__ready"))
 
 
 async def run_chunk(dut, vec, *, gap, stall, rng) -> int:

@@ -13,9 +13,9 @@ import os
 import random
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly
 
+from cosim.streams import start_and_reset
 from cosim.vectors import fast_packer, sub_seed, wgu_vectors
 from dfasim.rtl.common.layouts import WGUCommandLayout, WGUReadoutLayout, WGUUpdateLayout
 from golden.stimulus import default_seed
@@ -29,13 +29,7 @@ CHUNK_PAIRS = 1024
 
 async def reset(dut) -> None:
     """Drive every input to a known value, start the clock and hold ``rst`` for 3 cycles."""
-    for name in ("i__valid", "i__payload", "i_cmd__valid", "i_cmd__payload", "o__ready"):
-        getattr(dut, name).value = 0
-    dut.rst.value = 1
-    Clock(dut.clk, 10, unit="ns").start(start_high=False)
-    for _ in range(3):
-        await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    await start_and_reset(dut, ("i__valid", "i__payload", "i_cmd__valid", "i_cmd__payload", "o__ready"))
 
 
 async def run_chunk(dut, vec, *, gap, stall, rng) -> int:

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Parameter checks and saturation shared by the accumulation blocks."""
+"""Parameter checks and saturation shared by all digital blocks."""
 from __future__ import annotations
 
 from amaranth.hdl import Mux
