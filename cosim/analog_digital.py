@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from cosim.sim import run_testbenches, stream_get, stream_put
+from .sim import run_testbenches, stream_get, stream_put
 from dfasim.rtl.accum import PsumAccumulator
 from dfasim.rtl.neuron import GradLIF
 from dfasim.rtl.wgu import WGU
-from golden.fixed import saturate
-from golden.grad_lif import GradLIFParams
-from golden.psum import differential_codes
+from ..golden.fixed import saturate
+from ..golden.grad_lif import GradLIFParams
+from ..golden.psum import differential_codes
 
 __all__ = ["layer_codes", "project_errors", "rtl_psum_layer", "rtl_grad_lif_layer",
            "rtl_wgu_layer"]

@@ -5,9 +5,25 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from amaranth.hdl import ClockDomain, Elaboratable, Module
 from amaranth.sim import Simulator
 
-__all__ = ["stream_put", "stream_get", "run_testbenches", "SimTimeout"]
+__all__ = ["stream_put", "stream_get", "run_testbenches", "SimTimeout", "ResetHarness"]
+
+
+class ResetHarness(Elaboratable):
+    """Wrap a DUT in an explicit ``sync`` domain so that a testbench can pulse its reset
+    (``harness.cd.rst``)."""
+
+    def __init__(self, dut):
+        self.dut = dut
+        self.cd = ClockDomain("sync")
+
+    def elaborate(self, platform):
+        m = Module()
+        m.domains.sync = self.cd
+        m.submodules.dut = self.dut
+        return m
 
 #: Clock period of the ``sync`` domain in the helpers, in seconds.
 PERIOD = 1e-8

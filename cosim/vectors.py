@@ -14,9 +14,9 @@ import torch
 from amaranth.hdl import Shape
 from amaranth.lib import data
 
-from golden.grad_lif import GradLIFParams, grad_lif_backward_int, lif_forward_int_seq
-from golden.psum import differential_codes, psum_stream, shift_add
-from golden.stimulus import make_rng, random_currents, random_errors, random_ints
+from ..golden.grad_lif import GradLIFParams, grad_lif_backward_int, lif_forward_int_seq
+from ..golden.psum import differential_codes, psum_stream, shift_add
+from ..golden.stimulus import make_rng, random_currents, random_errors, random_ints
 
 __all__ = ["GradLIFVectors", "grad_lif_vectors", "sub_seed", "reference_forward",
            "reference_backward", "PsumVectors", "psum_vectors", "reference_psum",
@@ -426,7 +426,7 @@ def wgu_vectors(*, rows: int, cols: int, grad_width: int, delta_width: int, pair
     drift into saturation at either end and come back; the spike density of each pair is
     10 %, 50 % or 90 %. Half of the readouts clear the memory.
     """
-    from golden.wgu import wgu_accumulate, wgu_readout
+    from ..golden.wgu import wgu_accumulate, wgu_readout
 
     out_width = grad_width if out_width is None else out_width
     lens = _uniform((pairs,), 1, max_window, sub_seed(seed, 0))
@@ -523,7 +523,7 @@ def pingpong_vectors(*, depth: int, width: int, words: int, seed: int,
     Frame lengths are 1 (one frame in six), ``depth/2`` (one in six) or uniform in
     ``1 .. depth/2``; data words span the full ``width``-bit range.
     """
-    from golden.buffer import pingpong_transfer
+    from ..golden.buffer import pingpong_transfer
 
     bank = depth // 2
     n = max(1, words)                               # enough frames: each has >= 1 word

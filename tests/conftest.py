@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from golden.stimulus import SEED_ENV, default_seed
+from dfasim.golden.stimulus import SEED_ENV, default_seed
 
 
 def pytest_addoption(parser):

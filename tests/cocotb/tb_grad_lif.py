@@ -16,12 +16,12 @@ from amaranth.hdl import Shape
 from amaranth.lib import data
 from cocotb.triggers import FallingEdge, ReadOnly
 
-from cosim.streams import start_and_reset
-from cosim.vectors import grad_lif_vectors, sub_seed
+from dfasim.cosim.streams import start_and_reset
+from dfasim.cosim.vectors import grad_lif_vectors, sub_seed
 from dfasim.rtl.common.layouts import (GradLIFDeltaLayout, GradLIFErrLayout, GradLIFInputLayout,
                                        GradLIFOutputLayout)
-from golden.grad_lif import GradLIFParams
-from golden.stimulus import default_seed
+from dfasim.golden.grad_lif import GradLIFParams
+from dfasim.golden.stimulus import default_seed
 
 __all__ = []
 

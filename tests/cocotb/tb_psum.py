@@ -13,10 +13,10 @@ import random
 
 import cocotb
 
-from cosim.streams import start_and_reset, stream_through
-from cosim.vectors import fast_packer, psum_vectors, sub_seed
+from dfasim.cosim.streams import start_and_reset, stream_through
+from dfasim.cosim.vectors import fast_packer, psum_vectors, sub_seed
 from dfasim.rtl.common.layouts import PsumInputLayout, PsumOutputLayout
-from golden.stimulus import default_seed
+from dfasim.golden.stimulus import default_seed
 
 __all__ = []
 

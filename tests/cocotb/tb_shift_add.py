@@ -13,11 +13,11 @@ import random
 
 import cocotb
 
-from cosim.streams import start_and_reset, stream_through
-from cosim.vectors import fast_packer, shift_add_vectors, sub_seed
+from dfasim.cosim.streams import start_and_reset, stream_through
+from dfasim.cosim.vectors import fast_packer, shift_add_vectors, sub_seed
 from dfasim.rtl.common.layouts import (ShiftAddDiffInputLayout, ShiftAddInputLayout,
                                        ShiftAddOutputLayout)
-from golden.stimulus import default_seed
+from dfasim.golden.stimulus import default_seed
 
 __all__ = []
 

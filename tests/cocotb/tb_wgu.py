@@ -15,10 +15,10 @@ import random
 import cocotb
 from cocotb.triggers import FallingEdge, ReadOnly
 
-from cosim.streams import start_and_reset
-from cosim.vectors import fast_packer, sub_seed, wgu_vectors
+from dfasim.cosim.streams import start_and_reset
+from dfasim.cosim.vectors import fast_packer, sub_seed, wgu_vectors
 from dfasim.rtl.common.layouts import WGUCommandLayout, WGUReadoutLayout, WGUUpdateLayout
-from golden.stimulus import default_seed
+from dfasim.golden.stimulus import default_seed
 
 __all__ = []
 

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from cosim.runner import run_cocotb
+from dfasim.cosim.runner import run_cocotb
 from dfasim.rtl.neuron import GradLIF
 
 # HDL parameter sets (each is its own Verilog build): the paper's defaults at 16 lanes, and an

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from cosim.runner import run_cocotb
+from dfasim.cosim.runner import run_cocotb
 from dfasim.rtl.buffer import PingPongBuffer
 
 # HDL parameter sets (each is its own Verilog build): a small unsigned 16-bit buffer whose

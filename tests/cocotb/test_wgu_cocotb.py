@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from cosim.runner import run_cocotb
+from dfasim.cosim.runner import run_cocotb
 from dfasim.rtl.wgu import WGU
 
 # HDL parameter sets (each is its own Verilog build): the paper's 16-bit gradients with 8-bit

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cosim.analog_digital import (layer_codes, project_errors, rtl_grad_lif_layer,
+from dfasim.cosim.analog_digital import (layer_codes, project_errors, rtl_grad_lif_layer,
                                   rtl_psum_layer, rtl_wgu_layer)
 from dfasim.models.crossbar import AnalogMatrix, CrossbarConfig
 from dfasim.models.rram.noise import IdealDevice, PolynomialSpread
-from golden.grad_lif import GradLIFParams, grad_lif_backward_int, lif_forward_int_seq
-from golden.psum import psum_accumulate
-from golden.wgu import wgu_accumulate
+from dfasim.golden.grad_lif import GradLIFParams, grad_lif_backward_int, lif_forward_int_seq
+from dfasim.golden.psum import psum_accumulate
+from dfasim.golden.wgu import wgu_accumulate
 
 __all__: list[str] = []
 

@@ -6,14 +6,14 @@ import dataclasses
 import random
 
 import pytest
-from amaranth.hdl import ClockDomain, Elaboratable, Fragment, Module
+from amaranth.hdl import Fragment
 
-from cosim.sim import run_testbenches, stream_get, stream_put
-from cosim.vectors import (grad_lif_vectors, reference_backward, reference_forward,
+from dfasim.cosim.sim import ResetHarness, run_testbenches, stream_get, stream_put
+from dfasim.cosim.vectors import (grad_lif_vectors, reference_backward, reference_forward,
                            sub_seed)
 from dfasim.rtl.common.layouts import GradLIFInputLayout
 from dfasim.rtl.neuron import GradLIF
-from golden.grad_lif import GradLIFParams
+from dfasim.golden.grad_lif import GradLIFParams
 
 # Parameter sets shared by the random tests: defaults, every reset mode, IF (leak_shift 0),
 # narrow and wide words, a surrogate wider than the threshold window, and an explicit shift.
@@ -32,18 +32,7 @@ PARAM_SETS = {
 }
 
 
-class _Harness(Elaboratable):
-    """Wrap the DUT in an explicit ``sync`` domain so that a testbench can pulse its reset."""
-
-    def __init__(self, dut):
-        self.dut = dut
-        self.cd = ClockDomain("sync")
-
-    def elaborate(self, platform):
-        m = Module()
-        m.domains.sync = self.cd
-        m.submodules.dut = self.dut
-        return m
+_Harness = ResetHarness
 
 
 def rtl_grad_lif(dut, fwd, bwd, *, fwd_wait=None, bwd_wait=None, rst_before=(), seed=0,

@@ -6,15 +6,15 @@ import random
 
 import pytest
 import torch
-from amaranth.hdl import ClockDomain, Elaboratable, Fragment, Module
+from amaranth.hdl import Fragment
 
-from cosim.sim import run_testbenches, stream_put
-from cosim.vectors import pingpong_vectors, sub_seed
+from dfasim.cosim.sim import ResetHarness, run_testbenches, stream_put
+from dfasim.cosim.vectors import pingpong_vectors, sub_seed
 from dfasim.rtl.buffer import PingPongBuffer, buffer_depth
 from dfasim.rtl.common.layouts import PingPongWordLayout
-from golden.buffer import (GLOBAL_BUFFER_BYTES, PE_BUFFER_BYTES, TILE_BUFFER_BYTES,
+from dfasim.golden.buffer import (GLOBAL_BUFFER_BYTES, PE_BUFFER_BYTES, TILE_BUFFER_BYTES,
                            buffer_addresses, pingpong_transfer)
-from golden.buffer import buffer_depth as golden_buffer_depth
+from dfasim.golden.buffer import buffer_depth as golden_buffer_depth
 
 # Parameter sets of the random tests: the minimum depth (one-word banks, every frame is one
 # word), a small 16-bit buffer, signed 8-bit words, 1-bit words and a wide 63-bit word.
@@ -27,18 +27,7 @@ PARAM_SETS = {
 }
 
 
-class _Harness(Elaboratable):
-    """Wrap the DUT in an explicit ``sync`` domain so that a testbench can pulse its reset."""
-
-    def __init__(self, dut):
-        self.dut = dut
-        self.cd = ClockDomain("sync")
-
-    def elaborate(self, platform):
-        m = Module()
-        m.domains.sync = self.cd
-        m.submodules.dut = self.dut
-        return m
+_Harness = ResetHarness
 
 
 def rtl_pingpong(dut, data, last, *, seed=0, gap=0.0, stall=0.0, n_out=None,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 
 import pytest
-from amaranth.hdl import ClockDomain, Elaboratable, Fragment, Module
+from amaranth.hdl import Fragment
 
-from cosim.sim import run_testbenches, stream_get, stream_put
-from cosim.vectors import psum_vectors, reference_psum, sub_seed
+from dfasim.cosim.sim import ResetHarness, run_testbenches, stream_get, stream_put
+from dfasim.cosim.vectors import psum_vectors, reference_psum, sub_seed
 from dfasim.rtl.accum import PsumAccumulator
 from dfasim.rtl.common.layouts import PsumInputLayout, PsumOutputLayout
 
@@ -24,18 +24,7 @@ PARAM_SETS = {
 }
 
 
-class _Harness(Elaboratable):
-    """Wrap the DUT in an explicit ``sync`` domain so that a testbench can pulse its reset."""
-
-    def __init__(self, dut):
-        self.dut = dut
-        self.cd = ClockDomain("sync")
-
-    def elaborate(self, platform):
-        m = Module()
-        m.domains.sync = self.cd
-        m.submodules.dut = self.dut
-        return m
+_Harness = ResetHarness
 
 
 def reference(beats, rst_before, p):

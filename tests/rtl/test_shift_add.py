@@ -6,14 +6,14 @@ import random
 
 import pytest
 import torch
-from amaranth.hdl import ClockDomain, Elaboratable, Fragment, Module
+from amaranth.hdl import Fragment
 
-from cosim.sim import run_testbenches, stream_get, stream_put
-from cosim.vectors import reference_shift_add, shift_add_vectors, sub_seed
+from dfasim.cosim.sim import ResetHarness, run_testbenches, stream_get, stream_put
+from dfasim.cosim.vectors import reference_shift_add, shift_add_vectors, sub_seed
 from dfasim.rtl.accum import ShiftAdder
 from dfasim.rtl.common.layouts import (ShiftAddDiffInputLayout, ShiftAddInputLayout,
                                        ShiftAddOutputLayout)
-from golden.psum import differential_codes
+from dfasim.golden.psum import differential_codes
 
 # Parameter sets: the paper's 4 slices of 4-bit cells read by 4-bit ADCs (code and
 # differential mode), a 2-slice 8-bit-output variant that saturates often, a single slice,
@@ -31,18 +31,7 @@ PARAM_SETS = {
 }
 
 
-class _Harness(Elaboratable):
-    """Wrap the DUT in an explicit ``sync`` domain so that a testbench can pulse its reset."""
-
-    def __init__(self, dut):
-        self.dut = dut
-        self.cd = ClockDomain("sync")
-
-    def elaborate(self, platform):
-        m = Module()
-        m.domains.sync = self.cd
-        m.submodules.dut = self.dut
-        return m
+_Harness = ResetHarness
 
 
 def rtl_shift_add(dut, payloads, *, rst_before=(), seed=0, gap=0.0, stall=0.0,

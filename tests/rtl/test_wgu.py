@@ -6,13 +6,13 @@ import random
 
 import pytest
 import torch
-from amaranth.hdl import ClockDomain, Elaboratable, Fragment, Module
+from amaranth.hdl import Fragment
 
-from cosim.sim import run_testbenches, stream_get, stream_put
-from cosim.vectors import sub_seed, wgu_vectors
+from dfasim.cosim.sim import ResetHarness, run_testbenches, stream_get, stream_put
+from dfasim.cosim.vectors import sub_seed, wgu_vectors
 from dfasim.rtl.common.layouts import WGUCommandLayout, WGUReadoutLayout, WGUUpdateLayout
 from dfasim.rtl.wgu import WGU
-from golden.wgu import wgu_accumulate, wgu_readout
+from dfasim.golden.wgu import wgu_accumulate, wgu_readout
 
 # Parameter sets of the random tests: the paper's 16-bit gradients with 8-bit deltas, a
 # 10-bit memory that saturates within a few beats (half-up readout into 8 bits), the narrowest
@@ -28,18 +28,7 @@ PARAM_SETS = {
 }
 
 
-class _Harness(Elaboratable):
-    """Wrap the DUT in an explicit ``sync`` domain so that a testbench can pulse its reset."""
-
-    def __init__(self, dut):
-        self.dut = dut
-        self.cd = ClockDomain("sync")
-
-    def elaborate(self, platform):
-        m = Module()
-        m.domains.sync = self.cd
-        m.submodules.dut = self.dut
-        return m
+_Harness = ResetHarness
 
 
 def reference(ops, p):
