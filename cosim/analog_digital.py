@@ -103,26 +103,30 @@ def rtl_grad_lif_layer(currents: torch.Tensor, err: torch.Tensor, params: GradLI
 
 
 def rtl_wgu_layer(delta: torch.Tensor, spikes: torch.Tensor, *, grad_width: int,
-                  delta_width: int, bank_cols: int = 64, max_cycles: int = 100_000
+                  delta_width: int, shift: int = 0, out_width: int | None = None,
+                  rounding: str = "floor", bank_cols: int = 64, max_cycles: int = 100_000
                   ) -> tuple[torch.Tensor, torch.Tensor]:
     """Clear the RTL WGU, accumulate ``delta (T, out)`` x ``spikes (T, in)``, and read it out.
 
     Rows are outputs and columns inputs; timestep ``t`` sends one beat per row. The columns
     are split into banks of at most ``bank_cols`` (one WGU each, same beats): amaranth's
-    Python simulator cannot compile the row word of a much wider WGU (recursion limit).
-    Returns the readout ``(G, overflow)``, each ``(out, in)`` (no shift: the words themselves).
+    Python simulator cannot compile the row word of a much wider WGU (recursion limit); the
+    cocotb tier runs a 256-column WGU as one block. Returns the readout ``(update,
+    overflow)``, each ``(out, in)``: the words shifted by ``shift`` with ``rounding`` and
+    saturated to ``out_width`` bits (``golden.wgu.wgu_readout``), i.e. the integer ``ΔW``.
     """
-    banks = [_rtl_wgu_bank(delta, spikes[:, c:c + bank_cols], grad_width=grad_width,
-                           delta_width=delta_width, max_cycles=max_cycles)
+    kw = dict(grad_width=grad_width, delta_width=delta_width, shift=shift, out_width=out_width,
+              rounding=rounding)
+    banks = [_rtl_wgu_bank(delta, spikes[:, c:c + bank_cols], kw, max_cycles=max_cycles)
              for c in range(0, spikes.shape[1], bank_cols)]
     return torch.cat([g for g, _ in banks], 1), torch.cat([o for _, o in banks], 1)
 
 
-def _rtl_wgu_bank(delta: torch.Tensor, spikes: torch.Tensor, *, grad_width: int,
-                  delta_width: int, max_cycles: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _rtl_wgu_bank(delta: torch.Tensor, spikes: torch.Tensor, wgu_kw: dict, *,
+                  max_cycles: int) -> tuple[torch.Tensor, torch.Tensor]:
     n_t, n_out = delta.shape
     n_in = spikes.shape[1]
-    dut = WGU(rows=n_out, cols=n_in, grad_width=grad_width, delta_width=delta_width)
+    dut = WGU(rows=n_out, cols=n_in, **wgu_kw)
     rows = []
 
     async def producer(ctx):

@@ -21,7 +21,8 @@ from ..golden.stimulus import make_rng, random_currents, random_errors, random_i
 __all__ = ["GradLIFVectors", "grad_lif_vectors", "sub_seed", "reference_forward",
            "reference_backward", "PsumVectors", "psum_vectors", "reference_psum",
            "ShiftAddVectors", "shift_add_vectors", "reference_shift_add", "fast_packer",
-           "WGUVectors", "wgu_vectors", "PingPongVectors", "pingpong_vectors"]
+           "WGUVectors", "wgu_vectors", "wgu_layer_vectors", "PingPongVectors",
+           "pingpong_vectors"]
 
 _SEED_MASK = (1 << 63) - 1
 
@@ -550,3 +551,31 @@ def pingpong_vectors(*, depth: int, width: int, words: int, seed: int,
                            waddr=res.write_addresses.tolist(),
                            raddr=res.read_addresses.tolist(), frame_of=frame_of,
                            offset_of=offset_of)
+
+
+def wgu_layer_vectors(delta: torch.Tensor, spikes: torch.Tensor, *, grad_width: int,
+                      delta_width: int, shift: int = 0, out_width: int | None = None,
+                      rounding: str = "floor", seed: int = 0) -> WGUVectors:
+    """One accumulation window of a layer's ``delta (T, out)`` x ``spikes (T, in)``.
+
+    Timestep ``t`` sends one update beat per row in row order, then a clear-on-read readout;
+    the golden readout is ``wgu_readout`` of ``wgu_accumulate`` from a cleared memory (the
+    layer's integer ``ΔW``). ``seed`` only labels the vectors for :meth:`WGUVectors.replay`.
+    """
+    from ..golden.wgu import wgu_accumulate, wgu_readout
+
+    n_t, rows = delta.shape
+    cols = spikes.shape[1]
+    out_width = grad_width if out_width is None else out_width
+    G, ovf = wgu_accumulate(torch.zeros(rows, cols, dtype=torch.int64), delta[:, None],
+                            spikes[:, None], grad_width=grad_width, delta_width=delta_width)
+    update, _ = wgu_readout(G, grad_width=grad_width, shift=shift, out_width=out_width,
+                            rounding=rounding, clear=True)
+    pair = torch.arange(n_t).repeat_interleave(rows)
+    row = torch.arange(rows).repeat(n_t)
+    return WGUVectors(seed=seed, rows=rows, cols=cols, grad_width=grad_width,
+                      delta_width=delta_width, shift=shift, out_width=out_width,
+                      rounding=rounding, row=row.tolist(), delta=delta[pair, row].tolist(),
+                      spikes=spikes[pair].tolist(), pair=pair.tolist(), ends=[n_t * rows],
+                      clear=[1], update=[update.tolist()],
+                      overflow=[ovf.to(torch.int64).tolist()])
