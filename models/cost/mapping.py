@@ -1,0 +1,215 @@
+# SPDX-License-Identifier: MIT
+"""Mapping of an SNN's matrices onto tiles, PEs and crossbars, per training scheme.
+
+As in the paper (Sec. III, after SpikeSim): a weight matrix ``W_l`` (``n_out x n_in``) is cut
+into ``R = ceil(n_in / rows)`` row tiles and ``C = ceil(n_out / outputs_per_crossbar)`` column
+tiles (the tiling of ``models/crossbar.py``: differential pairs give ``cols // 2`` outputs per
+crossbar); the ``R * C`` crossbars of one layer, times its duplication factor, fill whole tiles
+and no two layers share a tile. DFA adds ``b_tiles`` tiles (one in the paper) holding the
+feedback matrices ``B_l`` (``n_l x n_classes``, one per hidden layer, tiled the same way),
+duplicated as often as they fit for batch parallelism. The WGU holds one gradient word per
+weight it serves (``golden/wgu.py``): BP updates layer by layer, so one bank sized for the
+largest layer serves all; DFA updates all layers at once, one bank per layer.
+
+All arithmetic is numpy broadcasting, so hardware parameters may be arrays (one entry per
+configuration of a sweep); :func:`map_network` reports infeasible entries in ``feasible`` and
+``reason`` instead of raising, and :meth:`Mapping.check` raises for a single configuration.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any, Sequence
+
+import numpy as np
+
+from .config import HardwareConfig
+
+__all__ = ["SCHEMES", "hardware_params", "Mapping", "map_network", "check_layers"]
+
+SCHEMES = ("bp", "dfa")
+
+
+def hardware_params(hw: HardwareConfig) -> SimpleNamespace:
+    """Flatten ``hw`` into the numbers the vectorised model uses (any may become an array)."""
+    c, b, h, m, d = hw.crossbar, hw.buffers, hw.hierarchy, hw.mapping, hw.datapath
+    return SimpleNamespace(
+        node_nm=float(hw.tech.node_nm), clock_ghz=float(hw.tech.clock_ghz),
+        rows=c.rows, cols=c.cols, cell_bits=c.cell_bits, g_min=float(c.g_min_us),
+        g_max=float(c.g_max_us), differential=bool(c.differential), adc_bits=c.adc_bits,
+        dac_bits=c.dac_bits, lines_per_adc=c.lines_per_adc,
+        global_kb=float(b.global_kb), tile_kb=float(b.tile_kb), pe_kb=float(b.pe_kb),
+        bank_kbit=float(b.bank_kbit),
+        pes=h.pes_per_tile, xpp=h.crossbars_per_pe, max_tiles=h.max_tiles,
+        neuron_lanes=h.neuron_lanes, wgu_lanes=h.wgu_lanes, htree_bits=h.htree_bits,
+        weight_dup=m.weight_duplication, b_dup=m.b_duplication, b_tiles=m.b_tiles,
+        input_bits=d.input_bits, error_bits=d.error_bits, psum_bits=d.psum_bits,
+        membrane_bits=d.membrane_bits, delta_bits=d.delta_bits, grad_bits=d.grad_bits,
+        dram_pj_per_bit=float(hw.dram.pj_per_bit), dram_value_bits=hw.dram.bits_per_value,
+        dram_label_bits=hw.dram.label_bits)
+
+
+def check_layers(layers: Sequence[int]) -> list[int]:
+    """Layer sizes as a list of positive ints (at least input and output)."""
+    out = list(layers)
+    if len(out) < 2 or any(isinstance(n, bool) or not isinstance(n, (int, np.integer))
+                           or n < 1 for n in out):
+        raise ValueError(f"layers must be at least two positive integers, not {layers!r}")
+    return [int(n) for n in out]
+
+
+def _outputs_per_crossbar(p):
+    cols = np.asarray(p.cols)
+    return np.where(p.differential, cols // 2, cols - 1)
+
+
+@dataclass
+class Mapping:
+    """Where every matrix of one scheme lives. Array members broadcast over configurations.
+
+    Members
+    -------
+    scheme : str
+        ``"bp"`` or ``"dfa"``.
+    layers : list of int
+        Network layer sizes.
+    shapes : list of (int, int)
+        ``(n_out, n_in)`` of ``W_0 .. W_{L-1}``.
+    row_tiles, col_tiles, crossbars, dup, tiles : list of array
+        Per layer: ``R``, ``C``, ``R * C`` (one copy), copies, tiles occupied.
+    tile_start : list of array
+        Index of each layer's first tile (layers occupy consecutive, disjoint tile ranges).
+    b_shapes : list of (int, int)
+        DFA feedback matrices ``B_l`` (``n_l x n_classes``); empty for BP.
+    b_crossbars : list of array
+        Crossbars of one copy of each ``B_l``.
+    b_dup : array
+        Copies of the feedback matrices (0 for BP).
+    b_tiles : array
+        Tiles reserved for them (0 for BP).
+    layer_tiles, n_tiles : array
+        Tiles holding layers; all tiles.
+    wgu_words, wgu_banks : array
+        Gradient words the WGU holds and how many independently working banks it has.
+    feasible : array of bool
+    reason : str
+        Why the first infeasible configuration fails ("" if all fit).
+    """
+
+    scheme: str
+    layers: list[int]
+    shapes: list[tuple[int, int]]
+    row_tiles: list[Any]
+    col_tiles: list[Any]
+    crossbars: list[Any]
+    dup: list[Any]
+    tiles: list[Any]
+    tile_start: list[Any]
+    b_shapes: list[tuple[int, int]] = field(default_factory=list)
+    b_crossbars: list[Any] = field(default_factory=list)
+    b_dup: Any = 0
+    b_tiles: Any = 0
+    layer_tiles: Any = 0
+    n_tiles: Any = 0
+    wgu_words: Any = 0
+    wgu_banks: Any = 1
+    feasible: Any = True
+    reason: str = ""
+
+    def check(self) -> "Mapping":
+        """Raise ``ValueError`` with :attr:`reason` unless every configuration fits."""
+        if not bool(np.all(self.feasible)):
+            raise ValueError(self.reason)
+        return self
+
+    def layer_names(self) -> list[str]:
+        return [f"L{l}" for l in range(len(self.shapes))]
+
+    def to_dict(self) -> dict:
+        """JSON-able summary of a single configuration."""
+        f = lambda v: int(np.asarray(v).reshape(-1)[0])  # noqa: E731
+        out = {"scheme": self.scheme, "n_tiles": f(self.n_tiles),
+               "layer_tiles": f(self.layer_tiles), "b_tiles": f(self.b_tiles),
+               "b_duplication": f(self.b_dup), "wgu_words": f(self.wgu_words),
+               "wgu_banks": f(self.wgu_banks), "layers": {}}
+        for l, (shape, r, c, x, d, t, s) in enumerate(zip(
+                self.shapes, self.row_tiles, self.col_tiles, self.crossbars, self.dup,
+                self.tiles, self.tile_start)):
+            out["layers"][f"L{l}"] = {"shape": list(shape), "row_tiles": f(r),
+                                      "col_tiles": f(c), "crossbars": f(x), "copies": f(d),
+                                      "tiles": f(t), "first_tile": f(s)}
+        for l, (shape, x) in enumerate(zip(self.b_shapes, self.b_crossbars)):
+            out["layers"][f"B{l}"] = {"shape": list(shape), "crossbars": f(x),
+                                      "copies": f(self.b_dup)}
+        return out
+
+
+def map_network(layers: Sequence[int], p: SimpleNamespace, scheme: str) -> Mapping:
+    """Place the network ``layers`` on the hardware ``p`` (:func:`hardware_params`)."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {SCHEMES}, not {scheme!r}")
+    layers = check_layers(layers)
+    opx = _outputs_per_crossbar(p)
+    xpt = np.asarray(p.pes) * np.asarray(p.xpp)
+    shapes = [(layers[l + 1], layers[l]) for l in range(len(layers) - 1)]
+    R, C, X, D, T, S = [], [], [], [], [], []
+    start = np.zeros_like(xpt)
+    for n_out, n_in in shapes:
+        r = np.ceil(n_in / np.asarray(p.rows, float))
+        c = np.ceil(n_out / opx.astype(float))
+        x = r * c
+        fill = np.maximum(1.0, np.floor(np.ceil(x / xpt) * xpt / x))
+        d = np.where(np.asarray(p.weight_dup) == 0, fill, p.weight_dup)
+        t = np.ceil(x * d / xpt)
+        R.append(r), C.append(c), X.append(x), D.append(d), T.append(t), S.append(start)
+        start = start + t
+    layer_tiles = start
+    feasible = np.ones(np.broadcast(layer_tiles, xpt).shape, dtype=bool)
+    reason = ""
+    b_shapes: list[tuple[int, int]] = []
+    b_x: list[Any] = []
+    b_dup = np.zeros_like(layer_tiles)
+    b_tiles = np.zeros_like(layer_tiles)
+    if scheme == "dfa" and len(layers) > 2:
+        n_cls = layers[-1]
+        b_shapes = [(n, n_cls) for n in layers[1:-1]]
+        for n_out, n_in in b_shapes:
+            b_x.append(np.ceil(n_in / np.asarray(p.rows, float))
+                       * np.ceil(n_out / opx.astype(float)))
+        need = sum(b_x)
+        cap = np.asarray(p.b_tiles) * xpt
+        b_dup = np.where(np.asarray(p.b_dup) == 0, np.floor(cap / need), p.b_dup)
+        ok = (b_dup >= 1) & (need * np.maximum(b_dup, 1) <= cap)
+        if not bool(np.all(ok)):
+            i = int(np.argmin(np.broadcast_to(ok, np.broadcast(ok, need).shape).reshape(-1)))
+            pick = lambda v: int(np.broadcast_to(v, np.broadcast(ok, v).shape)  # noqa: E731
+                                 .reshape(-1)[i])
+            reason = (f"DFA feedback matrices need {pick(need)} crossbars x "
+                      f"{max(1, pick(b_dup))} copies, the B tile(s) hold {pick(cap)} "
+                      f"(mapping.b_tiles={pick(p.b_tiles)}, "
+                      f"mapping.b_duplication={pick(p.b_dup)})")
+        feasible = feasible & ok
+        b_tiles = np.asarray(p.b_tiles) + np.zeros_like(layer_tiles)
+    n_tiles = layer_tiles + b_tiles
+    max_t = np.asarray(p.max_tiles)
+    ok_t = (max_t == 0) | (n_tiles <= max_t)
+    if not bool(np.all(ok_t)) and not reason:
+        i = int(np.argmin(np.broadcast_to(ok_t, np.broadcast(ok_t, n_tiles).shape)
+                          .reshape(-1)))
+        nt = int(np.broadcast_to(n_tiles, np.broadcast(ok_t, n_tiles).shape).reshape(-1)[i])
+        per = [int(np.broadcast_to(t, np.broadcast(ok_t, t).shape).reshape(-1)[i]) for t in T]
+        mt = int(np.broadcast_to(max_t, np.broadcast(ok_t, max_t).shape).reshape(-1)[i])
+        reason = (f"network {'-'.join(map(str, layers))} needs {nt} tiles for {scheme.upper()} "
+                  f"(layers {per}{' + B' if scheme == 'dfa' and b_shapes else ''}), the chip "
+                  f"has hierarchy.max_tiles={mt}")
+    feasible = feasible & ok_t
+    words = [float(o * i) for o, i in shapes]
+    if scheme == "bp":
+        wgu_words, wgu_banks = max(words), 1
+    else:
+        wgu_words, wgu_banks = sum(words), len(words)
+    return Mapping(scheme=scheme, layers=layers, shapes=shapes, row_tiles=R, col_tiles=C,
+                   crossbars=X, dup=D, tiles=T, tile_start=S, b_shapes=b_shapes,
+                   b_crossbars=b_x, b_dup=b_dup, b_tiles=b_tiles, layer_tiles=layer_tiles,
+                   n_tiles=n_tiles, wgu_words=wgu_words, wgu_banks=wgu_banks,
+                   feasible=feasible, reason=reason)
