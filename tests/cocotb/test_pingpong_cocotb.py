@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from dfasim.cosim.runner import run_cocotb
+from dfasim.cosim.runner import long_run_simulator, run_cocotb
 from dfasim.rtl.buffer import PingPongBuffer
 
 # HDL parameter sets (each is its own Verilog build): a small unsigned 16-bit buffer whose
@@ -22,11 +22,11 @@ DEFAULT_WORDS = 2600             # words per seed: 2 sets x 2 seeds x 2600 >= 1e
 LONG_WORDS = 260_000             # per seed in long mode: 2 sets x 2 seeds x 260k >= 1e6
 
 
-def _run(request, name, words, seed):
+def _run(request, name, words, seed, sim=None):
     hdl = HDL_PARAMS[name]
     config = dict(hdl, words=words, gap=0.2, stall=0.2)
     run_cocotb(PingPongBuffer(**hdl), "ping_pong_buffer", "tests.cocotb.tb_pingpong", request,
-               seed=seed, env={"PINGPONG_CONFIG": json.dumps(config)})
+               seed=seed, sim=sim, env={"PINGPONG_CONFIG": json.dumps(config)})
 
 
 @pytest.mark.cocotb
@@ -34,11 +34,13 @@ def _run(request, name, words, seed):
 def test_pingpong_cocotb(request, name, seed):
     # DFASIM_LONG=1 turns the default run into the long one.
     long = os.environ.get("DFASIM_LONG", "") not in ("", "0")
-    _run(request, name, LONG_WORDS if long else DEFAULT_WORDS, seed)
+    _run(request, name, LONG_WORDS if long else DEFAULT_WORDS, seed,
+         sim=long_run_simulator() if long else None)
 
 
 @pytest.mark.slow
 @pytest.mark.cocotb
 @pytest.mark.parametrize("name", sorted(HDL_PARAMS))
 def test_pingpong_cocotb_long(request, name, seed):
-    _run(request, name, LONG_WORDS, seed)
+    # Verilator (when installed) is several times faster per cycle on long runs.
+    _run(request, name, LONG_WORDS, seed, sim=long_run_simulator())

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from dfasim.cosim.runner import run_cocotb
+from dfasim.cosim.runner import long_run_simulator, run_cocotb
 from dfasim.rtl.accum import ShiftAdder
 
 # HDL parameter sets (each is its own Verilog build): the paper's 4 slices of 4-bit cells
@@ -22,12 +22,12 @@ DEFAULT_BEATS = 2560             # per seed: 2 sets x 2 seeds x 2560 = 10240 >= 
 LONG_BEATS = 250_000             # per seed in long mode: 2 sets x 2 seeds x 250k >= 1e6
 
 
-def _run(request, name, beats, seed):
+def _run(request, name, beats, seed, sim=None):
     dut = ShiftAdder(**HDL_PARAMS[name])
     config = dict(lanes=dut.lanes, slices=dut.slices, slice_bits=dut.slice_bits,
                   code_width=dut.code_width, acc_width=dut.acc_width, adc_bits=dut.adc_bits,
                   beats=beats, gap=0.2, stall=0.2)
-    run_cocotb(dut, "shift_adder", "tests.cocotb.tb_shift_add", request, seed=seed,
+    run_cocotb(dut, "shift_adder", "tests.cocotb.tb_shift_add", request, seed=seed, sim=sim,
                env={"SHIFT_ADD_CONFIG": json.dumps(config)})
 
 
@@ -36,11 +36,13 @@ def _run(request, name, beats, seed):
 def test_shift_add_cocotb(request, name, seed):
     # DFASIM_LONG=1 turns the default run into the long one.
     long = os.environ.get("DFASIM_LONG", "") not in ("", "0")
-    _run(request, name, LONG_BEATS if long else DEFAULT_BEATS, seed)
+    _run(request, name, LONG_BEATS if long else DEFAULT_BEATS, seed,
+         sim=long_run_simulator() if long else None)
 
 
 @pytest.mark.slow
 @pytest.mark.cocotb
 @pytest.mark.parametrize("name", sorted(HDL_PARAMS))
 def test_shift_add_cocotb_long(request, name, seed):
-    _run(request, name, LONG_BEATS, seed)
+    # Verilator (when installed) is several times faster per cycle on long runs.
+    _run(request, name, LONG_BEATS, seed, sim=long_run_simulator())

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from dfasim.cosim.runner import run_cocotb
+from dfasim.cosim.runner import long_run_simulator, run_cocotb
 from dfasim.rtl.wgu import WGU
 
 # HDL parameter sets (each is its own Verilog build): the paper's 16-bit gradients with 8-bit
@@ -24,11 +24,11 @@ DEFAULT_BEATS = 2600             # update beats per seed: 2 sets x 2 seeds x 260
 LONG_BEATS = 260_000             # per seed in long mode: 2 sets x 2 seeds x 260k >= 1e6
 
 
-def _run(request, name, beats, seed):
+def _run(request, name, beats, seed, sim=None):
     hdl = HDL_PARAMS[name]
     # One update beat per row of each (t, b) pair.
     config = dict(hdl, pairs=-(-beats // hdl["rows"]), gap=0.2, stall=0.2)
-    run_cocotb(WGU(**hdl), "wgu", "tests.cocotb.tb_wgu", request, seed=seed,
+    run_cocotb(WGU(**hdl), "wgu", "tests.cocotb.tb_wgu", request, seed=seed, sim=sim,
                env={"WGU_CONFIG": json.dumps(config)})
 
 
@@ -37,11 +37,13 @@ def _run(request, name, beats, seed):
 def test_wgu_cocotb(request, name, seed):
     # DFASIM_LONG=1 turns the default run into the long one.
     long = os.environ.get("DFASIM_LONG", "") not in ("", "0")
-    _run(request, name, LONG_BEATS if long else DEFAULT_BEATS, seed)
+    _run(request, name, LONG_BEATS if long else DEFAULT_BEATS, seed,
+         sim=long_run_simulator() if long else None)
 
 
 @pytest.mark.slow
 @pytest.mark.cocotb
 @pytest.mark.parametrize("name", sorted(HDL_PARAMS))
 def test_wgu_cocotb_long(request, name, seed):
-    _run(request, name, LONG_BEATS, seed)
+    # Verilator (when installed) is several times faster per cycle on long runs.
+    _run(request, name, LONG_BEATS, seed, sim=long_run_simulator())
