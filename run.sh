@@ -56,16 +56,9 @@ cmd=${1:-}
 case "$cmd" in
     demo)
         setup
-        # Train from scratch with each rule, then deploy the DFA-trained network on 5 noisy
-        # chips and adapt it online with BP and with DFA.
-        for rule in bptt dfa sdfa; do
-            .venv/bin/dfasim train --dataset basic_motions --rule "$rule" --epochs 30 \
-                --out "runs/demo/basic_motions-$rule" "$@"
-        done
-        .venv/bin/dfasim adapt --checkpoint runs/demo/basic_motions-dfa/checkpoint.pt \
-            --chips 5 --epochs 25 --out runs/demo/adapt-basic_motions
-        echo "results: runs/demo/basic_motions-{bptt,dfa,sdfa}/metrics.json," \
-             "runs/demo/adapt-basic_motions/adapt.json"
+        # The whole path on the embedded BasicMotions data: train the FP32 SNN, fit the GPR
+        # noise model, deploy on 5 noisy chips, adapt with BP and DFA, roll up the cost.
+        .venv/bin/dfasim reproduce --dataset basic_motions --out runs/demo "$@"
         ;;
     test)
         setup

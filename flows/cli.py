@@ -11,8 +11,10 @@ from pathlib import Path
 import torch
 
 from .config import TrainConfig, load_toml
+from .cost import add_cost_parser, run_cost
 from .datasets import DATASETS, DatasetError
 from .errors import DfasimError
+from .reproduce import add_reproduce_parser, run_reproduce
 
 __all__ = ["main", "build_parser"]
 
@@ -218,8 +220,15 @@ def _rtl(args) -> int:
 
 def _add_bench(sub) -> None:
     p = sub.add_parser("bench", help="measure speed figures")
-    p.add_argument("what", choices=["train", "noise", "adapt"])
+    p.add_argument("what", choices=["train", "noise", "adapt", "rtl"])
     p.add_argument("--checkpoint", help="adapt: the pre-trained checkpoint to deploy")
+    p.add_argument("--cycles", action="append", default=[], metavar="N|SIM=N",
+                   help="rtl: forward beats (one per cycle) for every simulator, or SIM=N for "
+                        "one (repeatable; default amaranth=20000, icarus=verilator=100000)")
+    p.add_argument("--sims", default="amaranth,icarus,verilator",
+                   help="rtl: comma-separated simulators (amaranth, icarus, verilator)")
+    p.add_argument("--lanes", type=int, default=16, help="rtl: GradLIF lanes")
+    p.add_argument("--seed", type=int, default=0, help="rtl: stimulus seed")
     p.add_argument("--dataset", default="uci_har")
     p.add_argument("--rules", default="bptt,dfa,sdfa")
     p.add_argument("--batches", type=int, default=10)
@@ -241,6 +250,8 @@ def _bench(args) -> int:
         write_json(out, res)
         print(json.dumps(res, indent=2, sort_keys=True, default=str))
         return 0
+    if args.what == "rtl":
+        return _bench_rtl(args, out)
     if args.what == "adapt":
         from .bench import bench_adapt
 
@@ -274,15 +285,45 @@ def _bench(args) -> int:
     return 0
 
 
+def _bench_rtl(args, out: str) -> int:
+    from .bench import bench_rtl, parse_rtl_cycles
+    from .fileio import write_json
+
+    sims = [x.strip() for x in args.sims.split(",") if x.strip()]
+    res = bench_rtl(parse_rtl_cycles(args.cycles), sims, lanes=args.lanes, seed=args.seed)
+    write_json(out, res)
+    print(f"GradLIF, {res['lanes']} lanes: {res['loop']} (seed {res['seed']})")
+    print(f"  {'simulator':<10} {'build s':>8} {'cycles':>9} {'run s':>7} {'cycles/s':>9} "
+          f"{'mismatches':>10}")
+    wrong = []
+    for sim, r in res["simulators"].items():
+        if "skipped" in r:
+            print(f"  {sim:<10} skipped: {r['skipped']}")
+            continue
+        print(f"  {sim:<10} {r['build_s']:8.2f} {r['cycles']:9,d} {r['run_s']:7.2f} "
+              f"{r['cycles_per_s']:9,.0f} {r['mismatches']:10d}")
+        if r["mismatches"]:
+            wrong.append(sim)
+    for tool, version in res["versions"].items():
+        print(f"  {tool}: {version or 'not installed'}")
+    print(f"wrote {out}")
+    if wrong:
+        print(f"dfasim: error: GradLIF output differs from the golden model under "
+              f"{', '.join(wrong)}", file=sys.stderr)
+        return 1
+    return 0
+
+
 _COMMANDS = {"train": _train, "evaluate": _evaluate, "data": _data, "adapt": _adapt,
-             "noise": _noise, "rtl": _rtl, "bench": _bench}
+             "noise": _noise, "rtl": _rtl, "bench": _bench, "cost": run_cost,
+             "reproduce": run_reproduce}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dfasim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_train, _add_evaluate, _add_data, _add_adapt, _add_noise, _add_rtl,
-                _add_bench):
+                _add_bench, add_cost_parser, add_reproduce_parser):
         add(sub)
     return parser
 
