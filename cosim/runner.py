@@ -17,7 +17,7 @@ from .verilog import emit
 
 __all__ = ["run_cocotb", "build_dir_for", "CocotbFailure", "SIMULATORS", "SIM_ENV",
            "default_simulator", "long_run_simulator", "verilator_bin", "have_verilator",
-           "available_simulators", "verilator_environ", "VERILATOR_BUILD_ARGS",
+           "available_simulators", "verilator_environ", "run_length", "LONG_ENV", "VERILATOR_BUILD_ARGS",
            "VERILATOR_MISSING"]
 
 #: Simulators :func:`run_cocotb` knows how to drive.
@@ -87,6 +87,22 @@ def long_run_simulator() -> str:
     if os.environ.get(SIM_ENV, "").strip():
         return default_simulator()
     return "verilator" if have_verilator() else "icarus"
+
+
+#: ``DFASIM_LONG=1`` turns the default cocotb tests into the long ones.
+LONG_ENV = "DFASIM_LONG"
+
+
+def run_length(default: int, long: int, *, force_long: bool = False) -> tuple[int, str | None]:
+    """Return ``(vectors, simulator)`` of a block's cocotb test.
+
+    The default tier runs ``default`` vectors on :func:`default_simulator`; the long tier
+    (``force_long``, or ``$DFASIM_LONG`` set to anything but ``0``) runs ``long`` vectors on
+    :func:`long_run_simulator`.
+    """
+    if force_long or os.environ.get(LONG_ENV, "") not in ("", "0"):
+        return long, long_run_simulator()
+    return default, None
 
 
 def verilator_environ(environ: Mapping[str, str], bin_dir: str | Path) -> dict[str, str]:

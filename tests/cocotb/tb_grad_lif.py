@@ -17,7 +17,7 @@ from amaranth.lib import data
 from cocotb.triggers import FallingEdge, ReadOnly
 
 from dfasim.cosim.streams import start_and_reset
-from dfasim.cosim.vectors import grad_lif_vectors, sub_seed
+from dfasim.cosim.vectors import chunks, grad_lif_vectors, sub_seed
 from dfasim.rtl.common.layouts import (GradLIFDeltaLayout, GradLIFErrLayout, GradLIFInputLayout,
                                        GradLIFOutputLayout)
 from dfasim.golden.grad_lif import GradLIFParams
@@ -161,10 +161,8 @@ async def test_random_vectors(dut, seed_offset):
     rng = random.Random(sub_seed(seed, 200))
     await reset(dut)
     samples, cycles = cfg["samples"], 0
-    for chunk, first in enumerate(range(0, samples, CHUNK_SAMPLES)):
-        # Chunk 0 uses the test seed itself, so short runs replay with that seed directly.
-        chunk_seed = seed if chunk == 0 else sub_seed(seed, 1000 + chunk)
-        vec = grad_lif_vectors(p, lanes=lanes, samples=min(CHUNK_SAMPLES, samples - first),
+    for chunk_seed, n in chunks(seed, samples, CHUNK_SAMPLES):
+        vec = grad_lif_vectors(p, lanes=lanes, samples=n,
                                steps=steps, seed=chunk_seed)
         cycles += await run_chunk(dut, vec, lanes=lanes, max_timesteps=max_timesteps,
                                   gap=cfg["gap"], stall=cfg["stall"], rng=rng)

@@ -14,7 +14,7 @@ import random
 import cocotb
 
 from dfasim.cosim.streams import start_and_reset, stream_through
-from dfasim.cosim.vectors import fast_packer, shift_add_vectors, sub_seed
+from dfasim.cosim.vectors import chunks, fast_packer, shift_add_vectors, sub_seed
 from dfasim.rtl.common.layouts import (ShiftAddDiffInputLayout, ShiftAddInputLayout,
                                        ShiftAddOutputLayout)
 from dfasim.golden.stimulus import default_seed
@@ -66,13 +66,11 @@ async def test_random_vectors(dut, seed_offset):
     rng = random.Random(sub_seed(seed, 200))
     await reset(dut)
     beats, cycles = cfg["beats"], 0
-    for chunk, first in enumerate(range(0, beats, CHUNK_BEATS)):
-        # Chunk 0 uses the test seed itself, so short runs replay with that seed directly.
-        chunk_seed = seed if chunk == 0 else sub_seed(seed, 1000 + chunk)
+    for chunk_seed, n in chunks(seed, beats, CHUNK_BEATS):
         vec = shift_add_vectors(lanes=cfg["lanes"], slices=cfg["slices"],
                                 slice_bits=cfg["slice_bits"], code_width=cfg["code_width"],
                                 acc_width=cfg["acc_width"], adc_bits=cfg["adc_bits"],
-                                beats=min(CHUNK_BEATS, beats - first), seed=chunk_seed)
+                                beats=n, seed=chunk_seed)
         cycles += await run_chunk(dut, vec, gap=cfg["gap"], stall=cfg["stall"], rng=rng)
     dut._log.info("seed %d: %d beats x %d lanes in %d cycles", seed, beats, cfg["lanes"],
                   cycles)

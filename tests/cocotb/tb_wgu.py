@@ -16,7 +16,7 @@ import cocotb
 from cocotb.triggers import FallingEdge, ReadOnly
 
 from dfasim.cosim.streams import start_and_reset
-from dfasim.cosim.vectors import fast_packer, sub_seed, wgu_vectors
+from dfasim.cosim.vectors import chunks, fast_packer, sub_seed, wgu_vectors
 from dfasim.rtl.common.layouts import WGUCommandLayout, WGUReadoutLayout, WGUUpdateLayout
 from dfasim.golden.stimulus import default_seed
 
@@ -106,10 +106,8 @@ async def test_random_vectors(dut, seed_offset):
     pairs, cycles = cfg["pairs"], 0
     hdl = {k: cfg[k] for k in ("rows", "cols", "grad_width", "delta_width", "shift",
                                "out_width", "rounding")}
-    for chunk, first in enumerate(range(0, pairs, CHUNK_PAIRS)):
-        # Chunk 0 uses the test seed itself, so short runs replay with that seed directly.
-        chunk_seed = seed if chunk == 0 else sub_seed(seed, 1000 + chunk)
-        vec = wgu_vectors(pairs=min(CHUNK_PAIRS, pairs - first), seed=chunk_seed, **hdl)
+    for chunk_seed, n in chunks(seed, pairs, CHUNK_PAIRS):
+        vec = wgu_vectors(pairs=n, seed=chunk_seed, **hdl)
         cycles += await run_chunk(dut, vec, gap=cfg["gap"], stall=cfg["stall"], rng=rng)
     dut._log.info("seed %d: %d pairs x %d rows in %d cycles", seed, pairs, cfg["rows"],
                   cycles)

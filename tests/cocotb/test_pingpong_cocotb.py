@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
-from dfasim.cosim.runner import long_run_simulator, run_cocotb
+from dfasim.cosim.runner import run_cocotb, run_length
 from dfasim.rtl.buffer import PingPongBuffer
 
 # HDL parameter sets (each is its own Verilog build): a small unsigned 16-bit buffer whose
@@ -22,7 +21,7 @@ DEFAULT_WORDS = 2600             # words per seed: 2 sets x 2 seeds x 2600 >= 1e
 LONG_WORDS = 260_000             # per seed in long mode: 2 sets x 2 seeds x 260k >= 1e6
 
 
-def _run(request, name, words, seed, sim=None):
+def _run(request, name, seed, words, sim):
     hdl = HDL_PARAMS[name]
     config = dict(hdl, words=words, gap=0.2, stall=0.2)
     run_cocotb(PingPongBuffer(**hdl), "ping_pong_buffer", "tests.cocotb.tb_pingpong", request,
@@ -32,15 +31,11 @@ def _run(request, name, words, seed, sim=None):
 @pytest.mark.cocotb
 @pytest.mark.parametrize("name", sorted(HDL_PARAMS))
 def test_pingpong_cocotb(request, name, seed):
-    # DFASIM_LONG=1 turns the default run into the long one.
-    long = os.environ.get("DFASIM_LONG", "") not in ("", "0")
-    _run(request, name, LONG_WORDS if long else DEFAULT_WORDS, seed,
-         sim=long_run_simulator() if long else None)
+    _run(request, name, seed, *run_length(DEFAULT_WORDS, LONG_WORDS))
 
 
 @pytest.mark.slow
 @pytest.mark.cocotb
 @pytest.mark.parametrize("name", sorted(HDL_PARAMS))
 def test_pingpong_cocotb_long(request, name, seed):
-    # Verilator (when installed) is several times faster per cycle on long runs.
-    _run(request, name, LONG_WORDS, seed, sim=long_run_simulator())
+    _run(request, name, seed, *run_length(DEFAULT_WORDS, LONG_WORDS, force_long=True))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
-from dfasim.cosim.runner import long_run_simulator, run_cocotb
+from dfasim.cosim.runner import run_cocotb, run_length
 from dfasim.rtl.accum import ShiftAdder
 
 # HDL parameter sets (each is its own Verilog build): the paper's 4 slices of 4-bit cells
@@ -22,7 +21,7 @@ DEFAULT_BEATS = 2560             # per seed: 2 sets x 2 seeds x 2560 = 10240 >= 
 LONG_BEATS = 250_000             # per seed in long mode: 2 sets x 2 seeds x 250k >= 1e6
 
 
-def _run(request, name, beats, seed, sim=None):
+def _run(request, name, seed, beats, sim):
     dut = ShiftAdder(**HDL_PARAMS[name])
     config = dict(lanes=dut.lanes, slices=dut.slices, slice_bits=dut.slice_bits,
                   code_width=dut.code_width, acc_width=dut.acc_width, adc_bits=dut.adc_bits,
@@ -34,15 +33,11 @@ def _run(request, name, beats, seed, sim=None):
 @pytest.mark.cocotb
 @pytest.mark.parametrize("name", sorted(HDL_PARAMS))
 def test_shift_add_cocotb(request, name, seed):
-    # DFASIM_LONG=1 turns the default run into the long one.
-    long = os.environ.get("DFASIM_LONG", "") not in ("", "0")
-    _run(request, name, LONG_BEATS if long else DEFAULT_BEATS, seed,
-         sim=long_run_simulator() if long else None)
+    _run(request, name, seed, *run_length(DEFAULT_BEATS, LONG_BEATS))
 
 
 @pytest.mark.slow
 @pytest.mark.cocotb
 @pytest.mark.parametrize("name", sorted(HDL_PARAMS))
 def test_shift_add_cocotb_long(request, name, seed):
-    # Verilator (when installed) is several times faster per cycle on long runs.
-    _run(request, name, LONG_BEATS, seed, sim=long_run_simulator())
+    _run(request, name, seed, *run_length(DEFAULT_BEATS, LONG_BEATS, force_long=True))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
-from dfasim.cosim.runner import long_run_simulator, run_cocotb
+from dfasim.cosim.runner import run_cocotb, run_length
 from dfasim.rtl.wgu import WGU
 
 # HDL parameter sets (each is its own Verilog build): the paper's 16-bit gradients with 8-bit
@@ -24,7 +23,7 @@ DEFAULT_BEATS = 2600             # update beats per seed: 2 sets x 2 seeds x 260
 LONG_BEATS = 260_000             # per seed in long mode: 2 sets x 2 seeds x 260k >= 1e6
 
 
-def _run(request, name, beats, seed, sim=None):
+def _run(request, name, seed, beats, sim):
     hdl = HDL_PARAMS[name]
     # One update beat per row of each (t, b) pair.
     config = dict(hdl, pairs=-(-beats // hdl["rows"]), gap=0.2, stall=0.2)
@@ -35,15 +34,11 @@ def _run(request, name, beats, seed, sim=None):
 @pytest.mark.cocotb
 @pytest.mark.parametrize("name", sorted(HDL_PARAMS))
 def test_wgu_cocotb(request, name, seed):
-    # DFASIM_LONG=1 turns the default run into the long one.
-    long = os.environ.get("DFASIM_LONG", "") not in ("", "0")
-    _run(request, name, LONG_BEATS if long else DEFAULT_BEATS, seed,
-         sim=long_run_simulator() if long else None)
+    _run(request, name, seed, *run_length(DEFAULT_BEATS, LONG_BEATS))
 
 
 @pytest.mark.slow
 @pytest.mark.cocotb
 @pytest.mark.parametrize("name", sorted(HDL_PARAMS))
 def test_wgu_cocotb_long(request, name, seed):
-    # Verilator (when installed) is several times faster per cycle on long runs.
-    _run(request, name, LONG_BEATS, seed, sim=long_run_simulator())
+    _run(request, name, seed, *run_length(DEFAULT_BEATS, LONG_BEATS, force_long=True))
