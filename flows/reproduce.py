@@ -410,6 +410,8 @@ def add_reproduce_parser(sub) -> None:
     p.add_argument("--pretrain-rule", choices=["bptt", "dfa", "sdfa"], dest="pretrain_rule")
     p.add_argument("--cost-mode", choices=["activity", "dense"], dest="cost_mode")
     p.add_argument("--seed", type=int, help="seed of every stage")
+    p.add_argument("--device", help="cpu (default) or cuda for the training stage (the "
+                                    "crossbar simulation of adaptation runs on the CPU)")
     p.add_argument("--data-dir", dest="data_dir")
     p.add_argument("--out", help="results folder (default runs/reproduce/DATASET or "
                                  "runs/reproduce/all)")
@@ -435,6 +437,8 @@ def run_reproduce(args) -> int:
         cfg.adapt.noise = args.noise
     if args.seed is not None:
         cfg.train.seed = cfg.adapt.seed = args.seed
+    if args.device is not None:
+        cfg.train.device = args.device
     if args.data_dir is not None:
         cfg.train.data_dir = cfg.adapt.data_dir = args.data_dir
     progress = False if args.quiet else None

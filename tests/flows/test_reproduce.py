@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from dfasim.flows.cli import main
 
@@ -153,6 +154,8 @@ def test_sigkill_mid_adaptation_resumes_to_the_same_numbers(tmp_path):
     (["--dataset", "nope"], "unknown dataset 'nope'"),
     (["--chips", "0"], "chips must be positive"),
     (["--config", "missing.toml"], "cannot read config"),
+    pytest.param(["--device", "cuda"], "no CUDA GPU", marks=pytest.mark.skipif(
+        torch.cuda.is_available(), reason="a CUDA GPU is present")),
 ])
 def test_bad_input_one_line(tmp_path, capsys, args, msg):
     assert main(["reproduce", "--out", str(tmp_path / "r"), "--quiet", *args]) == 2
