@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly
 
-__all__ = ["start_and_reset", "stream_through", "stream_checked"]
+__all__ = ["start_and_reset", "stream_through", "stream_checked", "random_chunks"]
 
 
 async def start_and_reset(dut, inputs: tuple[str, ...], cycles: int = 3) -> None:
@@ -105,3 +105,27 @@ async def stream_checked(dut, in_layout, out_layout, inputs: list, outputs: list
 
     return await stream_through(dut, beats, len(expect), check_out=check, rng=rng, gap=gap,
                                 stall=stall, seed=seed)
+
+
+async def random_chunks(dut, seed_offset: int, total: int, size: int,
+                        reset: Callable[[object], Awaitable[None]],
+                        make: Callable[[int, int], object],
+                        run: Callable[[object, random.Random], Awaitable[int]]
+                        ) -> tuple[int, int]:
+    """Reset, then stream ``total`` seeded random vectors in chunks of at most ``size``.
+
+    The test seed is ``$DFASIM_SEED + seed_offset``; ``make(n, chunk_seed)`` generates a chunk
+    (:func:`cosim.vectors.chunks`: chunk 0 uses the test seed, so short runs replay with it)
+    and ``run(vec, rng)`` streams it, returning its cycles; ``rng`` draws the bubbles and the
+    back-pressure. Returns ``(seed, cycles)``.
+    """
+    from ..golden.stimulus import default_seed
+    from .vectors import chunks, sub_seed
+
+    seed = default_seed() + seed_offset
+    rng = random.Random(sub_seed(seed, 200))
+    await reset(dut)
+    cycles = 0
+    for chunk_seed, n in chunks(seed, total, size):
+        cycles += await run(make(n, chunk_seed), rng)
+    return seed, cycles

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import random
 
 import cocotb
 from amaranth.hdl import Shape
 from amaranth.lib import data
 from cocotb.triggers import FallingEdge, ReadOnly
 
-from dfasim.cosim.streams import start_and_reset
-from dfasim.cosim.vectors import chunks, grad_lif_vectors, sub_seed
+from dfasim.cosim.streams import random_chunks, start_and_reset
+from dfasim.cosim.vectors import grad_lif_vectors
 from dfasim.rtl.common.layouts import (GradLIFDeltaLayout, GradLIFErrLayout, GradLIFInputLayout,
                                        GradLIFOutputLayout)
 from dfasim.golden.grad_lif import GradLIFParams
-from dfasim.golden.stimulus import default_seed
 
 __all__ = []
 
@@ -156,16 +154,13 @@ async def test_random_vectors(dut, seed_offset):
     """Stream seeded random samples through both directions under random back-pressure."""
     cfg = CONFIG
     p = GradLIFParams(**cfg["params"])
-    lanes, max_timesteps, steps = cfg["lanes"], cfg["max_timesteps"], cfg["steps"]
-    seed = default_seed() + seed_offset
-    rng = random.Random(sub_seed(seed, 200))
-    await reset(dut)
-    samples, cycles = cfg["samples"], 0
-    for chunk_seed, n in chunks(seed, samples, CHUNK_SAMPLES):
-        vec = grad_lif_vectors(p, lanes=lanes, samples=n,
-                               steps=steps, seed=chunk_seed)
-        cycles += await run_chunk(dut, vec, lanes=lanes, max_timesteps=max_timesteps,
-                                  gap=cfg["gap"], stall=cfg["stall"], rng=rng)
+    lanes, max_timesteps, steps, samples = (cfg[k] for k in ("lanes", "max_timesteps", "steps",
+                                                             "samples"))
+    seed, cycles = await random_chunks(
+        dut, seed_offset, samples, CHUNK_SAMPLES, reset,
+        lambda n, s: grad_lif_vectors(p, lanes=lanes, samples=n, steps=steps, seed=s),
+        lambda vec, rng: run_chunk(dut, vec, lanes=lanes, max_timesteps=max_timesteps,
+                                   gap=cfg["gap"], stall=cfg["stall"], rng=rng))
     dut._log.info("seed %d: %d samples x %d steps x %d lanes (%d forward + %d backward beats) "
                   "in %d cycles", seed, samples, steps, lanes, samples * steps, samples * steps,
                   cycles)

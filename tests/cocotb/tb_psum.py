@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import random
 
 import cocotb
 
-from dfasim.cosim.streams import start_and_reset, stream_checked
-from dfasim.cosim.vectors import chunks, psum_vectors, sub_seed
+from dfasim.cosim.streams import random_chunks, start_and_reset, stream_checked
+from dfasim.cosim.vectors import psum_vectors
 from dfasim.rtl.common.layouts import PsumInputLayout, PsumOutputLayout
-from dfasim.golden.stimulus import default_seed
 
 __all__ = []
 
@@ -48,14 +46,10 @@ async def run_chunk(dut, vec, *, gap, stall, rng) -> int:
 async def test_random_vectors(dut, seed_offset):
     """Stream seeded random groups through the accumulator under random back-pressure."""
     cfg = CONFIG
-    seed = default_seed() + seed_offset
-    rng = random.Random(sub_seed(seed, 200))
-    await reset(dut)
-    beats, cycles = cfg["beats"], 0
-    for chunk_seed, n in chunks(seed, beats, CHUNK_BEATS):
-        vec = psum_vectors(lanes=cfg["lanes"], in_width=cfg["in_width"],
-                           acc_width=cfg["acc_width"], beats=n,
-                           seed=chunk_seed)
-        cycles += await run_chunk(dut, vec, gap=cfg["gap"], stall=cfg["stall"], rng=rng)
-    dut._log.info("seed %d: %d beats x %d lanes in %d cycles", seed, beats, cfg["lanes"],
+    seed, cycles = await random_chunks(
+        dut, seed_offset, cfg["beats"], CHUNK_BEATS, reset,
+        lambda n, s: psum_vectors(lanes=cfg["lanes"], in_width=cfg["in_width"],
+                                  acc_width=cfg["acc_width"], beats=n, seed=s),
+        lambda vec, rng: run_chunk(dut, vec, gap=cfg["gap"], stall=cfg["stall"], rng=rng))
+    dut._log.info("seed %d: %d beats x %d lanes in %d cycles", seed, cfg["beats"], cfg["lanes"],
                   cycles)

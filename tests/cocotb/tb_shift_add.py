@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import random
 
 import cocotb
 
-from dfasim.cosim.streams import start_and_reset, stream_checked
-from dfasim.cosim.vectors import chunks, shift_add_vectors, sub_seed
+from dfasim.cosim.streams import random_chunks, start_and_reset, stream_checked
+from dfasim.cosim.vectors import shift_add_vectors
 from dfasim.rtl.common.layouts import (ShiftAddDiffInputLayout, ShiftAddInputLayout,
                                        ShiftAddOutputLayout)
-from dfasim.golden.stimulus import default_seed
 
 __all__ = []
 
@@ -50,15 +48,11 @@ async def run_chunk(dut, vec, *, gap, stall, rng) -> int:
 async def test_random_vectors(dut, seed_offset):
     """Stream seeded random slice codes through the shift-adder under random back-pressure."""
     cfg = CONFIG
-    seed = default_seed() + seed_offset
-    rng = random.Random(sub_seed(seed, 200))
-    await reset(dut)
-    beats, cycles = cfg["beats"], 0
-    for chunk_seed, n in chunks(seed, beats, CHUNK_BEATS):
-        vec = shift_add_vectors(lanes=cfg["lanes"], slices=cfg["slices"],
-                                slice_bits=cfg["slice_bits"], code_width=cfg["code_width"],
-                                acc_width=cfg["acc_width"], adc_bits=cfg["adc_bits"],
-                                beats=n, seed=chunk_seed)
-        cycles += await run_chunk(dut, vec, gap=cfg["gap"], stall=cfg["stall"], rng=rng)
-    dut._log.info("seed %d: %d beats x %d lanes in %d cycles", seed, beats, cfg["lanes"],
+    hdl = {k: cfg[k] for k in ("lanes", "slices", "slice_bits", "code_width", "acc_width",
+                               "adc_bits")}
+    seed, cycles = await random_chunks(
+        dut, seed_offset, cfg["beats"], CHUNK_BEATS, reset,
+        lambda n, s: shift_add_vectors(beats=n, seed=s, **hdl),
+        lambda vec, rng: run_chunk(dut, vec, gap=cfg["gap"], stall=cfg["stall"], rng=rng))
+    dut._log.info("seed %d: %d beats x %d lanes in %d cycles", seed, cfg["beats"], cfg["lanes"],
                   cycles)

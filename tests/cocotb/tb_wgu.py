@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import random
 
 import cocotb
 from cocotb.triggers import FallingEdge, ReadOnly
 
-from dfasim.cosim.streams import start_and_reset
-from dfasim.cosim.vectors import chunks, fast_packer, sub_seed, wgu_vectors
+from dfasim.cosim.streams import random_chunks, start_and_reset
+from dfasim.cosim.vectors import fast_packer, wgu_vectors
 from dfasim.rtl.common.layouts import WGUCommandLayout, WGUReadoutLayout, WGUUpdateLayout
-from dfasim.golden.stimulus import default_seed
 
 __all__ = []
 
@@ -100,14 +98,11 @@ async def run_chunk(dut, vec, *, gap, stall, rng) -> int:
 async def test_random_vectors(dut, seed_offset):
     """Stream seeded update windows and readouts through the unit under back-pressure."""
     cfg = CONFIG
-    seed = default_seed() + seed_offset
-    rng = random.Random(sub_seed(seed, 200))
-    await reset(dut)
-    pairs, cycles = cfg["pairs"], 0
     hdl = {k: cfg[k] for k in ("rows", "cols", "grad_width", "delta_width", "shift",
                                "out_width", "rounding")}
-    for chunk_seed, n in chunks(seed, pairs, CHUNK_PAIRS):
-        vec = wgu_vectors(pairs=n, seed=chunk_seed, **hdl)
-        cycles += await run_chunk(dut, vec, gap=cfg["gap"], stall=cfg["stall"], rng=rng)
-    dut._log.info("seed %d: %d pairs x %d rows in %d cycles", seed, pairs, cfg["rows"],
+    seed, cycles = await random_chunks(
+        dut, seed_offset, cfg["pairs"], CHUNK_PAIRS, reset,
+        lambda n, s: wgu_vectors(pairs=n, seed=s, **hdl),
+        lambda vec, rng: run_chunk(dut, vec, gap=cfg["gap"], stall=cfg["stall"], rng=rng))
+    dut._log.info("seed %d: %d pairs x %d rows in %d cycles", seed, cfg["pairs"], cfg["rows"],
                   cycles)
