@@ -20,6 +20,7 @@ import tomli_w
 from ..golden.lif import LIFConfig
 from ..golden.surrogate import Surrogate
 from .errors import DfasimError
+from .fileio import read_text
 
 __all__ = ["NeuronConfig", "TrainConfig", "from_dict", "to_dict", "load_toml", "dump_toml"]
 
@@ -137,10 +138,7 @@ def to_dict(obj: Any) -> dict[str, Any]:
 def load_toml(path: str | Path, cls: type[T], section: str) -> T:
     """Load ``[section]`` of a TOML file into ``cls``; one-line errors for any problem."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise DfasimError(f"cannot read config {path}: {exc.strerror}") from None
+    text = read_text(path, "config")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

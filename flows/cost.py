@@ -31,7 +31,7 @@ from ..models.cost.rollup import (AREA_COMPONENTS, ENERGY_COMPONENTS, LATENCY_CO
 from ..models.cost.sweep import SWEEP_AXES, random_configs, sweep, sweep_grid
 from .config import from_dict, load_toml, to_dict
 from .errors import DfasimError
-from .fileio import atomic_write_bytes, write_json
+from .fileio import atomic_write_bytes, read_text, write_json
 
 __all__ = ["TABLE1", "HHAR_SAMPLES", "MODES", "load_hardware", "cost_report",
            "write_cost_outputs", "format_report", "table1_report", "format_table1",
@@ -80,10 +80,7 @@ def _read_adapt(source) -> tuple[dict, str]:
     if isinstance(source, dict):
         return source, "adapt.json (dict)"
     path = Path(source)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise DfasimError(f"cannot read {path}: {exc.strerror}") from None
+    text = read_text(path, "adaptation results")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

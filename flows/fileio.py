@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["atomic_write_bytes", "atomic_torch_save", "write_json"]
+__all__ = ["atomic_write_bytes", "atomic_torch_save", "write_json", "read_text"]
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -35,3 +35,13 @@ def atomic_torch_save(obj: Any, path: str | Path) -> None:
 def write_json(path: str | Path, obj: Any) -> None:
     """Write indented, key-sorted JSON atomically."""
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+
+
+def read_text(path: str | Path, what: str) -> str:
+    """The text of input file ``path``; :class:`DfasimError` ``cannot read WHAT PATH: reason``."""
+    from .errors import DfasimError
+
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        raise DfasimError(f"cannot read {what} {path}: {exc.strerror}") from None

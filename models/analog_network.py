@@ -281,6 +281,18 @@ class AnalogSNN:
                 math.isfinite(lr) and lr >= 0):
             raise ValueError(f"lr must be a non-negative number, not {lr!r}")
 
+    def _output_error(self, x: torch.Tensor, y: torch.Tensor, loss: str):
+        """Forward a training batch; return what both rules' backward passes start from.
+
+        ``(out, trace, loss, e_t, T, batch, error_bits, surrogates)``: the output error is split
+        evenly over the ``T`` timesteps of the time-averaged read-out (``e_t = e / T``).
+        """
+        out, trace = self.forward(x, training=True)
+        loss_v, e = output_error(out, y, loss)
+        T, B = trace.spikes[-1].shape[:2]
+        return (out, trace, loss_v, e / T, T, B, self.layers[0].cfg.error_bits,
+                _surrogates(self.spec, trace.membranes))
+
     @torch.no_grad()
     def dfa_step(self, x: torch.Tensor, y: torch.Tensor, feedback: list[AnalogMatrix],
                  lr: float, loss: str = "ce") -> StepResult:
@@ -292,12 +304,7 @@ class AnalogSNN:
             if b.shape != (self.spec.layers[l + 1], self.spec.n_classes):
                 raise ValueError(f"feedback {l} is {b.shape}, expected "
                                  f"{(self.spec.layers[l + 1], self.spec.n_classes)}")
-        out, trace = self.forward(x, training=True)
-        loss_v, e = output_error(out, y, loss)
-        T, B = trace.spikes[-1].shape[:2]
-        e_t = e / T
-        eb = self.layers[0].cfg.error_bits
-        hs = _surrogates(self.spec, trace.membranes)
+        out, trace, loss_v, e_t, T, B, eb, hs = self._output_error(x, y, loss)
         c = self.spec.n_classes
         deltas: list[torch.Tensor] = [None] * self.n_layers  # type: ignore[list-item]
         if feedback:
@@ -319,12 +326,7 @@ class AnalogSNN:
                 loss: str = "ce") -> StepResult:
         """One on-chip BP step: forward, errors back through transposed reads, WGU, update."""
         self._check_lr(lr)
-        out, trace = self.forward(x, training=True)
-        loss_v, e = output_error(out, y, loss)
-        T, B = trace.spikes[-1].shape[:2]
-        e_t = e / T
-        eb = self.layers[0].cfg.error_bits
-        hs = _surrogates(self.spec, trace.membranes)
+        out, trace, loss_v, e_t, T, B, eb, hs = self._output_error(x, y, loss)
         L = self.n_layers
         deltas: list[torch.Tensor] = [None] * L  # type: ignore[list-item]
         self.counters.add(self.layers[-1].name, "backward",
