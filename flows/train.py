@@ -10,128 +10,50 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 
-from ..golden.network import NetworkSpec, SpikingMLP, parse_layers
+from ..golden.network import NetworkSpec, SpikingMLP
 from ..golden.rules import make_rule
 from .checkpoint import Checkpoint, save_checkpoint
 from .config import TrainConfig, dump_toml, from_dict, to_dict
-from .datasets import Dataset, DatasetError, load_dataset
+from .data_prep import PreparedData, batch_size_for, prepare_data
 from .errors import DfasimError
-from .fileio import atomic_torch_save, write_json
+from .evaluation import evaluate
+from .fileio import atomic_torch_save, relative_to_run, remove_stale_temporaries, write_json
+from .limits import check_fits, train_estimate
+from .networks import network_spec
+from .runtime import resolve_device, set_determinism
 
-__all__ = ["DEFAULT_NETWORKS", "PreparedData", "prepare_data", "network_spec", "evaluate",
-           "set_determinism", "resolve_device", "train", "DEFAULT_BATCH", "batch_size_for"]
-
-#: Default network and timesteps per dataset: Table I's where the paper has one; BasicMotions
-#: (6 channels x 100, like HHAR) uses the HHAR network with 4 outputs.
-DEFAULT_NETWORKS: dict[str, tuple[str, int]] = {
-    "uci_har": ("9-128-64-32-6", 128),
-    "hhar": ("6-256-128-64-6", 100),
-    "fashion_mnist": ("784-512-256-128-64-10", 5),
-    "basic_motions": ("6-256-128-64-4", 100),
-    "digits": ("64-256-128-10", 5),
-}
-
-#: Mini-batch size per dataset (default 50, the paper's). BasicMotions has only 40 training
-#: windows: batch 50 would mean one update per epoch, which DFA cannot learn from in 30 epochs.
-DEFAULT_BATCH: dict[str, int] = {"basic_motions": 10}
+__all__ = ["train", "check_train_input"]
 
 
-def batch_size_for(cfg: TrainConfig, ds_name: str) -> int:
-    """The configured batch size, or the dataset's default when it is 0."""
-    return cfg.batch_size or DEFAULT_BATCH.get(ds_name, 50)
+def check_train_input(cfg: TrainConfig) -> tuple[torch.device, PreparedData, NetworkSpec]:
+    """Everything about a training request that can be wrong, checked before any file is written.
 
+    Returns
+    -------
+    device, data, spec
+        The torch device, the prepared dataset and the :class:`NetworkSpec`.
 
-@dataclass
-class PreparedData:
-    """Tensors ready for the network: sequences standardised with training-set statistics."""
-
-    dataset: Dataset
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-    mean: torch.Tensor | None
-    std: torch.Tensor | None
-
-
-def prepare_data(name: str, data_dir: str | None = None) -> PreparedData:
-    """Load a dataset and standardise sequence channels with the training split's statistics."""
-    try:
-        ds = load_dataset(name, data_dir=data_dir or None)
-    except DatasetError as exc:
-        raise DfasimError(str(exc)) from None
-    x_train = torch.from_numpy(ds.x_train).float()
-    x_test = torch.from_numpy(ds.x_test).float()
-    mean = std = None
-    if ds.kind == "sequence":
-        mean = x_train.mean(dim=(0, 1))
-        # A constant channel would divide by zero; leave it centred but unscaled.
-        std = x_train.std(dim=(0, 1)).clamp_min(1e-6)
-        x_train = (x_train - mean) / std
-        x_test = (x_test - mean) / std
-    return PreparedData(ds, x_train, torch.from_numpy(ds.y_train).long(), x_test,
-                        torch.from_numpy(ds.y_test).long(), mean, std)
-
-
-def network_spec(cfg: TrainConfig, ds: Dataset) -> NetworkSpec:
-    """The network for ``cfg`` on ``ds``; a shape that does not fit the data is an error."""
-    default_layers, default_t = DEFAULT_NETWORKS.get(ds.name, ("", 0))
-    try:
-        layers = parse_layers(cfg.layers or default_layers or f"{ds.n_features}-128-{ds.n_classes}")
-    except ValueError as exc:
-        raise DfasimError(str(exc)) from None
-    if layers[0] != ds.n_features:
-        raise DfasimError(f"layers {'-'.join(map(str, layers))}: the first layer has {layers[0]} "
-                          f"inputs but dataset {ds.name} has {ds.n_features} features")
-    if layers[-1] != ds.n_classes:
-        raise DfasimError(f"layers {'-'.join(map(str, layers))}: the last layer has {layers[-1]} "
-                          f"outputs but dataset {ds.name} has {ds.n_classes} classes")
-    if ds.kind == "sequence":
-        timesteps = cfg.timesteps or ds.timesteps
-        if timesteps != ds.timesteps:
-            raise DfasimError(f"timesteps {timesteps}: dataset {ds.name} is a sequence of "
-                              f"{ds.timesteps} samples, one per timestep")
-    else:
-        timesteps = cfg.timesteps or default_t or 5
-    try:
-        return NetworkSpec(layers, timesteps, cfg.neuron.to_lif(), cfg.readout)
-    except ValueError as exc:
-        raise DfasimError(str(exc)) from None
-
-
-def set_determinism(seed: int) -> None:
-    """Seed torch and ask for deterministic kernels (same seed => same bits, same machine)."""
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # needed by deterministic cuBLAS
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True)
-
-
-def resolve_device(name: str) -> torch.device:
-    """``cpu`` or ``cuda[:k]``; asking for CUDA on a machine without it is an error."""
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise DfasimError(f"device {name!r} requested but this torch build sees no CUDA GPU")
-    return torch.device(name)
-
-
-@torch.no_grad()
-def evaluate(model: SpikingMLP, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256,
-             device: torch.device | None = None) -> float:
-    """Classification accuracy (fraction) of ``model`` on ``(x, y)``."""
-    device = device or next(model.parameters()).device
-    correct = 0
-    for i in range(0, len(x), batch_size):
-        out, _ = model(x[i:i + batch_size].to(device))
-        correct += int((out.argmax(dim=1).cpu() == y[i:i + batch_size]).sum())
-    return correct / max(len(x), 1)
+    Raises
+    ------
+    DfasimError
+        Bad settings, a dataset that cannot be loaded, a network that does not fit the data, or
+        a network this machine cannot hold or finish (:func:`~dfasim.flows.limits.check_fits`).
+    """
+    cfg.validate()
+    device = resolve_device(cfg.device)
+    data = prepare_data(cfg.dataset, cfg.data_dir)
+    spec = network_spec(cfg, data.dataset)
+    check_fits(train_estimate(spec, n_train=len(data.x_train), n_test=len(data.x_test),
+                              batch_size=batch_size_for(cfg, data.dataset.name),
+                              epochs=cfg.epochs), device)
+    return device, data, spec
 
 
 def _make_state(cfg, epoch, model, rule, opt, sched, gen, history) -> dict[str, Any]:
@@ -145,13 +67,11 @@ def _make_state(cfg, epoch, model, rule, opt, sched, gen, history) -> dict[str, 
 def train(cfg: TrainConfig, out_dir: str | Path, *, overwrite: bool = False,
           progress: bool | None = None) -> dict[str, Any]:
     """Train, evaluate every epoch, checkpoint; return the metrics that go to ``metrics.json``."""
-    cfg.validate()
+    # Validate everything first: a refused request must leave no trace in the run folder.
+    device, data, spec = check_train_input(cfg)
     out = Path(out_dir)
     state_path, ckpt_path = out / "train_state.pt", out / "checkpoint.pt"
-    device = resolve_device(cfg.device)
     set_determinism(cfg.seed)
-    data = prepare_data(cfg.dataset, cfg.data_dir)
-    spec = network_spec(cfg, data.dataset)
 
     gen = torch.Generator().manual_seed(cfg.seed)
     model = SpikingMLP(spec, generator=gen)
@@ -180,6 +100,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, overwrite: bool = False,
         gen.set_state(state["generator"])
         history, start_epoch = state["history"], state["epoch"]
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out)
     dump_toml(out / "config.toml", {"train": cfg})
 
     model.to(device)
@@ -235,7 +156,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, overwrite: bool = False,
         "torch_threads": torch.get_num_threads(),
         "history": history,
         "config": dataclasses.asdict(cfg),
-        "checkpoint": str(ckpt_path),
+        "checkpoint": relative_to_run(ckpt_path, out),
     }
     write_json(out / "metrics.json", metrics)
     return metrics

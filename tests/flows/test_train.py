@@ -8,7 +8,9 @@ import torch
 from dfasim.flows import train as train_mod
 from dfasim.flows.checkpoint import load_checkpoint
 from dfasim.flows.config import TrainConfig
+from dfasim.flows.data_prep import prepare_data
 from dfasim.flows.errors import DfasimError
+from dfasim.flows.evaluation import evaluate
 
 SMALL = dict(dataset="basic_motions", layers="6-24-4", epochs=3, batch_size=10)
 
@@ -65,11 +67,12 @@ def test_outputs_and_checkpoint_roundtrip(tmp_path):
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["test_accuracy"] == m["test_accuracy"]
     assert saved["layers"] == [6, 24, 4] and saved["timesteps"] == 100
+    assert saved["checkpoint"] == "checkpoint.pt"      # relative to the run folder
     assert "[train]" in (tmp_path / "config.toml").read_text()
     ck = load_checkpoint(tmp_path / "checkpoint.pt")
     assert ck.rule == "dfa" and sorted(ck.feedback) == ["B0"]
-    data = train_mod.prepare_data("basic_motions")
-    acc = train_mod.evaluate(ck.model, data.x_test, data.y_test)
+    data = prepare_data("basic_motions")
+    acc = evaluate(ck.model, data.x_test, data.y_test)
     assert acc == pytest.approx(m["test_accuracy"])
 
 
