@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import statistics
 import time
 from pathlib import Path
@@ -13,15 +14,16 @@ import torch
 from tqdm import tqdm
 
 from dfasim.models.rram.gpr import GPRNoiseModel, heldout_metrics
-from dfasim.models.rram.measured import (NEURRAM_LEVELS, NEURRAM_N, RADAR_STAGES,
+from dfasim.models.rram.measured import (NEURRAM_LEVELS, NEURRAM_N, RADAR_FILE, RADAR_STAGES,
                                          neurram_like_samples, radar_pairs, split_indices)
 from dfasim.models.rram.noise import NoiseModel, PolynomialSpread
 
+from .datasets.paths import format_dirs, resolve_data_dirs
 from .errors import DfasimError
 from .fileio import atomic_write_bytes, write_json
 
 __all__ = ["SOURCES", "REPORT_FORMAT", "REPORT_VERSION", "noise_fit", "noise_show",
-           "report_paths", "bench_noise_sampling"]
+           "report_paths", "find_radar_file", "bench_noise_sampling"]
 
 #: Data sources of ``noise fit``: measured HfOx RRAM, or samples from CrossSim's NeuRRAM fit.
 SOURCES = {
@@ -42,6 +44,38 @@ def report_paths(out: Path) -> tuple[Path, Path]:
     return out.with_suffix(".json"), out.with_suffix(".png")
 
 
+def find_radar_file(data_dir: str | os.PathLike | None = None) -> Path:
+    """Locate the measured RRAM data (``rram_radar_retention.npz``) in the data directories.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        Searched first, before ``$DFASIM_DATA``, the user cache and the bundled
+        ``shared/datasets`` beside the checkout (:func:`~dfasim.flows.datasets.resolve_data_dirs`).
+
+    Raises
+    ------
+    DfasimError
+        One line naming the searched directories.
+    """
+    dirs = resolve_data_dirs(data_dir)
+    for d in dirs:
+        if (d / RADAR_FILE).is_file():
+            return d / RADAR_FILE
+    raise DfasimError(f"measured RRAM data {RADAR_FILE} not found in {format_dirs(dirs)}; "
+                      f"pass its folder with --data-dir")
+
+
+def _check_writable(folder: Path) -> None:
+    """Refuse, before a fit of minutes, an output folder that cannot be created or written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DfasimError(f"cannot write to {folder}: {exc.strerror or exc}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DfasimError(f"cannot write to {folder}: permission denied")
+
+
 def _check_args(source: str, out: Path, epochs: int, g_min: float, g_max: float) -> None:
     if source not in SOURCES:
         raise DfasimError(f"unknown noise source {source!r}; choose one of {', '.join(SOURCES)}")
@@ -60,8 +94,8 @@ def _load_source(source: str, g_min: float, g_max: float, seed: int, data_dir
     """Pairs, per-sample condition, condition names, train/test indices, data description."""
     if source == "radar":
         try:
-            g_t, g_a, info = radar_pairs(g_min=g_min, g_max=g_max, stages=RADAR_STAGES,
-                                         data_dir=data_dir)
+            g_t, g_a, info = radar_pairs(find_radar_file(data_dir), g_min=g_min, g_max=g_max,
+                                         stages=RADAR_STAGES)
         except (FileNotFoundError, ValueError) as exc:
             raise DfasimError(str(exc)) from None
         tr, te = split_indices(len(g_t), seed, TRAIN_FRACTION, groups=info["group"])
@@ -140,9 +174,31 @@ def _plot(path: Path, model: GPRNoiseModel, g_t: torch.Tensor, g_a: torch.Tensor
     atomic_write_bytes(path, buf.getvalue())
 
 
+def _reusable_model(out: Path, source: str, epochs: int, seed: int, g_min: float,
+                    g_max: float) -> GPRNoiseModel | None:
+    """The model already in ``out`` when it is complete and was fitted with these settings."""
+    try:
+        model = GPRNoiseModel.load(out)
+    except (OSError, ValueError):
+        return None
+    meta = model.meta or {}
+    same = (meta.get("source") == source and meta.get("epochs") == epochs
+            and meta.get("seed") == seed and meta.get("window_us") == [g_min, g_max])
+    return model if same and "metrics" in meta else None
+
+
+def _save_model(model: GPRNoiseModel, out: Path) -> None:
+    try:
+        model.save(out)
+    except (OSError, RuntimeError) as exc:  # torch.save reports an unwritable file as Runtime
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
+            (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise DfasimError(f"cannot write {out}: {reason}") from None
+
+
 def noise_fit(source: str, out: Path, *, epochs: int = 100, seed: int = 0, g_min: float = 1.0,
               g_max: float = 10.0, data_dir: str | Path | None = None,
-              progress: bool | None = None) -> dict[str, Any]:
+              progress: bool | None = None, reuse: bool = False) -> dict[str, Any]:
     """Fit a GPR noise model, evaluate it on held-out data, write model, report and plot.
 
     Parameters
@@ -164,6 +220,10 @@ def noise_fit(source: str, out: Path, *, epochs: int = 100, seed: int = 0, g_min
         Folder searched first for the measured data.
     progress : bool, optional
         ``False`` hides the progress bar.
+    reuse : bool
+        Keep a complete model already in ``out`` that was fitted with these settings and only
+        write its report and plot where they are missing (a run killed between writing the
+        model and its report); otherwise, and always when ``False``, fit again.
 
     Returns
     -------
@@ -175,26 +235,33 @@ def noise_fit(source: str, out: Path, *, epochs: int = 100, seed: int = 0, g_min
     Raises
     ------
     DfasimError
-        Bad arguments, missing or corrupt data, a diverged fit.
+        Bad arguments, missing or corrupt data, a diverged fit, an output folder that cannot
+        be written (files written earlier are kept).
     """
     out = Path(out)
     _check_args(source, out, epochs, g_min, g_max)
     g_t, g_a, cond, conditions, tr, te, data = _load_source(source, g_min, g_max, seed, data_dir)
+    _check_writable(out.parent)
+    json_path, png_path = report_paths(out)
 
-    bar = tqdm(total=epochs, desc=f"noise fit {source}", unit="epoch",
-               disable=progress is False)
+    model = _reusable_model(out, source, epochs, seed, g_min, g_max) if reuse else None
+    fitted = model is None
+    if fitted:
+        bar = tqdm(total=epochs, desc=f"noise fit {source}", unit="epoch",
+                   disable=progress is False)
 
-    def on_epoch(epoch: int, loss: float) -> None:
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss:.4f}")
+        def on_epoch(epoch: int, loss: float) -> None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4f}")
 
-    try:
-        model = GPRNoiseModel.fit(g_t[tr], g_a[tr], condition=cond[tr], conditions=conditions,
-                                  epochs=epochs, seed=seed, callback=on_epoch)
-    except ValueError as exc:
-        raise DfasimError(f"noise fit {source}: {exc}") from None
-    finally:
-        bar.close()
+        try:
+            model = GPRNoiseModel.fit(g_t[tr], g_a[tr], condition=cond[tr],
+                                      conditions=conditions, epochs=epochs, seed=seed,
+                                      callback=on_epoch)
+        except ValueError as exc:
+            raise DfasimError(f"noise fit {source}: {exc}") from None
+        finally:
+            bar.close()
 
     metrics = {name: heldout_metrics(model, g_t[te][cond[te] == c], g_a[te][cond[te] == c],
                                      cond[te][cond[te] == c])
@@ -202,7 +269,6 @@ def noise_fit(source: str, out: Path, *, epochs: int = 100, seed: int = 0, g_min
     if len(conditions) > 1:
         metrics["all"] = heldout_metrics(model, g_t[te], g_a[te], cond[te])
     served = model.default_condition
-    json_path, png_path = report_paths(out)
     report: dict[str, Any] = {
         "format": REPORT_FORMAT, "version": REPORT_VERSION,
         "source": source, "description": SOURCES[source],
@@ -217,17 +283,19 @@ def noise_fit(source: str, out: Path, *, epochs: int = 100, seed: int = 0, g_min
         "levels": _level_table(model, g_min, g_max),
         "gp_hyper": model.gp_state["hyper"], "data": data,
     }
-    model.meta.update({k: report[k] for k in (
-        "source", "description", "window_us", "n_train", "n_test", "epochs", "seed", "r2",
-        "coverage_1sigma", "coverage_2sigma", "nll", "metrics", "data")})
-    try:
-        model.save(out)
+    # Model first, then report and plot: a model without them is completed by a rerun with
+    # ``reuse``, never the other way round.
+    if fitted:
+        model.meta.update({k: report[k] for k in (
+            "source", "description", "window_us", "n_train", "n_test", "epochs", "seed", "r2",
+            "coverage_1sigma", "coverage_2sigma", "nll", "metrics", "data")})
+        _save_model(model, out)
+    if fitted or not json_path.is_file():
         write_json(json_path, report)
+    if fitted or not png_path.is_file():
         _plot(png_path, model, g_t, g_a, cond, te,
               f"{source} GPR noise model: {len(tr)} train / {len(te)} held-out samples, "
               f"{epochs} epochs", metrics, reference=source == "neurram")
-    except OSError as exc:
-        raise DfasimError(f"cannot write {out} and its report: {exc.strerror or exc}") from None
     return report
 
 

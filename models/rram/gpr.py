@@ -25,6 +25,7 @@ target).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
@@ -429,8 +430,14 @@ class GPRNoiseModel(NoiseModel):
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
+        try:
+            torch.save(payload, tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            # A failed or interrupted write leaves neither a half file nor its temporary.
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> GPRNoiseModel:

@@ -18,7 +18,7 @@ import torch
 from .noise import CROSSSIM_RRAM_WAN, PolynomialSpread
 
 __all__ = ["RADAR_FILE", "RADAR_SHA256", "RADAR_STAGES", "RADAR_EXPERIMENTS", "NEURRAM_N",
-           "NEURRAM_LEVELS", "find_radar_file", "radar_pairs", "neurram_like_samples",
+           "NEURRAM_LEVELS", "radar_file", "radar_pairs", "neurram_like_samples",
            "split_indices", "to_device_window"]
 
 #: Bundled measured data set (``shared/datasets/README.md`` §3).
@@ -42,37 +42,23 @@ NEURRAM_N = 8650
 NEURRAM_LEVELS = 16
 
 
-def find_radar_file(path: str | os.PathLike | None = None,
-                    data_dir: str | os.PathLike | None = None) -> Path:
-    """Locate ``rram_radar_retention.npz``.
+def radar_file(path: str | os.PathLike) -> Path:
+    """The measured data file: ``path`` itself, or ``path / RADAR_FILE`` for a folder.
 
-    Parameters
-    ----------
-    path : path, optional
-        The file itself; used as given.
-    data_dir : path, optional
-        Searched first, before ``$DFASIM_DATA``, the user cache and the bundled
-        ``shared/datasets`` beside the checkout (``dfasim.flows.datasets.resolve_data_dirs``).
+    Where the data lives (data directories, caches, the bundled copy) is decided by the caller;
+    this model only reads the file it is given.
 
     Raises
     ------
     FileNotFoundError
-        One line naming the searched directories.
+        One line naming the missing file.
     """
-    if path is not None:
-        p = Path(path).expanduser()
-        if not p.is_file():
-            raise FileNotFoundError(f"measured RRAM data {p} does not exist")
-        return p
-    # Imported here: the data search path is a flow-level concern, the device model is not.
-    from dfasim.flows.datasets.paths import format_dirs, resolve_data_dirs
-
-    dirs = resolve_data_dirs(data_dir)
-    for d in dirs:
-        if (d / RADAR_FILE).is_file():
-            return d / RADAR_FILE
-    raise FileNotFoundError(f"measured RRAM data {RADAR_FILE} not found in {format_dirs(dirs)}; "
-                            f"pass its folder with --data-dir")
+    p = Path(path).expanduser()
+    if p.is_dir():
+        p = p / RADAR_FILE
+    if not p.is_file():
+        raise FileNotFoundError(f"measured RRAM data {p} does not exist")
+    return p
 
 
 def _load_npz(p: Path) -> dict[str, np.ndarray]:
@@ -103,10 +89,9 @@ def _check_window(g_min: float, g_max: float) -> None:
         raise ValueError(f"need 0 <= g_min < g_max, got g_min={g_min}, g_max={g_max} µS")
 
 
-def radar_pairs(path: str | os.PathLike | None = None, g_min: float = 1.0, g_max: float = 10.0,
+def radar_pairs(path: str | os.PathLike, g_min: float = 1.0, g_max: float = 10.0,
                 *, stages: tuple[str, ...] = ("postbake",),
-                experiments: tuple[int, ...] = RADAR_EXPERIMENTS,
-                data_dir: str | os.PathLike | None = None
+                experiments: tuple[int, ...] = RADAR_EXPERIMENTS
                 ) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
     """Write-verify target -> reached conductance of the measured 1T1R HfOx array (RADAR data).
 
@@ -134,16 +119,15 @@ def radar_pairs(path: str | os.PathLike | None = None, g_min: float = 1.0, g_max
 
     Parameters
     ----------
-    path : path, optional
-        The npz file; by default found with :func:`find_radar_file`.
+    path : path
+        The npz file, or the folder holding :data:`RADAR_FILE` (:func:`radar_file`); the
+        command line searches its data directories for it.
     g_min, g_max : float
         Device window (µS).
     stages : tuple of str
         Subset of ``("prebake", "postbake")``.
     experiments : tuple of int
         3-bpc experiments (1..7) to use; e7 is the array after 5k endurance cycles.
-    data_dir : path, optional
-        Extra folder searched first when ``path`` is not given.
 
     Returns
     -------
@@ -168,7 +152,7 @@ def radar_pairs(path: str | os.PathLike | None = None, g_min: float = 1.0, g_max
         raise ValueError(f"stages must be a non-empty subset of {RADAR_STAGES}, got {stages}")
     if not experiments or any(e not in RADAR_EXPERIMENTS for e in experiments):
         raise ValueError(f"experiments must be a non-empty subset of {RADAR_EXPERIMENTS}")
-    p = find_radar_file(path, data_dir)
+    p = radar_file(path)
     z = _load_npz(p)
     try:
         addr_to_col = {int(a): i for i, a in enumerate(z["cell_addr"])}

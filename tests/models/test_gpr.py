@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from dfasim.flows.errors import DfasimError
-from dfasim.flows.noise import bench_noise_sampling, noise_fit, noise_show
-from dfasim.models.rram import measured
+from dfasim.flows import noise as noise_flow
+from dfasim.flows.noise import bench_noise_sampling, find_radar_file, noise_fit, noise_show
 from dfasim.models.rram.gpr import FORMAT, VERSION, GPRNoiseModel, heldout_metrics
 from dfasim.models.rram.measured import (neurram_like_samples, radar_pairs, split_indices,
                                          to_device_window)
@@ -146,9 +146,10 @@ def test_load_rejects_wrong_version_format_and_corrupt(small_model, tmp_path):
 
 def test_radar_pairs():
     try:
-        g_t, g_a, info = radar_pairs()
-    except FileNotFoundError:
+        path = find_radar_file()
+    except DfasimError:
         pytest.skip("measured RRAM data not available")
+    g_t, g_a, info = radar_pairs(path)
     counts = info["counts"]
     assert g_t.dtype == torch.float64 and g_t.shape == g_a.shape == (counts["pairs"],)
     assert counts["pairs"] == counts["cells_kept"] > 4000  # 4318 in the bundled file
@@ -158,14 +159,15 @@ def test_radar_pairs():
     assert (g_a - g_t).abs().median() < 0.5
     g_lo, g_hi = info["g_window_measured_us"]
     assert 50.0 < g_lo < g_hi < 300.0  # HfOx levels of 4-12 kΩ, in µS
-    both_t, _, both = radar_pairs(g_min=2.0, g_max=4.0, stages=("prebake", "postbake"))
+    both_t, _, both = radar_pairs(path.parent, g_min=2.0, g_max=4.0,   # a folder also works
+                                  stages=("prebake", "postbake"))
     assert len(both_t) == 2 * len(g_t) and set(both["stage"].tolist()) == {0, 1}
     assert float(both_t.min()) == pytest.approx(2.0) and float(both_t.max()) == pytest.approx(4.0)
     tr, te = split_indices(len(both_t), 0, groups=both["group"])
     assert set(both["group"][tr].tolist()).isdisjoint(both["group"][te].tolist())
     assert len(tr) + len(te) == len(both_t)
     with pytest.raises(ValueError):
-        radar_pairs(stages=("afterlife",))
+        radar_pairs(path, stages=("afterlife",))
     with pytest.raises(FileNotFoundError):
         radar_pairs(path="/nonexistent/rram.npz")
 
@@ -220,7 +222,7 @@ def test_noise_fit_errors(tmp_path, monkeypatch):
             noise_fit("neurram", tmp_path / "m.pt", **kwargs)
     with pytest.raises(DfasimError, match="unknown noise source"):
         noise_fit("mram", tmp_path / "m.pt")
-    monkeypatch.setattr(measured, "RADAR_FILE", "absent_radar.npz")
+    monkeypatch.setattr(noise_flow, "RADAR_FILE", "absent_radar.npz")
     with pytest.raises(DfasimError, match="absent_radar.npz") as err:
         noise_fit("radar", tmp_path / "m.pt", data_dir=tmp_path)
     assert len(str(err.value).splitlines()) == 1
