@@ -1,9 +1,20 @@
 # SPDX-License-Identifier: MIT
 """The command line: success paths print results; bad input prints one line and exits 2."""
+import argparse
+import importlib.metadata
+import json
+import subprocess
+import sys
+import types
+
 import pytest
 import torch
 
-from dfasim.flows.cli import main
+from dfasim.flows.cli import build_parser, main
+from dfasim.flows.cli import data as data_command
+from dfasim.flows.datasets import DatasetError
+from dfasim.flows.errors import DfasimError
+from dfasim.golden import options
 
 TRAIN = ["train", "--dataset", "basic_motions", "--layers", "6-16-4", "--epochs", "1",
          "--batch-size", "20", "--quiet"]
@@ -86,12 +97,11 @@ def test_data_list(capsys):
 
 
 def test_bench_train_writes_throughput(tmp_path, capsys):
-    out = tmp_path / "b.json"
     rc = main(["bench", "train", "--dataset", "basic_motions", "--rules", "dfa",
-               "--batches", "1", "--batch-size", "4", "--out", str(out)])
+               "--batches", "1", "--batch-size", "4", "--out", str(tmp_path)])
     assert rc == 0 and "sample-timesteps/s" in capsys.readouterr().out
     import json
-    res = json.loads(out.read_text())
+    res = json.loads((tmp_path / "bench_train.json").read_text())
     assert res["rules"]["dfa"]["sample_timesteps_per_second"] > 0
 
 
@@ -115,3 +125,179 @@ def test_rtl_verilog_command(tmp_path, capsys):
     assert (tmp_path / "psum_accumulator.v").read_text().startswith("/*")
     rc = main(["rtl", "verilog", "grad_lif", "--param", "lanes=0", "--out", str(tmp_path)])
     _one_line_error(capsys, rc, "lanes")
+
+
+def test_train_takes_a_named_network(tmp_path, capsys):
+    assert main(TRAIN + ["--layers", "basic_motions", "--out", str(tmp_path)]) == 0
+    assert "6-256-128-64-4" in capsys.readouterr().out
+
+
+def test_rtl_synth_bad_parameter_is_one_line_before_any_banner(tmp_path, capsys):
+    rc = main(["rtl", "synth", "grad_lif", "--param", "lanes=0", "--out", str(tmp_path)])
+    _one_line_error(capsys, rc, "lanes")
+
+
+# --- the parser tree: fast to build, every action self-described, registry-derived choices ---
+
+LEAF_COMMANDS = {
+    "train", "evaluate", "data list", "adapt", "noise fit", "noise show", "rtl verilog",
+    "rtl synth", "bench train", "bench adapt", "bench noise", "bench rtl", "cost adapt",
+    "cost network", "cost table1", "cost sweep", "reproduce"}
+
+
+def _parsers(parser, path=()):
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, path + (name,))
+
+
+def _leaves() -> dict[str, argparse.ArgumentParser]:
+    return {" ".join(path): p for path, p in _parsers(build_parser())
+            if not any(isinstance(a, argparse._SubParsersAction) for a in p._actions)}
+
+
+def _option(parser, name):
+    (action,) = [a for a in parser._actions if name in a.option_strings or a.dest == name]
+    return action
+
+
+def test_building_the_parser_imports_no_heavy_module():
+    code = ("import sys\nfrom dfasim.flows.cli import build_parser, main\nbuild_parser()\n"
+            "assert main(['--help']) == 0\n"
+            "print([m for m in ('torch', 'gpytorch', 'matplotlib', 'amaranth', 'numpy') "
+            "if m in sys.modules])")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert res.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_command_tree():
+    assert set(_leaves()) == LEAF_COMMANDS
+    for name, parser in _leaves().items():
+        assert callable(parser.get_default("handler")), name
+
+
+def test_every_command_and_option_has_help():
+    missing = []
+    for path, parser in _parsers(build_parser()):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                helped = {a.dest for a in action._choices_actions if a.help}
+                missing += [" ".join(path + (n,)) for n in action.choices if n not in helped]
+            elif not action.help:
+                missing.append(f"{' '.join(path)} {'/'.join(action.option_strings)}"
+                               f"{action.dest}")
+    assert not missing
+
+
+def test_each_action_has_only_its_own_options():
+    opts = {name: {o for a in p._actions for o in a.option_strings}
+            for name, p in _leaves().items()}
+    assert opts["bench noise"] == {"-h", "--help", "--out"}
+    assert "--checkpoint" not in opts["bench train"] | opts["bench rtl"]
+    assert "--sims" not in opts["bench train"] and "--dataset" not in opts["bench rtl"]
+    assert "--mode" not in opts["cost network"] and "--random" in opts["cost sweep"]
+    assert opts["noise show"] == {"-h", "--help"}
+    for name in LEAF_COMMANDS - {"evaluate", "data list", "noise show"}:
+        assert "--out" in opts[name], name
+
+
+def test_choices_come_from_the_registries():
+    from dfasim.flows.datasets.registry import DATASETS
+    from dfasim.flows.rtl import BLOCKS
+
+    leaves = _leaves()
+    train = leaves["train"]
+    assert tuple(_option(train, "--dataset").choices) == tuple(DATASETS)
+    for flag, names in (("--rule", options.TRAINING_RULES), ("--loss", options.LOSSES),
+                        ("--readout", options.READOUTS), ("--neuron", options.NEURON_MODELS),
+                        ("--reset", options.RESETS), ("--dfa-error", options.DFA_ERRORS),
+                        ("--surrogate", options.SURROGATE_NAMES)):
+        assert _option(train, flag).choices is names
+    for name in ("rtl verilog", "rtl synth"):
+        assert tuple(_option(leaves[name], "block").choices) == tuple(BLOCKS)
+    assert _option(leaves["adapt"], "--lr-schedule").choices is options.LR_SCHEDULES
+    assert _option(leaves["adapt"], "--rules").type.names is options.ADAPT_RULES
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"dfasim {importlib.metadata.version('dfasim')}"
+
+
+@pytest.mark.parametrize("argv,needle", [
+    ([], "COMMAND"),
+    (["bench"], "ACTION"),
+    (["bench", "noise", "--dataset", "uci_har"], "unrecognized arguments: --dataset"),
+    (["cost", "--adapt", "adapt.json"], "invalid choice: 'adapt.json'"),
+    (["train", "--rule", "backprop"], "invalid choice: 'backprop'"),
+    (["train", "--layers", "9,x"], "layer sizes joined by dashes"),
+    (["cost", "network", "resnet"], "layer sizes joined by dashes"),
+    (["adapt", "--rules", "bp,sgd"], "unknown adaptation rule 'sgd'"),
+    (["cost", "sweep", "--random", "0"], "positive integer"),
+    (["rtl", "verilog", "alu"], "invalid choice: 'alu'"),
+])
+def test_usage_errors_are_one_line(capsys, argv, needle):
+    _one_line_error(capsys, main(argv), needle)
+
+
+# --- the one error boundary ----------------------------------------------------------------
+
+@pytest.mark.parametrize("exc", [
+    ValueError("bad value\nsecond line"), TypeError("bad type"), OSError("disk full"),
+    FileNotFoundError(2, "No such file or directory", "x.toml"),
+    UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+    json.JSONDecodeError("Expecting value", "{", 1), DfasimError("bad input"),
+    DatasetError("dataset files missing"),
+])
+def test_user_errors_from_any_layer_are_one_line(monkeypatch, capsys, exc):
+    def fail(args):
+        raise exc
+
+    monkeypatch.setattr(data_command, "run_list", fail)
+    _one_line_error(capsys, main(["data", "list"]), str(exc).splitlines()[0])
+
+
+def test_cosim_errors_are_one_line(monkeypatch, capsys):
+    try:
+        from dfasim.cosim.errors import CosimError
+    except ImportError:  # the layer's error class not yet written: stand one in where main looks
+        CosimError = type("CosimError", (Exception,), {})
+        monkeypatch.setitem(sys.modules, "dfasim.cosim.errors",
+                            types.SimpleNamespace(CosimError=CosimError))
+
+    def fail(args):
+        raise CosimError("simulator crashed")
+
+    monkeypatch.setattr(data_command, "run_list", fail)
+    _one_line_error(capsys, main(["data", "list"]), "simulator crashed")
+
+
+def test_debug_shows_the_traceback(monkeypatch):
+    def fail(args):
+        raise ValueError("bad value")
+
+    monkeypatch.setattr(data_command, "run_list", fail)
+    monkeypatch.setenv("DFASIM_DEBUG", "1")
+    with pytest.raises(ValueError, match="bad value"):
+        main(["data", "list"])
+
+
+def test_bugs_are_not_hidden(monkeypatch):
+    def fail(args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(data_command, "run_list", fail)
+    with pytest.raises(RuntimeError):
+        main(["data", "list"])
+
+
+def test_interrupt(monkeypatch, capsys):
+    def fail(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(data_command, "run_list", fail)
+    assert main(["data", "list"]) == 130
+    assert "interrupted" in capsys.readouterr().err

@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: MIT
+"""``dfasim bench train|adapt|noise|rtl``: speed figures, each written to OUT/bench_WHAT.json."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ...golden.options import TRAINING_RULES
+from .parsing import NameList, RegistryNames, common_options, positive_int
+
+__all__ = ["register"]
+
+DATASETS = RegistryNames("dfasim.flows.datasets.registry", "DATASETS")
+SIMULATORS = RegistryNames("dfasim.flows.bench", "RTL_SIMULATORS")
+
+
+def _out_help(action: str) -> str:
+    return f"default runs/bench; the figures go to OUT/bench_{action}.json"
+
+
+def register(sub) -> None:
+    """Add ``bench`` and its actions to the subcommands ``sub``."""
+    group = sub.add_parser("bench", help="measure speed figures",
+                           description="Throughput of training, adaptation, noise sampling "
+                                       "and RTL simulation.")
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION",
+                                   title="actions")
+    p = actions.add_parser(
+        "train", help="training throughput (sample-timesteps per second) per rule",
+        parents=[common_options(data_dir=True, out=_out_help("train"),
+                                device="cpu (default), cuda or cuda:N")])
+    p.add_argument("--dataset", choices=DATASETS, metavar="NAME", default="uci_har",
+                   help="dataset: %(choices)s (default %(default)s)")
+    p.add_argument("--rules", type=NameList(TRAINING_RULES, "rule"), metavar="RULES",
+                   default=list(TRAINING_RULES),
+                   help="comma-separated subset of %(type)s (default all)")
+    p.add_argument("--batches", type=positive_int, default=10,
+                   help="batches timed per rule (default %(default)s)")
+    p.add_argument("--batch-size", type=positive_int, default=50, dest="batch_size",
+                   help="samples per batch (default %(default)s)")
+    p.set_defaults(handler=run_train)
+
+    p = actions.add_parser(
+        "adapt", help="seconds and GFLOP/s of one adaptation epoch, BP and DFA",
+        parents=[common_options(data_dir=True, out=_out_help("adapt"))])
+    p.add_argument("--checkpoint", required=True, metavar="CHECKPOINT",
+                   help="pre-trained checkpoint.pt to deploy (from dfasim train)")
+    p.add_argument("--batch-size", type=positive_int, default=50, dest="batch_size",
+                   help="samples per batch (default %(default)s)")
+    p.set_defaults(handler=run_adapt)
+
+    p = actions.add_parser("noise", help="sampling speed of the GPR noise model",
+                           parents=[common_options(out=_out_help("noise"))])
+    p.set_defaults(handler=run_noise)
+
+    p = actions.add_parser(
+        "rtl", help="GradLIF simulation speed (cycles per second) per RTL simulator",
+        parents=[common_options(out=_out_help("rtl"), seed="stimulus seed (default 0)")])
+    p.add_argument("--cycles", action="append", default=[], metavar="N|SIM=N",
+                   help="forward beats (one per cycle) for every simulator, or SIM=N for one "
+                        "(repeatable; default amaranth=20000, icarus=verilator=100000)")
+    p.add_argument("--sims", type=NameList(SIMULATORS, "simulator"), metavar="SIMS",
+                   help="comma-separated subset of %(type)s (default all)")
+    p.add_argument("--lanes", type=positive_int, default=16,
+                   help="GradLIF lanes (default %(default)s)")
+    p.set_defaults(handler=run_rtl)
+
+
+def _out_file(args) -> Path:
+    return Path(args.out or "runs/bench") / f"bench_{args.action}.json"
+
+
+def run_train(args) -> int:
+    """``dfasim bench train``: samples and sample-timesteps per second of each rule."""
+    from ..bench import bench_train
+    from ..fileio import write_json
+
+    out = _out_file(args)
+    res = bench_train(args.dataset, args.rules, batches=args.batches, batch_size=args.batch_size,
+                      device=args.device or "cpu", data_dir=args.data_dir)
+    write_json(out, res)
+    print(f"training throughput on {res['dataset']} ({res['device']}, "
+          f"{res['torch_threads']} threads, batch {res['batch_size']}):")
+    for name, r in res["rules"].items():
+        print(f"  {name:<5} {r['sample_timesteps_per_second']:>12,.0f} sample-timesteps/s  "
+              f"({r['samples_per_second']:.1f} samples/s, T={r['timesteps']})")
+    print(f"wrote {out}")
+    return 0
+
+
+def run_adapt(args) -> int:
+    """``dfasim bench adapt``: seconds per epoch and the fraction of peak FLOP/s, per rule."""
+    from ..bench import bench_adapt
+    from ..fileio import write_json
+
+    out = _out_file(args)
+    res = bench_adapt(args.checkpoint, ["dfa", "bp"], batch_size=args.batch_size,
+                      data_dir=args.data_dir)
+    write_json(out, res)
+    print(f"adaptation epoch on {res['dataset']} ({res['samples']} x {res['timesteps']} "
+          f"timesteps, {res['torch_threads']} threads), peak "
+          f"{res['peak_flops'] / 1e9:.1f} GFLOP/s:")
+    for name, r in res["rules"].items():
+        print(f"  {name:<4} {r['seconds_per_epoch']:7.2f} s/epoch  "
+              f"{r['achieved_flops'] / 1e9:6.2f} GFLOP/s = "
+              f"{100 * r['fraction_of_peak']:.1f} % of peak")
+    print(f"wrote {out}")
+    return 0
+
+
+def run_noise(args) -> int:
+    """``dfasim bench noise``: the sampling figures as JSON."""
+    from ..fileio import write_json
+    from ..noise import bench_noise_sampling
+
+    out = _out_file(args)
+    res = bench_noise_sampling()
+    write_json(out, res)
+    print(json.dumps(res, indent=2, sort_keys=True, default=str))
+    print(f"wrote {out}")
+    return 0
+
+
+def run_rtl(args) -> int:
+    """``dfasim bench rtl``: a table per simulator; status 1 if any disagrees with golden."""
+    from ..bench import RTL_SIMULATORS, bench_rtl, parse_rtl_cycles
+    from ..fileio import write_json
+
+    out = _out_file(args)
+    res = bench_rtl(parse_rtl_cycles(args.cycles), args.sims or RTL_SIMULATORS,
+                    lanes=args.lanes, seed=args.seed or 0)
+    write_json(out, res)
+    print(f"GradLIF, {res['lanes']} lanes: {res['loop']} (seed {res['seed']})")
+    print(f"  {'simulator':<10} {'build s':>8} {'cycles':>9} {'run s':>7} {'cycles/s':>9} "
+          f"{'mismatches':>10}")
+    wrong = []
+    for sim, r in res["simulators"].items():
+        if "skipped" in r:
+            print(f"  {sim:<10} skipped: {r['skipped']}")
+            continue
+        print(f"  {sim:<10} {r['build_s']:8.2f} {r['cycles']:9,d} {r['run_s']:7.2f} "
+              f"{r['cycles_per_s']:9,.0f} {r['mismatches']:10d}")
+        if r["mismatches"]:
+            wrong.append(sim)
+    for tool, version in res["versions"].items():
+        print(f"  {tool}: {version or 'not installed'}")
+    print(f"wrote {out}")
+    if wrong:
+        # A wrong result is not a usage error: status 1, after the table that shows it.
+        print(f"dfasim: error: GradLIF output differs from the golden model under "
+              f"{', '.join(wrong)}", file=sys.stderr)
+        return 1
+    return 0

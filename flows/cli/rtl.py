@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: MIT
+"""``dfasim rtl verilog|synth BLOCK``: emit a digital block's Verilog, or synthesise it."""
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+from .parsing import RegistryNames, common_options
+
+__all__ = ["register"]
+
+#: The block registry imports amaranth, so its names are read only when a command needs them.
+BLOCKS = RegistryNames("dfasim.flows.rtl", "BLOCKS")
+
+
+def register(sub) -> None:
+    """Add ``rtl`` and its actions to the subcommands ``sub``."""
+    group = sub.add_parser("rtl", help="emit Verilog of a digital block, or synthesise it",
+                           description="The Amaranth blocks of the digital datapath.")
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION",
+                                   title="actions")
+    for name, helptext, handler in (
+            ("verilog", "write the block's Verilog (same bytes every time)", run_verilog),
+            ("synth", "synthesise the block with yosys: cells, transistors, area on OSU "
+                      "0.18 µm", run_synth)):
+        p = actions.add_parser(name, help=helptext,
+                               parents=[common_options(out="default build/rtl/BLOCK[-K-V...]")])
+        p.add_argument("block", choices=BLOCKS, metavar="BLOCK", help="block: %(choices)s")
+        p.add_argument("--param", action="append", default=[], metavar="K=V",
+                       help="block parameter (repeatable), e.g. --param lanes=8")
+        p.set_defaults(handler=handler)
+
+
+def _params_and_out(args) -> tuple[dict, Path]:
+    from ..rtl import parse_params
+
+    params = parse_params(args.param, args.block)
+    tag = "".join(f"-{k}-{v}" for k, v in sorted(params.items()))
+    return params, Path(args.out or f"build/rtl/{args.block}{tag}")
+
+
+def run_verilog(args) -> int:
+    """``dfasim rtl verilog``: print the path of the written Verilog."""
+    from ..rtl import emit_verilog
+
+    params, out = _params_and_out(args)
+    print(f"wrote {emit_verilog(args.block, params, out)}")
+    return 0
+
+
+def run_synth(args) -> int:
+    """``dfasim rtl synth``: print the synthesis figures and the memories found."""
+    from amaranth.hdl import UnusedElaboratable
+
+    from ..rtl import build, synth
+
+    params, out = _params_and_out(args)
+    # Construct the block first: bad parameters are one error line, not a banner and an error.
+    # This instance is only a check (synth builds its own), so amaranth's warning that it was
+    # never elaborated is noise.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnusedElaboratable)
+        build(args.block, params)
+    print(f"running yosys on {args.block} (memories become flip-flops; see 'memories')",
+          file=sys.stderr)
+    r = synth(args.block, params, out)
+    print(f"{r['module']}: {r['cell_count']} generic cells, {r['transistors']} transistors "
+          f"(estimate), {r['area_um2']:.0f} µm² on OSU 0.18 µm ({r['liberty_cell_count']} cells)")
+    for m in r["memories"]:
+        print(f"  memory {m['name']}: {m['words']} x {m['width']} bits = {m['bits']} bits "
+              f"(area above is flip-flops, not an SRAM estimate)")
+    print(f"wrote {out / (r['module'] + '.synth.json')}")
+    return 0

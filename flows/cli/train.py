@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: MIT
+"""``dfasim train`` and ``dfasim evaluate``: off-chip training of the golden SNN, test accuracy."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...golden.networks import format_layers, parse_network
+from ...golden.options import (DFA_ERRORS, LOSSES, NEURON_MODELS, READOUTS, RESETS,
+                               SURROGATE_NAMES, TRAINING_RULES)
+from ..errors import DfasimError
+from .parsing import NETWORK_HELP, RegistryNames, common_options, network_arg
+
+__all__ = ["register"]
+
+DATASETS = RegistryNames("dfasim.flows.datasets.registry", "DATASETS")
+
+#: ``dfasim train`` options copied onto the ``[train]`` table when given (dest names).
+_TRAIN_KEYS = ("dataset", "rule", "timesteps", "epochs", "batch_size", "lr", "loss", "readout",
+               "dfa_error", "seed", "device", "data_dir")
+#: ... and onto its ``[train.neuron]`` table.
+_NEURON_KEYS = ("neuron", "reset", "surrogate")
+
+
+def register(sub) -> None:
+    """Add ``train`` and ``evaluate`` to the subcommands ``sub``."""
+    p = sub.add_parser(
+        "train", help="train an SNN from scratch (BPTT, DFA or SDFA)",
+        description="Train the golden SNN off-chip; the run folder holds the checkpoint, the "
+                    "metrics and the resolved config, and an unfinished run resumes.",
+        parents=[common_options(data_dir=True, out="default runs/train/DATASET-RULE-sSEED",
+                                seed="seed of weights, feedback matrices and batches "
+                                     "(default 0)",
+                                device="cpu (default), cuda or cuda:N", quiet=True)])
+    p.add_argument("--config", metavar="TOML",
+                   help="file with a [train] table; options given here override it")
+    p.add_argument("--dataset", choices=DATASETS, metavar="NAME",
+                   help="dataset: %(choices)s (default basic_motions)")
+    p.add_argument("--rule", choices=TRAINING_RULES, help="training rule (default bptt)")
+    p.add_argument("--layers", type=network_arg, metavar="NETWORK",
+                   help=f"network, {NETWORK_HELP} (default: the dataset's)")
+    p.add_argument("--timesteps", type=int,
+                   help="timesteps T (default: the dataset's; sequences fix it)")
+    p.add_argument("--epochs", type=int, help="training epochs (default 30)")
+    p.add_argument("--batch-size", type=int, dest="batch_size",
+                   help="samples per batch (default: the dataset's, 50 for most)")
+    p.add_argument("--lr", type=float, help="Adam learning rate (default 3e-3)")
+    p.add_argument("--loss", choices=LOSSES, help="output loss (default mse)")
+    p.add_argument("--readout", choices=READOUTS,
+                   help="output read as spike counts or membrane (default spike)")
+    p.add_argument("--dfa-error", choices=DFA_ERRORS, dest="dfa_error",
+                   help="DFA output error averaged over T or per timestep (default average)")
+    p.add_argument("--neuron", choices=NEURON_MODELS, help="neuron model (default lif)")
+    p.add_argument("--reset", choices=RESETS, help="membrane reset after a spike (default hard)")
+    p.add_argument("--surrogate", choices=SURROGATE_NAMES,
+                   help="surrogate gradient of the spike (default triangle)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start again even if the run folder holds an unfinished run")
+    p.set_defaults(handler=run_train)
+
+    p = sub.add_parser(
+        "evaluate", help="test accuracy of a trained checkpoint",
+        description="Test accuracy of a dfasim train checkpoint, normalised with the "
+                    "statistics stored at training time.",
+        parents=[common_options(data_dir=True, device="cpu (default), cuda or cuda:N")])
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint.pt of a dfasim train run")
+    p.add_argument("--dataset", choices=DATASETS, metavar="NAME",
+                   help="dataset: %(choices)s (default: the one it was trained on)")
+    p.set_defaults(handler=run_evaluate)
+
+
+def run_train(args) -> int:
+    """``dfasim train``: train, print the test accuracy and what was written."""
+    from ..config import TrainConfig, load_toml
+    from ..train import train
+
+    cfg = load_toml(args.config, TrainConfig, "train") if args.config else TrainConfig()
+    for key in _TRAIN_KEYS:
+        if getattr(args, key) is not None:
+            setattr(cfg, key, getattr(args, key))
+    if args.layers is not None:
+        cfg.layers = format_layers(parse_network(args.layers))
+    for key in _NEURON_KEYS:
+        if getattr(args, key) is not None:
+            setattr(cfg.neuron, key, getattr(args, key))
+    out = Path(args.out or f"runs/train/{cfg.dataset}-{cfg.rule}-s{cfg.seed}")
+    m = train(cfg, out, overwrite=args.overwrite, progress=False if args.quiet else None)
+    print(f"{m['dataset']} {m['rule']} {format_layers(m['layers'])} T={m['timesteps']}: "
+          f"test accuracy {100 * m['test_accuracy']:.2f} % ({m['n_test']} samples)")
+    print(f"wrote {out / 'checkpoint.pt'} and {out / 'metrics.json'}")
+    return 0
+
+
+def run_evaluate(args) -> int:
+    """``dfasim evaluate``: the checkpoint's test accuracy on its (or another) dataset."""
+    import torch
+
+    from ..checkpoint import load_checkpoint
+    from ..data_prep import prepare_data
+    from ..evaluation import evaluate
+    from ..runtime import resolve_device
+
+    device = resolve_device(args.device or "cpu")
+    ckpt = load_checkpoint(args.checkpoint, device=str(device))
+    data = prepare_data(args.dataset or ckpt.dataset, args.data_dir)
+    ds = data.dataset
+    spec = ckpt.model.spec
+    if ds.n_features != spec.n_inputs or ds.n_classes != spec.n_classes:
+        raise DfasimError(f"checkpoint network {format_layers(spec.layers)} does not fit "
+                          f"dataset {ds.name} ({ds.n_features} features, {ds.n_classes} "
+                          f"classes)")
+    # Normalise with the statistics stored at training time, not this split's.
+    x_test = ckpt.normalise(torch.from_numpy(ds.x_test).float())
+    acc = evaluate(ckpt.model, x_test, data.y_test, device=device)
+    print(f"{ds.name}: test accuracy {100 * acc:.2f} % ({len(x_test)} samples)")
+    return 0
