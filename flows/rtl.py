@@ -2,6 +2,7 @@
 """RTL flows: emit a block's Verilog and synthesise it with yosys for cells, transistors, area."""
 from __future__ import annotations
 
+import gc
 import inspect
 import json
 import os
@@ -9,13 +10,17 @@ import re
 import shutil
 import subprocess
 import time
+import warnings
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from amaranth.hdl import UnusedElaboratable
+
 from ..cosim.verilog import emit
+from ..golden.params import PE_BUFFER_BYTES, buffer_depth
 from ..rtl.accum.psum import PsumAccumulator
 from ..rtl.accum.shift_add import ShiftAdder
-from ..rtl.buffer.pingpong import PingPongBuffer, buffer_depth
+from ..rtl.buffer.pingpong import PingPongBuffer
 from ..rtl.neuron.grad_lif import GradLIF
 from ..rtl.wgu.wgu import WGU
 from .errors import DfasimError
@@ -40,7 +45,7 @@ BLOCKS: dict[str, Block] = {
     "psum":      Block(PsumAccumulator, {"lanes": 16}, "psum_accumulator"),
     "shift_add": Block(ShiftAdder, {"lanes": 16, "slices": 2}, "shift_adder"),
     "wgu":       Block(WGU, {"rows": 32, "cols": 32}, "wgu"),
-    "pingpong":  Block(PingPongBuffer, {"depth": buffer_depth(1024, 16), "width": 16},
+    "pingpong":  Block(PingPongBuffer, {"depth": buffer_depth(PE_BUFFER_BYTES, 16), "width": 16},
                        "pingpong_buffer"),
 }
 
@@ -119,14 +124,23 @@ def resolve_params(block: str, params: dict[str, Any] | None = None) -> dict[str
 
 
 def build(block: str, params: dict[str, Any] | None = None):
-    """Construct the component of ``block`` with its defaults updated by ``params``."""
+    """Construct the component of ``block`` with its defaults updated by ``params``.
+
+    Every parameter has an upper bound (``golden.params``: e.g. 4096 lanes, ``2**20``-word
+    memories), so an absurd size is refused here at once instead of elaborating for hours.
+    """
     spec = _block(block)
     full = resolve_params(block, params)
-    try:
-        return spec.cls(**full)
-    except (TypeError, ValueError) as exc:
-        msg = " ".join(str(exc).split())
-        raise DfasimError(f"bad parameters for block {block!r} ({_fmt(full)}): {msg}") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnusedElaboratable)
+        try:
+            return spec.cls(**full)
+        except (TypeError, ValueError) as exc:
+            msg = " ".join(str(exc).split())
+        # The rejected component was never meant to be used. Amaranth components sit in a
+        # reference cycle, so collect it now, while its "created but never used" is ignored.
+        gc.collect()
+    raise DfasimError(f"bad parameters for block {block!r} ({_fmt(full)}): {msg}")
 
 
 def _fmt(params: dict[str, Any]) -> str:

@@ -11,46 +11,14 @@ from dataclasses import dataclass
 
 import torch
 
-from .fixed import check_int, check_range, check_width
+from .fixed import check_int, check_range
+from .params import (GLOBAL_BUFFER_BYTES, PE_BUFFER_BYTES, TILE_BUFFER_BYTES, PingPongParams,
+                     buffer_depth, check_depth)
 
 __all__ = [
     "GLOBAL_BUFFER_BYTES", "TILE_BUFFER_BYTES", "PE_BUFFER_BYTES", "buffer_depth",
-    "buffer_addresses", "PingPongResult", "pingpong_transfer",
+    "buffer_addresses", "PingPongParams", "PingPongResult", "pingpong_transfer",
 ]
-
-#: DFA_Sim Table II buffer capacities in bytes.
-GLOBAL_BUFFER_BYTES = 16 * 1024
-TILE_BUFFER_BYTES = 4 * 1024
-PE_BUFFER_BYTES = 1 * 1024
-
-
-def _check_depth(depth, *, minimum: int = 1) -> int:
-    depth = check_int(depth, name="depth", minimum=minimum, maximum=1 << 40)
-    if depth & (depth - 1):
-        raise ValueError(f"depth must be a power of two, not {depth!r}")
-    return depth
-
-
-def buffer_depth(size_bytes: int, word_bits: int) -> int:
-    """Return the depth in words of a ``size_bytes`` SRAM with ``word_bits``-bit words.
-
-    The depth is the largest power of two not above ``size_bytes * 8 // word_bits`` (bits that
-    do not fill a power-of-two depth stay unused), so addresses are ``log2(depth)``-bit
-    counters that wrap for free. E.g. 16 KB of 16-bit words: 8192; 1 KB of 24-bit words: 256.
-
-    Raises
-    ------
-    ValueError
-        ``size_bytes`` or ``word_bits`` is not positive, or a single word does not fit.
-
-    ``word_bits`` may exceed 63 here (wide SRAM words); the data models hold up to 63 bits.
-    """
-    size_bytes = check_int(size_bytes, name="size_bytes", minimum=1)
-    word_bits = check_int(word_bits, name="word_bits", minimum=1)
-    words = size_bytes * 8 // word_bits
-    if words < 1:
-        raise ValueError(f"a {word_bits}-bit word does not fit in {size_bytes} bytes")
-    return 1 << (words.bit_length() - 1)
 
 
 def buffer_addresses(base: int, count: int, *, stride: int = 1, depth: int) -> torch.Tensor:
@@ -69,13 +37,13 @@ def buffer_addresses(base: int, count: int, *, stride: int = 1, depth: int) -> t
     stride : int
         Address increment (any integer; only ``stride mod depth`` matters). Default 1.
     depth : int
-        Memory depth, a power of two.
+        Memory depth, a power of two in ``1 .. 2**20``.
 
     Returns
     -------
     Tensor, int64, shape ``(count,)``
     """
-    depth = _check_depth(depth)
+    depth = check_depth(depth, power_of_two=True)
     base = check_int(base, name="base", minimum=0, maximum=depth - 1)
     count = check_int(count, name="count", minimum=0)
     stride = check_int(stride, name="stride") % depth
@@ -131,23 +99,18 @@ def pingpong_transfer(frames, *, depth: int, width: int = 16,
     frames : sequence of Tensor, int64, 1-D
         Frames in write order, each of ``1 .. depth/2`` words; values fit ``width`` bits
         (unsigned, or two's complement if ``signed``).
-    depth : int
-        Total SRAM depth in words, a power of two ``>= 2`` (see :func:`buffer_depth`).
-    width : int
-        Word width in bits. Default 16.
-    signed : bool
-        Whether words are read as two's complement. Default False.
+    depth, width, signed
+        As in :class:`golden.params.PingPongParams` (checked the same way): total SRAM depth
+        in words, a power of two ``2 .. 2**20`` (see :func:`buffer_depth`); word width in bits
+        (default 16); whether words are read as two's complement (default False).
 
     Returns
     -------
     PingPongResult
     """
-    depth = _check_depth(depth, minimum=2)
-    width = check_width(width, name="width")
-    if not isinstance(signed, bool):
-        raise TypeError(f"signed must be a bool, not {signed!r}")
+    p = PingPongParams(depth=depth, width=width, signed=signed)
+    depth, width, bank_depth = p.depth, p.width, p.bank_depth
     frames = list(frames)
-    bank_depth = depth // 2
     for f, frame in enumerate(frames):
         check_range(frame, width, signed=signed, name=f"frames[{f}]")
         if frame.dim() != 1 or not 1 <= frame.numel() <= bank_depth:

@@ -5,7 +5,8 @@ Conventions used by every ``golden`` integer reference:
 
 * Values are ``torch.int64`` tensors holding the *numeric* value of a ``width``-bit two's
   complement (``signed=True``) or unsigned word, never its raw bit pattern.
-* ``width`` is at most :data:`MAX_WIDTH` (63) bits, so the sum of two words and every
+* ``width`` is at most :data:`MAX_WIDTH` (63) bits (the integer checks and bounds live in the
+  torch-free :mod:`golden.params` and are re-exported here), so the sum of two words and every
   intermediate quoted in the block docstrings fits an ``int64`` without wrapping.
 * Right shifts are arithmetic (:func:`asr`), i.e. they round toward minus infinity (floor).
   :func:`round_shift` (round half up) is used only where a block says so.
@@ -20,50 +21,12 @@ from numbers import Integral
 
 import torch
 
+from .params import MAX_WIDTH, check_bool, check_int, check_width, int_range
+
 __all__ = [
     "MAX_WIDTH", "int_range", "check_width", "check_int", "check_range", "saturate",
     "saturate_flag", "wrap", "asr", "round_shift", "FixedFormat",
 ]
-
-#: Widest word any helper accepts: a sum of two 63-bit words still fits ``int64``.
-MAX_WIDTH = 63
-
-
-def check_int(value, *, name: str, minimum: int | None = None,
-              maximum: int | None = None) -> int:
-    """Return ``value`` as a Python ``int`` after checking its type and bounds.
-
-    Raises
-    ------
-    TypeError
-        ``value`` is not an integer (``bool`` is rejected too).
-    ValueError
-        ``value`` lies outside ``[minimum, maximum]``.
-    """
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an integer, not {value!r}")
-    value = int(value)
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, not {value!r}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, not {value!r}")
-    return value
-
-
-def check_width(width, *, name: str = "width") -> int:
-    """Return ``width`` after checking it is an integer in ``[1, MAX_WIDTH]``."""
-    return check_int(width, name=name, minimum=1, maximum=MAX_WIDTH)
-
-
-def int_range(width: int, *, signed: bool = True) -> tuple[int, int]:
-    """Return ``(min, max)`` of a ``width``-bit word.
-
-    ``signed=True``: ``[-2**(width-1), 2**(width-1) - 1]``; unsigned: ``[0, 2**width - 1]``.
-    """
-    width = check_width(width)
-    if signed:
-        return -(1 << (width - 1)), (1 << (width - 1)) - 1
-    return 0, (1 << width) - 1
 
 
 def _check_tensor(x, name: str) -> torch.Tensor:
@@ -142,7 +105,7 @@ def round_shift(x: torch.Tensor, shift: int) -> torch.Tensor:
     ``shift = 0`` returns ``x`` unchanged.
     """
     _check_tensor(x, "x")
-    shift = check_int(shift, name="shift", minimum=0, maximum=62)
+    shift = check_int(shift, name="shift", minimum=0, maximum=MAX_WIDTH - 1)
     if shift == 0:
         return x.clone()
     return (x + (1 << (shift - 1))) >> shift
@@ -171,9 +134,9 @@ class FixedFormat:
     def __post_init__(self) -> None:
         object.__setattr__(self, "width", check_width(self.width, name="width"))
         object.__setattr__(self, "frac_bits",
-                           check_int(self.frac_bits, name="frac_bits", minimum=0, maximum=62))
-        if not isinstance(self.signed, bool):
-            raise TypeError(f"signed must be a bool, not {self.signed!r}")
+                           check_int(self.frac_bits, name="frac_bits", minimum=0,
+                                     maximum=MAX_WIDTH - 1))
+        check_bool(self.signed, name="signed")
 
     @property
     def min_int(self) -> int:

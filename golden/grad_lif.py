@@ -27,144 +27,17 @@ With the defaults the integer unit is the float LIF of :mod:`golden.lif` with ``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 
-from .fixed import FixedFormat, asr, check_int, check_range, int_range, saturate
+from .fixed import asr, check_int, check_range, int_range, saturate
 from .lif import LIFConfig
+from .params import RESETS, GradLIFParams
 
 __all__ = [
     "RESETS", "GradLIFParams", "lif_forward_int", "lif_forward_int_seq",
     "triangle_surrogate_int", "grad_lif_backward_int", "float_to_int_params",
 ]
-
-RESETS = ("hard", "soft", "none")
-
-
-@dataclass(frozen=True, kw_only=True)
-class GradLIFParams:
-    """Elaboration-time parameters of the GradLIF unit (all keyword-only, all validated).
-
-    Parameters
-    ----------
-    mem_width : int
-        Membrane register width, signed, ``2 <= mem_width <= 62``. Default 16.
-    frac_bits : int
-        Fractional bits of membrane, current and threshold (``0 <= frac_bits <= 62``); it sets
-        the meaning of the codes, not the datapath. Default 8 (LSB = 1/256).
-    leak_shift : int
-        ``k`` in ``leak = 1 - 2**-k``, ``0 <= k < mem_width``. ``k = 2`` gives 0.75 (default);
-        ``k = 0`` means no leak (IF neuron), not ``leak = 0``.
-    threshold : int or None
-        Firing threshold code ``theta``, ``1 <= theta <= 2**(mem_width-1) - 1``. ``None``
-        (default) means ``round(0.5 * 2**frac_bits)`` (ties to even), i.e. 0.5.
-    reset : {"hard", "soft", "none"}
-        Membrane after a spike: 0, ``u - theta`` or ``u``. Default ``"hard"`` (DFA_Sim eq. 2).
-    current_width : int or None
-        Width of the signed input current, ``1 <= current_width <= 62``; ``None`` (default)
-        means ``mem_width``.
-    sg_width : int or None
-        Triangle half-width ``g`` as a code with ``frac_bits`` fraction bits,
-        ``1 <= g <= 2**mem_width``. ``None`` (default) means ``2**frac_bits`` (g = 1.0).
-    grad_shift : int or None
-        Right shift applied to ``h * err``, ``0 <= grad_shift <= h_width + err_width``.
-        ``None`` (default) means ``2*log2(g) - frac_bits``, the exact scale when ``err`` and
-        ``delta`` share a binary point (see :func:`grad_lif_backward_int`); that needs ``g`` to
-        be a power of two with ``g**2 >= 2**frac_bits``. Default: 8.
-    err_width : int
-        Signed error input width, ``1 <= err_width``. Default 8.
-    delta_width : int
-        Signed delta output width, ``1 <= delta_width <= 62``. Default 8.
-
-    Raises
-    ------
-    TypeError
-        A width, shift or code is not an integer, or ``reset`` is not a string.
-    ValueError
-        A value is out of range (message names it), e.g. a threshold not representable in
-        ``mem_width`` bits or ``h_width + err_width > 62``.
-    """
-
-    mem_width: int = 16
-    frac_bits: int = 8
-    leak_shift: int = 2
-    threshold: int | None = None
-    reset: str = "hard"
-    current_width: int | None = None
-    sg_width: int | None = None
-    grad_shift: int | None = None
-    err_width: int = 8
-    delta_width: int = 8
-
-    def __post_init__(self) -> None:
-        def put(name, value):
-            object.__setattr__(self, name, value)
-
-        mem = check_int(self.mem_width, name="mem_width", minimum=2, maximum=62)
-        put("mem_width", mem)
-        frac = check_int(self.frac_bits, name="frac_bits", minimum=0, maximum=62)
-        put("frac_bits", frac)
-        put("leak_shift", check_int(self.leak_shift, name="leak_shift", minimum=0,
-                                    maximum=mem - 1))
-        theta = round(math.ldexp(0.5, frac)) if self.threshold is None else self.threshold
-        put("threshold", check_int(theta, name="threshold", minimum=1,
-                                   maximum=int_range(mem)[1]))
-        if not isinstance(self.reset, str):
-            raise TypeError(f"reset must be a string, not {self.reset!r}")
-        if self.reset not in RESETS:
-            raise ValueError(f"reset must be one of {RESETS}, not {self.reset!r}")
-        cur = mem if self.current_width is None else self.current_width
-        put("current_width", check_int(cur, name="current_width", minimum=1, maximum=62))
-        g = (1 << frac) if self.sg_width is None else self.sg_width
-        g = check_int(g, name="sg_width", minimum=1, maximum=1 << mem)
-        put("sg_width", g)
-        err = check_int(self.err_width, name="err_width", minimum=1, maximum=61)
-        put("err_width", err)
-        put("delta_width", check_int(self.delta_width, name="delta_width", minimum=1,
-                                     maximum=62))
-        if self.h_width + err > 62:
-            raise ValueError(f"h_width + err_width = {self.h_width + err} exceeds 62 bits "
-                             f"(sg_width={g!r}, err_width={err!r})")
-        shift = self.grad_shift
-        if shift is None:
-            log2g = g.bit_length() - 1
-            if g != 1 << log2g or 2 * log2g < frac:
-                raise ValueError(f"sg_width={g!r} is not a power of two with "
-                                 f"sg_width**2 >= 2**frac_bits; give grad_shift explicitly")
-            shift = 2 * log2g - frac
-        put("grad_shift", check_int(shift, name="grad_shift", minimum=0,
-                                    maximum=self.h_width + err))
-
-    @property
-    def fmt(self) -> FixedFormat:
-        """Membrane format ``FixedFormat(mem_width, frac_bits)``."""
-        return FixedFormat(self.mem_width, self.frac_bits)
-
-    @property
-    def current_fmt(self) -> FixedFormat:
-        """Current format ``FixedFormat(current_width, frac_bits)``."""
-        return FixedFormat(self.current_width, self.frac_bits)
-
-    @property
-    def leak(self) -> float:
-        """Real leak factor ``1 - 2**-leak_shift`` (1.0 for ``leak_shift = 0``)."""
-        return 1.0 if self.leak_shift == 0 else 1.0 - math.ldexp(1.0, -self.leak_shift)
-
-    @property
-    def sum_width(self) -> int:
-        """Width of the signed adder ``leak(v) + I`` before saturation."""
-        return max(self.mem_width, self.current_width) + 1
-
-    @property
-    def h_width(self) -> int:
-        """Width of the unsigned surrogate code ``h`` (holds ``0 .. sg_width``)."""
-        return self.sg_width.bit_length()
-
-    @property
-    def product_width(self) -> int:
-        """Width of the signed product ``h * err``."""
-        return self.h_width + self.err_width
 
 
 def _same_shape(a: torch.Tensor, b: torch.Tensor, names: str) -> None:

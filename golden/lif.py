@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .options import NEURON_MODELS as _NEURONS
+from .params import RESETS
 from .surrogate import Surrogate, spike
 
 __all__ = ["LIFConfig", "lif_step", "lif_forward"]
-
-_RESETS = ("hard", "soft", "none")
-_NEURONS = ("lif", "if")
 
 
 @dataclass(frozen=True)
@@ -44,8 +43,8 @@ class LIFConfig:
     detach_reset: bool = False
 
     def __post_init__(self) -> None:
-        if self.reset not in _RESETS:
-            raise ValueError(f"reset must be one of {_RESETS}, not {self.reset!r}")
+        if self.reset not in RESETS:
+            raise ValueError(f"reset must be one of {RESETS}, not {self.reset!r}")
         if self.neuron not in _NEURONS:
             raise ValueError(f"neuron must be one of {_NEURONS}, not {self.neuron!r}")
         if not (isinstance(self.leak, (int, float)) and 0.0 <= self.leak <= 1.0):

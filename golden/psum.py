@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import torch
 
-from .fixed import check_int, check_range, check_width, saturate_flag
+from .fixed import MAX_WIDTH, check_int, check_range, check_width, saturate_flag
+from .params import shift_add_sum_width
 
 __all__ = ["differential_codes", "shift_add", "psum_accumulate", "psum_stream"]
 
@@ -32,7 +33,7 @@ def differential_codes(pos: torch.Tensor, neg: torch.Tensor, *, adc_bits: int = 
     ``pos`` and ``neg`` are unsigned ADC codes of ``adc_bits`` bits (``0 .. 2**adc_bits - 1``);
     the difference is exact in ``adc_bits + 1`` signed bits (``-15 .. 15`` for 4-bit ADCs).
     """
-    adc_bits = check_int(adc_bits, name="adc_bits", minimum=1, maximum=61)
+    adc_bits = check_width(adc_bits, name="adc_bits", maximum=MAX_WIDTH - 2)
     check_range(pos, adc_bits, signed=False, name="pos")
     check_range(neg, adc_bits, signed=False, name="neg")
     if pos.shape != neg.shape:
@@ -76,9 +77,7 @@ def shift_add(slice_codes: torch.Tensor, *, slice_bits: int = 4, code_width: int
     if slice_codes.dim() < 1 or slice_codes.shape[0] < 1:
         raise ValueError("slice_codes needs a leading slice axis of length >= 1")
     n_slices = slice_codes.shape[0]
-    if code_width + slice_bits * (n_slices - 1) + 1 > 63:
-        raise ValueError(f"{n_slices} slices of {slice_bits} bits with code_width="
-                         f"{code_width} need more than 63 bits")
+    shift_add_sum_width(slices=n_slices, slice_bits=slice_bits, code_width=code_width)
     total = torch.zeros_like(slice_codes[0])
     for k in range(n_slices):
         total = total + slice_codes[k] * (1 << (slice_bits * k))

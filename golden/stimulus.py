@@ -14,10 +14,11 @@ from collections.abc import Sequence
 
 import torch
 
-from .fixed import check_int, check_width, int_range
+from .params import MAX_WIDTH, check_int, check_width, int_range
 
 __all__ = [
-    "SEED_ENV", "FALLBACK_SEED", "default_seed", "make_rng", "random_ints", "random_currents",
+    "SEED_ENV", "FALLBACK_SEED", "default_seed", "make_rng", "uniform_ints", "random_ints",
+    "random_currents",
     "random_errors", "random_adc_codes", "random_slice_codes", "random_spikes",
     "random_gradients", "saturation_corners", "threshold_corners", "all_ones_spikes",
 ]
@@ -61,16 +62,25 @@ def _shape(shape) -> tuple[int, ...]:
     return tuple(check_int(n, name="shape entry", minimum=0) for n in shape)
 
 
+def uniform_ints(shape, low: int, high: int, *, seed: int | None = None) -> torch.Tensor:
+    """Return integers uniform in ``[low, high]`` (inclusive); the bounds may be any values of
+    a 63-bit signed word."""
+    lo, hi = int_range(MAX_WIDTH)
+    low = check_int(low, name="low", minimum=lo, maximum=hi)
+    high = check_int(high, name="high", minimum=low, maximum=hi)
+    return torch.randint(low, high + 1, _shape(shape), generator=make_rng(seed),
+                         dtype=torch.int64)
+
+
 def random_ints(shape, width: int, *, signed: bool = True, low: int | None = None,
                 high: int | None = None, seed: int | None = None) -> torch.Tensor:
     """Return uniform integers in ``[low, high]`` (inclusive; defaults: the full range of
     ``width`` bits, ``width <= 62``)."""
-    width = check_int(width, name="width", minimum=1, maximum=62)
+    width = check_width(width, maximum=MAX_WIDTH - 1)
     lo, hi = int_range(width, signed=signed)
     low = lo if low is None else check_int(low, name="low", minimum=lo, maximum=hi)
     high = hi if high is None else check_int(high, name="high", minimum=low, maximum=hi)
-    return torch.randint(low, high + 1, _shape(shape), generator=make_rng(seed),
-                         dtype=torch.int64)
+    return uniform_ints(shape, low, high, seed=seed)
 
 
 def random_currents(shape, *, width: int = 16, max_abs: int | None = None,
@@ -107,7 +117,7 @@ def random_slice_codes(shape, *, adc_bits: int = 4, seed: int | None = None) -> 
     Values lie in ``[-(2**adc_bits - 1), 2**adc_bits - 1]`` (``adc_bits + 1`` signed bits).
     """
     g = make_rng(seed)
-    hi = (1 << check_int(adc_bits, name="adc_bits", minimum=1, maximum=61)) - 1
+    hi = (1 << check_width(adc_bits, name="adc_bits", maximum=MAX_WIDTH - 2)) - 1
     shape = _shape(shape)
     pos = torch.randint(0, hi + 1, shape, generator=g, dtype=torch.int64)
     neg = torch.randint(0, hi + 1, shape, generator=g, dtype=torch.int64)

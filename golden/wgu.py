@@ -14,10 +14,9 @@ from __future__ import annotations
 import torch
 
 from .fixed import asr, check_int, check_range, check_width, round_shift, saturate_flag
+from .params import MAX_WIDTH, READOUT_ROUNDINGS, WGUParams, check_bool, check_readout
 
-__all__ = ["ROUNDINGS", "wgu_accumulate", "wgu_readout"]
-
-ROUNDINGS = ("floor", "half_up")
+__all__ = ["READOUT_ROUNDINGS", "WGUParams", "wgu_accumulate", "wgu_readout"]
 
 
 def wgu_accumulate(G: torch.Tensor, delta: torch.Tensor, spikes: torch.Tensor, *,
@@ -60,7 +59,7 @@ def wgu_accumulate(G: torch.Tensor, delta: torch.Tensor, spikes: torch.Tensor, *
         True for words that clamped at least once during this call.
     """
     grad_width = check_width(grad_width, name="grad_width")
-    delta_width = check_int(delta_width, name="delta_width", minimum=1, maximum=62)
+    delta_width = check_int(delta_width, name="delta_width", minimum=1, maximum=MAX_WIDTH - 1)
     check_range(G, grad_width, name="G")
     check_range(delta, delta_width, name="delta")
     check_range(spikes, 1, signed=False, name="spikes")
@@ -87,6 +86,7 @@ def wgu_readout(G: torch.Tensor, *, grad_width: int = 16, shift: int = 0,
                 clear: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Read the gradient memory out as weight-update words.
 
+    The parameters are those of :class:`golden.params.WGUParams` (checked the same way).
     Each word is shifted right by ``shift`` with ``rounding`` (``"floor"``: arithmetic shift;
     ``"half_up"``: ``(G + 2**(shift-1)) >> shift``, ties toward plus infinity, one extra adder
     bit) and then saturated to ``out_width`` signed bits (``None``: ``grad_width``). With
@@ -100,13 +100,9 @@ def wgu_readout(G: torch.Tensor, *, grad_width: int = 16, shift: int = 0,
     G_next : Tensor, int64, shape of ``G``
         The memory after the read: zeros if ``clear`` else an unchanged copy.
     """
-    grad_width = check_width(grad_width, name="grad_width")
-    shift = check_int(shift, name="shift", minimum=0, maximum=grad_width)
-    out_width = grad_width if out_width is None else check_width(out_width, name="out_width")
-    if rounding not in ROUNDINGS:
-        raise ValueError(f"rounding must be one of {ROUNDINGS}, not {rounding!r}")
-    if not isinstance(clear, bool):
-        raise TypeError(f"clear must be a bool, not {clear!r}")
+    grad_width, shift, out_width, rounding = check_readout(
+        grad_width=grad_width, shift=shift, out_width=out_width, rounding=rounding)
+    check_bool(clear, name="clear")
     check_range(G, grad_width, name="G")
     shifted = asr(G, shift) if rounding == "floor" else round_shift(G, shift)
     update, _ = saturate_flag(shifted, out_width)

@@ -6,8 +6,10 @@ from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ...golden.params import PsumParams
+from ..common.fixed import saturate
 from ..common.layouts import PsumInputLayout, PsumOutputLayout
-from ..common.checks import MAX_WIDTH, check_int, saturate
+from ..common.stages import register_stage
 
 __all__ = ["PsumAccumulator"]
 
@@ -35,20 +37,22 @@ class PsumAccumulator(wiring.Component):
     Parameters
     ----------
     lanes : int
-        Number of parallel lanes (output columns), ``>= 1``.
+        Number of parallel lanes (output columns), ``1 .. 4096``.
     in_width : int
         Signed width of the input codes, ``1 .. acc_width``. Default 16.
     acc_width : int
         Signed width of the accumulators and of the output sums, ``in_width .. 63``.
         Default 16.
 
+    The parameters are checked by :class:`golden.params.PsumParams`.
+
     Raises
     ------
     TypeError
         A parameter is not an integer.
     ValueError
-        A parameter is out of range: zero lanes, a width below 1 or above 63, or an
-        ``acc_width`` smaller than ``in_width``.
+        A parameter is out of range: no lanes or more than 4096, a width below 1 or above 63,
+        or an ``acc_width`` smaller than ``in_width``.
 
     Members
     -------
@@ -59,42 +63,31 @@ class PsumAccumulator(wiring.Component):
     """
 
     def __init__(self, *, lanes: int, in_width: int = 16, acc_width: int = 16):
-        self._MustUse__silence = True
-        self._lanes = check_int(lanes, "lanes", 1)
-        self._in_width = check_int(in_width, "in_width", 1, MAX_WIDTH)
-        self._acc_width = check_int(acc_width, "acc_width", 1, MAX_WIDTH)
-        if acc_width < in_width:
-            raise ValueError(f"acc_width must be >= in_width ({in_width!r}), not {acc_width!r}")
-        self._MustUse__silence = False
+        self._params = p = PsumParams(lanes=lanes, in_width=in_width, acc_width=acc_width)
         super().__init__({
-            "i": In(stream.Signature(PsumInputLayout(self._lanes, self._in_width))),
-            "o": Out(stream.Signature(PsumOutputLayout(self._lanes, self._acc_width))),
+            "i": In(stream.Signature(PsumInputLayout(p.lanes, p.in_width))),
+            "o": Out(stream.Signature(PsumOutputLayout(p.lanes, p.acc_width))),
         })
 
-    lanes = property(lambda self: self._lanes, doc="Number of lanes.")
-    in_width = property(lambda self: self._in_width, doc="Signed width of the input codes.")
-    acc_width = property(lambda self: self._acc_width,
+    params = property(lambda self: self._params, doc="The validated ``PsumParams``.")
+    lanes = property(lambda self: self._params.lanes, doc="Number of lanes.")
+    in_width = property(lambda self: self._params.in_width,
+                        doc="Signed width of the input codes.")
+    acc_width = property(lambda self: self._params.acc_width,
                          doc="Signed width of the accumulators and output sums.")
 
     def elaborate(self, platform):
         m = Module()
-        go = Signal()
-        m.d.comb += [
-            self.i.ready.eq(~self.o.valid | self.o.ready),
-            go.eq(self.i.valid & self.i.ready),
-        ]
         last = self.i.payload.last
-        with m.If(self.o.ready):
-            m.d.sync += self.o.valid.eq(0)
-        with m.If(go & last):
-            m.d.sync += self.o.valid.eq(1)
+        go = register_stage(m, self.i, self.o, emit=last)
 
-        for lane in range(self._lanes):
-            acc = Signal(signed(self._acc_width), name=f"acc{lane}")
+        acc_width = self._params.acc_width
+        for lane in range(self._params.lanes):
+            acc = Signal(signed(acc_width), name=f"acc{lane}")
             ovf = Signal(name=f"ovf{lane}")
-            acc_new = Signal(signed(self._acc_width), name=f"acc_new{lane}")
+            acc_new = Signal(signed(acc_width), name=f"acc_new{lane}")
             ovf_new = Signal(name=f"ovf_new{lane}")
-            clamped, hit = saturate(acc + self.i.payload.code[lane], self._acc_width)
+            clamped, hit = saturate(acc + self.i.payload.code[lane], acc_width)
             m.d.comb += [
                 acc_new.eq(clamped),
                 ovf_new.eq(ovf | hit),

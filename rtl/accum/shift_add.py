@@ -6,8 +6,10 @@ from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ...golden.params import ShiftAddParams
+from ..common.fixed import saturate
 from ..common.layouts import ShiftAddDiffInputLayout, ShiftAddInputLayout, ShiftAddOutputLayout
-from ..common.checks import MAX_WIDTH, check_int, saturate
+from ..common.stages import register_stage
 
 __all__ = ["ShiftAdder"]
 
@@ -34,9 +36,10 @@ class ShiftAdder(wiring.Component):
     Parameters
     ----------
     lanes : int
-        Number of parallel lanes (output columns), ``>= 1``.
+        Number of parallel lanes (output columns), ``1 .. 4096``.
     slices : int
-        Number of bit slices ``S`` per weight, ``>= 1``.
+        Number of bit slices ``S`` per weight, ``>= 1`` (at most 62: the exact sum has at most
+        63 bits).
     slice_bits : int
         Significance step between slices (bits per RRAM cell), ``1 .. 32``. Default 4.
     code_width : int, optional
@@ -47,12 +50,15 @@ class ShiftAdder(wiring.Component):
     adc_bits : int, optional
         ADC code width; selects differential mode. ``1 .. 61``. Default ``None``.
 
+    The parameters are checked by :class:`golden.params.ShiftAddParams`.
+
     Raises
     ------
     TypeError
         A parameter is not an integer (or ``None`` where allowed).
     ValueError
-        A parameter is out of range: zero lanes or slices, ``acc_width < code_width``, a
+        A parameter is out of range: no lanes or slices, more than 4096 lanes,
+        ``acc_width < code_width``, a
         ``code_width`` that does not match ``adc_bits``, or an exact sum wider than 63 bits.
 
     Members
@@ -68,85 +74,54 @@ class ShiftAdder(wiring.Component):
     def __init__(self, *, lanes: int, slices: int, slice_bits: int = 4,
                  code_width: int | None = None, acc_width: int = 16,
                  adc_bits: int | None = None):
-        self._MustUse__silence = True
-        self._lanes = check_int(lanes, "lanes", 1)
-        self._slices = check_int(slices, "slices", 1)
-        self._slice_bits = check_int(slice_bits, "slice_bits", 1, 32)
-        if adc_bits is not None:
-            self._adc_bits = check_int(adc_bits, "adc_bits", 1, 61)
-            if code_width is not None and code_width != adc_bits + 1:
-                check_int(code_width, "code_width", 1)
-                raise ValueError(f"code_width must be adc_bits + 1 = {adc_bits + 1} in "
-                                 f"differential mode, not {code_width!r}")
-            code_width = adc_bits + 1
+        self._params = p = ShiftAddParams(lanes=lanes, slices=slices, slice_bits=slice_bits,
+                                          code_width=code_width, acc_width=acc_width,
+                                          adc_bits=adc_bits)
+        if p.differential:
+            in_layout = ShiftAddDiffInputLayout(p.lanes, p.slices, p.adc_bits)
         else:
-            self._adc_bits = None
-            code_width = 5 if code_width is None else code_width
-        self._code_width = check_int(code_width, "code_width", 1, MAX_WIDTH)
-        self._acc_width = check_int(acc_width, "acc_width", 1, MAX_WIDTH)
-        if acc_width < code_width:
-            raise ValueError(f"acc_width must be >= code_width ({code_width!r}), "
-                             f"not {acc_width!r}")
-        if self.sum_width > MAX_WIDTH:
-            raise ValueError(f"{slices!r} slices of {slice_bits!r} bits with code_width="
-                             f"{code_width!r} need a {self.sum_width}-bit sum (> {MAX_WIDTH})")
-        self._MustUse__silence = False
-        if self._adc_bits is None:
-            in_layout = ShiftAddInputLayout(self._lanes, self._slices, self._code_width)
-        else:
-            in_layout = ShiftAddDiffInputLayout(self._lanes, self._slices, self._adc_bits)
+            in_layout = ShiftAddInputLayout(p.lanes, p.slices, p.code_width)
         super().__init__({
             "i": In(stream.Signature(in_layout)),
-            "o": Out(stream.Signature(ShiftAddOutputLayout(self._lanes, self._acc_width))),
+            "o": Out(stream.Signature(ShiftAddOutputLayout(p.lanes, p.acc_width))),
         })
 
-    lanes = property(lambda self: self._lanes, doc="Number of lanes.")
-    slices = property(lambda self: self._slices, doc="Number of bit slices per weight.")
-    slice_bits = property(lambda self: self._slice_bits,
+    params = property(lambda self: self._params, doc="The validated ``ShiftAddParams``.")
+    lanes = property(lambda self: self._params.lanes, doc="Number of lanes.")
+    slices = property(lambda self: self._params.slices, doc="Number of bit slices per weight.")
+    slice_bits = property(lambda self: self._params.slice_bits,
                           doc="Significance step between consecutive slices, in bits.")
-    code_width = property(lambda self: self._code_width, doc="Signed width of a slice code.")
-    acc_width = property(lambda self: self._acc_width, doc="Signed output width.")
-    adc_bits = property(lambda self: self._adc_bits,
+    code_width = property(lambda self: self._params.code_width,
+                          doc="Signed width of a slice code.")
+    acc_width = property(lambda self: self._params.acc_width, doc="Signed output width.")
+    adc_bits = property(lambda self: self._params.adc_bits,
                         doc="ADC code width in differential mode, else ``None``.")
-
-    @property
-    def differential(self) -> bool:
-        """Whether the input carries ``pos``/``neg`` ADC code pairs."""
-        return self._adc_bits is not None
-
-    @property
-    def sum_width(self) -> int:
-        """Signed width of the exact internal sum, ``code_width + slice_bits * (S - 1) + 1``."""
-        return self._code_width + self._slice_bits * (self._slices - 1) + 1
+    differential = property(lambda self: self._params.differential,
+                            doc="Whether the input carries ``pos``/``neg`` ADC code pairs.")
+    sum_width = property(lambda self: self._params.sum_width,
+                         doc="Signed width of the exact internal sum, "
+                             "``code_width + slice_bits * (S - 1) + 1``.")
 
     def elaborate(self, platform):
         m = Module()
-        go = Signal()
-        m.d.comb += [
-            self.i.ready.eq(~self.o.valid | self.o.ready),
-            go.eq(self.i.valid & self.i.ready),
-        ]
-        with m.If(self.o.ready):
-            m.d.sync += self.o.valid.eq(0)
-        with m.If(go):
-            m.d.sync += self.o.valid.eq(1)
+        go = register_stage(m, self.i, self.o)
 
-        p = self.i.payload
-        for lane in range(self._lanes):
+        p, beat = self._params, self.i.payload
+        for lane in range(p.lanes):
             codes = []
-            for k in range(self._slices):
-                code = Signal(signed(self._code_width), name=f"code{lane}_{k}")
-                if self.differential:
-                    m.d.comb += code.eq(p.pos[k][lane] - p.neg[k][lane])
+            for k in range(p.slices):
+                code = Signal(signed(p.code_width), name=f"code{lane}_{k}")
+                if p.differential:
+                    m.d.comb += code.eq(beat.pos[k][lane] - beat.neg[k][lane])
                 else:
-                    m.d.comb += code.eq(p.code[k][lane])
+                    m.d.comb += code.eq(beat.code[k][lane])
                 codes.append(code)
-            total = Signal(signed(self.sum_width), name=f"sum{lane}")
+            total = Signal(signed(p.sum_width), name=f"sum{lane}")
             exact = codes[0]
-            for k in range(1, self._slices):
-                exact = exact + (codes[k] << (self._slice_bits * k))
+            for k in range(1, p.slices):
+                exact = exact + (codes[k] << (p.slice_bits * k))
             m.d.comb += total.eq(exact)
-            clamped, hit = saturate(total, self._acc_width)
+            clamped, hit = saturate(total, p.acc_width)
             with m.If(go):
                 m.d.sync += [
                     self.o.payload.psum[lane].eq(clamped),

@@ -7,31 +7,10 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..common.checks import MAX_WIDTH, check_int
+from ...golden.params import PingPongParams, buffer_depth
 from ..common.layouts import PingPongWordLayout
 
 __all__ = ["buffer_depth", "PingPongBuffer"]
-
-
-def buffer_depth(size_bytes: int, word_bits: int) -> int:
-    """Return the depth in words of a ``size_bytes`` SRAM with ``word_bits``-bit words.
-
-    The rule of ``golden.buffer.buffer_depth``: the largest power of two not above
-    ``size_bytes * 8 // word_bits``. E.g. 16 KB of 16-bit words: 8192; 1 KB: 512.
-
-    Raises
-    ------
-    TypeError
-        An argument is not an integer.
-    ValueError
-        An argument is not positive, or a single word does not fit.
-    """
-    size_bytes = check_int(size_bytes, "size_bytes", 1)
-    word_bits = check_int(word_bits, "word_bits", 1)
-    words = size_bytes * 8 // word_bits
-    if words < 1:
-        raise ValueError(f"a {word_bits!r}-bit word does not fit in {size_bytes!r} bytes")
-    return 1 << (words.bit_length() - 1)
 
 
 class PingPongBuffer(wiring.Component):
@@ -56,8 +35,10 @@ class PingPongBuffer(wiring.Component):
     (``o.valid`` low or ``o.ready`` high), so ``o`` obeys valid/ready back-pressure at one word
     per cycle.
 
-    *Bank swap*: the banks swap when the writer has closed its frame (``wdone``) and the reader
-    has issued the read of its last word or was idle. After a swap the reader drains the bank
+    *Bank swap*: the banks swap when the writer has closed its frame and the reader has issued
+    the read of its last word or was idle. Two FSMs hold this state: the writer is ``FILL``
+    (taking words) or ``CLOSED`` (frame done, waiting for the swap), the reader ``IDLE`` or
+    ``DRAIN``. After a swap the reader drains the bank
     just written while the writer fills the other one; the word that still waits in the output
     register was read before the swap, so the writer may already overwrite its address.
 
@@ -76,19 +57,22 @@ class PingPongBuffer(wiring.Component):
     Parameters
     ----------
     depth : int
-        Total SRAM depth in words, a power of two ``>= 2`` (:meth:`from_bytes` derives it from a
-        byte size such as the Table II 16 KB / 4 KB / 1 KB).
+        Total SRAM depth in words, a power of two in ``2 .. 2**20`` (:meth:`from_bytes` derives
+        it from a byte size such as the Table II 16 KB / 4 KB / 1 KB).
     width : int
         Word width in bits, ``1 .. 63``. Default 16.
     signed : bool
         Whether the ``data`` fields are ``signed(width)``. Default False.
+
+    The parameters are checked by :class:`golden.params.PingPongParams`.
 
     Raises
     ------
     TypeError
         ``depth`` or ``width`` is not an integer, or ``signed`` is not a bool.
     ValueError
-        ``depth`` is below 2 or not a power of two, or ``width`` is out of range.
+        ``depth`` is below 2, above ``2**20`` or not a power of two, or ``width`` is out of
+        range.
 
     Members
     -------
@@ -106,19 +90,11 @@ class PingPongBuffer(wiring.Component):
     """
 
     def __init__(self, *, depth: int, width: int = 16, signed: bool = False):
-        self._MustUse__silence = True
-        self._depth = check_int(depth, "depth", 2)
-        if depth & (depth - 1):
-            raise ValueError(f"depth must be a power of two, not {depth!r}")
-        self._width = check_int(width, "width", 1, MAX_WIDTH)
-        if not isinstance(signed, bool):
-            raise TypeError(f"signed must be a bool, not {signed!r}")
-        self._signed = signed
-        self._MustUse__silence = False
-        abits = self._depth.bit_length() - 1
+        self._params = p = PingPongParams(depth=depth, width=width, signed=signed)
+        abits = p.depth.bit_length() - 1
         super().__init__({
-            "i":          In(stream.Signature(PingPongWordLayout(self._width, signed))),
-            "o":          Out(stream.Signature(PingPongWordLayout(self._width, signed))),
+            "i":          In(stream.Signature(PingPongWordLayout(p.width, p.signed))),
+            "o":          Out(stream.Signature(PingPongWordLayout(p.width, p.signed))),
             "o_waddr":    Out(unsigned(abits)),
             "o_raddr":    Out(unsigned(abits)),
             "o_overflow": Out(1),
@@ -127,34 +103,38 @@ class PingPongBuffer(wiring.Component):
     @classmethod
     def from_bytes(cls, size_bytes: int, *, width: int = 16, signed: bool = False):
         """Build a buffer of ``size_bytes`` bytes of ``width``-bit words (:func:`buffer_depth`)."""
-        return cls(depth=buffer_depth(size_bytes, width), width=width, signed=signed)
+        # Check first: a component rejected by its constructor would be left unused.
+        p = PingPongParams(depth=buffer_depth(size_bytes, width), width=width, signed=signed)
+        return cls(depth=p.depth, width=p.width, signed=p.signed)
 
-    depth = property(lambda self: self._depth, doc="Total SRAM depth in words.")
-    bank_depth = property(lambda self: self._depth // 2, doc="Words per bank (``depth/2``).")
-    width = property(lambda self: self._width, doc="Word width in bits.")
-    signed = property(lambda self: self._signed, doc="Whether the data words are signed.")
+    params = property(lambda self: self._params, doc="The validated ``PingPongParams``.")
+    depth = property(lambda self: self._params.depth, doc="Total SRAM depth in words.")
+    bank_depth = property(lambda self: self._params.bank_depth,
+                          doc="Words per bank (``depth/2``).")
+    width = property(lambda self: self._params.width, doc="Word width in bits.")
+    signed = property(lambda self: self._params.signed, doc="Whether the data words are signed.")
 
     def elaborate(self, platform):
         m = Module()
-        bank_depth = self._depth // 2
+        bank_depth = self._params.bank_depth
 
-        m.submodules.mem = mem = Memory(shape=unsigned(self._width), depth=self._depth,
-                                        init=[])
+        m.submodules.mem = mem = Memory(shape=unsigned(self._params.width),
+                                        depth=self._params.depth, init=[])
         wr = mem.write_port()
         rd = mem.read_port()
 
-        # Write side: bank `wbank`, next offset `woff`; `wdone` once the frame is closed (then
-        # `woff` is back at 0 and `wlen` holds the frame length).
+        # Write side: bank `wbank`, next offset `woff`; once the frame is closed `woff` is back
+        # at 0 and `wlen` holds the frame length.
         wbank = Signal()
         woff = Signal(range(bank_depth))
         wlen = Signal(range(bank_depth + 1))
-        wdone = Signal()
-        # Read side: bank `rbank`, next offset `roff` of `rlen` words while `rbusy`.
+        # Read side: bank `rbank`, next offset `roff` of `rlen` words while draining.
         rbank = Signal()
         roff = Signal(range(bank_depth))
         rlen = Signal(range(bank_depth + 1))
-        rbusy = Signal()
 
+        wclosed = Signal()                  # the writer waits for the swap (CLOSED)
+        rbusy = Signal()                    # the reader drains its bank (DRAIN)
         adv = Signal()                      # the output register may take the next word
         issue = Signal()                    # read the word at `roff` this cycle
         issue_last = Signal()               # ... and it is the frame's final word
@@ -167,8 +147,8 @@ class PingPongBuffer(wiring.Component):
             adv.eq(~self.o.valid | self.o.ready),
             issue.eq(rbusy & adv),
             issue_last.eq(issue & (roff == rlen - 1)),
-            swap.eq(wdone & (~rbusy | issue_last)),
-            self.i.ready.eq(~wdone | swap),
+            swap.eq(wclosed & (~rbusy | issue_last)),
+            self.i.ready.eq(~wclosed | swap),
             wgo.eq(self.i.valid & self.i.ready),
             wfull.eq(woff == bank_depth - 1),
             wend.eq(self.i.payload.last | wfull),
@@ -185,7 +165,9 @@ class PingPongBuffer(wiring.Component):
             self.o.payload.data.eq(rd.data),
         ]
 
-        # Reader: the output register advances whenever `o` is empty or accepts.
+        # Reader: the output register advances whenever `o` is empty or accepts. IDLE waits for
+        # a swap; DRAIN issues one read per advance and stays there when the swap comes in the
+        # cycle that issues its last word.
         with m.If(adv):
             m.d.sync += self.o.valid.eq(issue)
         with m.If(issue):
@@ -194,25 +176,30 @@ class PingPongBuffer(wiring.Component):
                 self.o_raddr.eq(Cat(roff, rbank)),
                 roff.eq(roff + 1),
             ]
-            with m.If(issue_last):
-                m.d.sync += rbusy.eq(0)
+        with m.FSM(init="IDLE", name="reader") as reader:
+            with m.State("IDLE"):
+                with m.If(swap):
+                    m.next = "DRAIN"
+            with m.State("DRAIN"):
+                with m.If(issue_last & ~swap):
+                    m.next = "IDLE"
+        m.d.comb += rbusy.eq(reader.ongoing("DRAIN"))
 
         # Swap: the reader takes the bank just written; the writer moves to the other bank.
         with m.If(swap):
             m.d.sync += [
                 wbank.eq(~wbank),
-                wdone.eq(0),
-                rbusy.eq(1),
                 rbank.eq(wbank),
                 rlen.eq(wlen),
                 roff.eq(0),
             ]
 
-        # Writer (after the swap, so that a one-word frame written in a swap cycle closes).
+        # Writer: FILL takes words; the frame's final word (or the one that fills the bank)
+        # closes it. CLOSED waits for the swap, which reopens it, unless a one-word frame
+        # written in the swap cycle closes the new frame at once.
         with m.If(wgo):
             with m.If(wend):
                 m.d.sync += [
-                    wdone.eq(1),
                     wlen.eq(woff + 1),
                     woff.eq(0),
                 ]
@@ -220,4 +207,12 @@ class PingPongBuffer(wiring.Component):
                     m.d.sync += self.o_overflow.eq(1)
             with m.Else():
                 m.d.sync += woff.eq(woff + 1)
+        with m.FSM(init="FILL", name="writer") as writer:
+            with m.State("FILL"):
+                with m.If(wgo & wend):
+                    m.next = "CLOSED"
+            with m.State("CLOSED"):
+                with m.If(swap & ~(wgo & wend)):
+                    m.next = "FILL"
+        m.d.comb += wclosed.eq(writer.ongoing("CLOSED"))
         return m

@@ -11,6 +11,8 @@ from __future__ import annotations
 from amaranth.hdl import signed, unsigned
 from amaranth.lib import data
 
+from ...golden.params import check_int
+
 __all__ = ["step_width", "GradLIFInputLayout", "GradLIFOutputLayout", "GradLIFErrLayout",
            "GradLIFDeltaLayout", "PsumInputLayout", "PsumOutputLayout", "ShiftAddInputLayout",
            "ShiftAddDiffInputLayout", "ShiftAddOutputLayout", "WGUUpdateLayout",
@@ -18,11 +20,7 @@ __all__ = ["step_width", "GradLIFInputLayout", "GradLIFOutputLayout", "GradLIFEr
 
 
 def _positive(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer, not {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, not {value!r}")
-    return value
+    return check_int(value, name=name, minimum=1)
 
 
 def step_width(max_timesteps: int) -> int:

@@ -7,22 +7,21 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..common.checks import check_int as _int
-from ..common.checks import saturate
+from ...golden.params import RESETS, GradLIFParams, check_depth, check_lanes
+from ..common.fixed import saturate
 from ..common.layouts import (GradLIFDeltaLayout, GradLIFErrLayout, GradLIFInputLayout,
                               GradLIFOutputLayout, step_width)
+from ..common.stages import register_stage
 
 __all__ = ["GradLIF", "RESETS"]
-
-RESETS = ("hard", "soft", "none")
 
 
 class GradLIF(wiring.Component):
     """Leaky integrate-and-fire unit for ``lanes`` neurons with a surrogate-gradient backward.
 
     The arithmetic is that of :mod:`golden.grad_lif` bit for bit: the parameters are those of
-    ``GradLIFParams`` (same names, defaults and validation) plus ``lanes`` and
-    ``max_timesteps``.
+    :class:`golden.params.GradLIFParams` (the same class validates them, with the same
+    defaults) plus ``lanes`` and ``max_timesteps``.
 
     *Forward* (stream ``i`` -> stream ``o``, one beat = one timestep of all lanes): per lane,
     ``v`` is taken as 0 when ``i.payload.first`` is set, then ``u = sat(v - (v >> leak_shift) +
@@ -48,21 +47,21 @@ class GradLIF(wiring.Component):
     Parameters
     ----------
     lanes : int
-        Number of neurons processed in parallel, ``>= 1``.
+        Number of neurons processed in parallel, ``1 .. 4096``.
     max_timesteps : int
-        Depth of the membrane store (timesteps per sample kept for the backward), ``>= 1``.
-        Default 16.
+        Depth of the membrane store (timesteps per sample kept for the backward),
+        ``1 .. 2**20``. Default 16.
     mem_width, frac_bits, leak_shift, threshold, reset, current_width, sg_width, grad_shift, \
 err_width, delta_width
-        As in ``golden.grad_lif.GradLIFParams`` (``None`` picks the same defaults).
+        As in ``golden.params.GradLIFParams`` (``None`` picks the same defaults).
 
     Raises
     ------
     TypeError
         A parameter is not an integer (``reset``: not a string).
     ValueError
-        A parameter is out of range, e.g. zero lanes or a threshold that ``mem_width`` bits
-        cannot hold.
+        A parameter is out of range, e.g. no lanes, more than 4096 lanes or a threshold that
+        ``mem_width`` bits cannot hold.
 
     Members
     -------
@@ -81,71 +80,42 @@ err_width, delta_width
                  reset: str = "hard", current_width: int | None = None,
                  sg_width: int | None = None, grad_shift: int | None = None,
                  err_width: int = 8, delta_width: int = 8):
-        # Validation mirrors golden.grad_lif.GradLIFParams (rtl/ must not import torch). An
-        # instance rejected here never gets elaborated, so keep it out of the unused warnings.
-        self._MustUse__silence = True
-        self._lanes = _int(lanes, "lanes", 1)
-        self._max_timesteps = _int(max_timesteps, "max_timesteps", 1)
-        self._mem_width = mem = _int(mem_width, "mem_width", 2, 62)
-        self._frac_bits = frac = _int(frac_bits, "frac_bits", 0, 62)
-        self._leak_shift = _int(leak_shift, "leak_shift", 0, mem - 1)
-        # round(0.5 * 2**frac) with ties to even: 0 for frac = 0, else 2**(frac - 1).
-        theta = (0 if frac == 0 else 1 << (frac - 1)) if threshold is None else threshold
-        self._threshold = _int(theta, "threshold", 1, (1 << (mem - 1)) - 1)
-        if not isinstance(reset, str):
-            raise TypeError(f"reset must be a string, not {reset!r}")
-        if reset not in RESETS:
-            raise ValueError(f"reset must be one of {RESETS}, not {reset!r}")
-        self._reset = reset
-        cur = mem if current_width is None else current_width
-        self._current_width = _int(cur, "current_width", 1, 62)
-        g = (1 << frac) if sg_width is None else sg_width
-        self._sg_width = g = _int(g, "sg_width", 1, 1 << mem)
-        self._err_width = err = _int(err_width, "err_width", 1, 61)
-        self._delta_width = _int(delta_width, "delta_width", 1, 62)
-        if self.h_width + err > 62:
-            raise ValueError(f"h_width + err_width = {self.h_width + err} exceeds 62 bits "
-                             f"(sg_width={g!r}, err_width={err!r})")
-        if grad_shift is None:
-            log2g = g.bit_length() - 1
-            if g != 1 << log2g or 2 * log2g < frac:
-                raise ValueError(f"sg_width={g!r} is not a power of two with "
-                                 f"sg_width**2 >= 2**frac_bits; give grad_shift explicitly")
-            grad_shift = 2 * log2g - frac
-        self._grad_shift = _int(grad_shift, "grad_shift", 0, self.h_width + err)
-        self._MustUse__silence = False
-
+        self._lanes = check_lanes(lanes)
+        self._max_timesteps = check_depth(max_timesteps, name="max_timesteps")
+        self._params = p = GradLIFParams(
+            mem_width=mem_width, frac_bits=frac_bits, leak_shift=leak_shift,
+            threshold=threshold, reset=reset, current_width=current_width, sg_width=sg_width,
+            grad_shift=grad_shift, err_width=err_width, delta_width=delta_width)
+        n, steps = self._lanes, self._max_timesteps
         super().__init__({
-            "i":       In(stream.Signature(GradLIFInputLayout(self._lanes, self._current_width))),
-            "o":       Out(stream.Signature(GradLIFOutputLayout(self._lanes, mem,
-                                                                self._max_timesteps))),
-            "i_err":   In(stream.Signature(GradLIFErrLayout(self._lanes, err,
-                                                            self._max_timesteps))),
-            "o_delta": Out(stream.Signature(GradLIFDeltaLayout(self._lanes,
-                                                               self._delta_width))),
+            "i":       In(stream.Signature(GradLIFInputLayout(n, p.current_width))),
+            "o":       Out(stream.Signature(GradLIFOutputLayout(n, p.mem_width, steps))),
+            "i_err":   In(stream.Signature(GradLIFErrLayout(n, p.err_width, steps))),
+            "o_delta": Out(stream.Signature(GradLIFDeltaLayout(n, p.delta_width))),
         })
 
     lanes = property(lambda self: self._lanes, doc="Number of lanes (neurons).")
     max_timesteps = property(lambda self: self._max_timesteps,
                              doc="Depth of the membrane store in timesteps.")
-    mem_width = property(lambda self: self._mem_width, doc="Signed membrane width.")
-    frac_bits = property(lambda self: self._frac_bits,
+    params = property(lambda self: self._params, doc="The validated ``GradLIFParams``.")
+    mem_width = property(lambda self: self._params.mem_width, doc="Signed membrane width.")
+    frac_bits = property(lambda self: self._params.frac_bits,
                          doc="Fraction bits of membrane, current and threshold codes.")
-    leak_shift = property(lambda self: self._leak_shift,
+    leak_shift = property(lambda self: self._params.leak_shift,
                           doc="Leak shift ``k`` (leak ``1 - 2**-k``; 0 is an IF neuron).")
-    threshold = property(lambda self: self._threshold, doc="Firing threshold code.")
-    reset = property(lambda self: self._reset, doc="Reset mode: hard, soft or none.")
-    current_width = property(lambda self: self._current_width, doc="Signed current width.")
-    sg_width = property(lambda self: self._sg_width, doc="Triangle surrogate half-width code.")
-    grad_shift = property(lambda self: self._grad_shift,
+    threshold = property(lambda self: self._params.threshold, doc="Firing threshold code.")
+    reset = property(lambda self: self._params.reset, doc="Reset mode: hard, soft or none.")
+    current_width = property(lambda self: self._params.current_width,
+                             doc="Signed current width.")
+    sg_width = property(lambda self: self._params.sg_width,
+                        doc="Triangle surrogate half-width code.")
+    grad_shift = property(lambda self: self._params.grad_shift,
                           doc="Right shift applied to ``h * err``.")
-    err_width = property(lambda self: self._err_width, doc="Signed error input width.")
-    delta_width = property(lambda self: self._delta_width, doc="Signed delta output width.")
-
-    @property
-    def h_width(self) -> int:
-        """Width of the unsigned surrogate code ``h`` (holds ``0 .. sg_width``)."""
-        return self._sg_width.bit_length()
+    err_width = property(lambda self: self._params.err_width, doc="Signed error input width.")
+    delta_width = property(lambda self: self._params.delta_width,
+                           doc="Signed delta output width.")
+    h_width = property(lambda self: self._params.h_width,
+                       doc="Width of the unsigned surrogate code ``h`` (``0 .. sg_width``).")
 
     @property
     def step_width(self) -> int:
@@ -154,7 +124,8 @@ err_width, delta_width
 
     def elaborate(self, platform):
         m = Module()
-        n, mem_w, theta = self._lanes, self._mem_width, self._threshold
+        p = self._params
+        n, mem_w, theta = self._lanes, p.mem_width, p.threshold
 
         m.submodules.store = store = Memory(shape=data.ArrayLayout(signed(mem_w), n),
                                             depth=self._max_timesteps, init=[])
@@ -162,15 +133,7 @@ err_width, delta_width
         rd = store.read_port(transparent_for=(wr,))
 
         # Forward: one register stage; the input may advance whenever the output is free.
-        fwd_go = Signal()
-        m.d.comb += [
-            self.i.ready.eq(~self.o.valid | self.o.ready),
-            fwd_go.eq(self.i.valid & self.i.ready),
-        ]
-        with m.If(self.o.ready):
-            m.d.sync += self.o.valid.eq(0)
-        with m.If(fwd_go):
-            m.d.sync += self.o.valid.eq(1)
+        fwd_go = register_stage(m, self.i, self.o, name="fwd_go")
 
         step_next = Signal(self.step_width)
         step = Signal(self.step_width)
@@ -189,7 +152,7 @@ err_width, delta_width
         for lane in range(n):
             v = Signal(signed(mem_w), name=f"v{lane}")
             v_in = Mux(self.i.payload.first, 0, v)
-            leaked = v_in - (v_in >> self._leak_shift) if self._leak_shift else v_in
+            leaked = v_in - (v_in >> p.leak_shift) if p.leak_shift else v_in
             u = Signal(signed(mem_w), name=f"u{lane}")
             fire = Signal(name=f"fire{lane}")
             m.d.comb += [
@@ -197,9 +160,9 @@ err_width, delta_width
                 fire.eq(u > theta),
                 wr.data[lane].eq(u),
             ]
-            if self._reset == "hard":
+            if p.reset == "hard":
                 v_next = Mux(fire, 0, u)
-            elif self._reset == "soft":
+            elif p.reset == "soft":
                 v_next = Mux(fire, u - theta, u)  # 0 < u - theta < 2**(mem_w - 1): no wrap
             else:
                 v_next = u
@@ -212,23 +175,16 @@ err_width, delta_width
 
         # Backward: the read port's data register is the pipeline stage. Reading only on an
         # accepted beat keeps rd.data (and so the delta payload) stable while o_delta stalls.
-        bwd_go = Signal()
+        bwd_go = register_stage(m, self.i_err, self.o_delta, name="bwd_go")
         err = Signal.like(self.i_err.payload.err)
         m.d.comb += [
-            self.i_err.ready.eq(~self.o_delta.valid | self.o_delta.ready),
-            bwd_go.eq(self.i_err.valid & self.i_err.ready),
             rd.addr.eq(self.i_err.payload.step),
             rd.en.eq(bwd_go),
         ]
-        with m.If(self.o_delta.ready):
-            m.d.sync += self.o_delta.valid.eq(0)
         with m.If(bwd_go):
-            m.d.sync += [
-                self.o_delta.valid.eq(1),
-                err.eq(self.i_err.payload.err),
-            ]
+            m.d.sync += err.eq(self.i_err.payload.err)
 
-        g = Const(self._sg_width, unsigned(self.h_width))
+        g = Const(p.sg_width, unsigned(self.h_width))
         for lane in range(n):
             dist = Signal(unsigned(mem_w), name=f"dist{lane}")  # |u - theta| < 2**mem_w
             h = Signal(unsigned(self.h_width), name=f"h{lane}")
@@ -236,6 +192,6 @@ err_width, delta_width
                 dist.eq(abs(rd.data[lane] - theta)),
                 h.eq(Mux(dist >= g, 0, g - dist)),
                 self.o_delta.payload.delta[lane].eq(
-                    saturate((h * err[lane]) >> self._grad_shift, self._delta_width)[0]),
+                    saturate((h * err[lane]) >> p.grad_shift, p.delta_width)[0]),
             ]
         return m

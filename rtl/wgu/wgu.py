@@ -7,21 +7,19 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..common.checks import MAX_WIDTH, check_int, saturate
+from ...golden.params import READOUT_ROUNDINGS, WGUParams
+from ..common.fixed import saturate
 from ..common.layouts import (WGUCommandLayout, WGUReadoutLayout, WGUUpdateLayout,
                               step_width)
 
-__all__ = ["ROUNDINGS", "WGU"]
-
-#: Readout rounding modes (``golden.wgu.ROUNDINGS``).
-ROUNDINGS = ("floor", "half_up")
+__all__ = ["READOUT_ROUNDINGS", "WGU"]
 
 
 class WGU(wiring.Component):
     """Weight-gradient memory of ``rows`` x ``cols`` signed words with saturating updates.
 
     The arithmetic is that of ``golden.wgu.wgu_accumulate`` and ``golden.wgu.wgu_readout``
-    bit for bit. The gradients live in a :class:`~amaranth.lib.memory.Memory` of ``rows``
+    bit for bit, and the parameters are checked by :class:`golden.params.WGUParams`. The gradients live in a :class:`~amaranth.lib.memory.Memory` of ``rows``
     words; one word holds a whole row ``G[i, :]`` (``cols`` x ``signed(grad_width)``) and its
     ``cols`` sticky overflow flags, so every port moves one row per cycle.
 
@@ -39,7 +37,9 @@ class WGU(wiring.Component):
 
     *Commands* (stream ``i_cmd``, ``{read, clear}``): ``read`` streams rows ``0 .. rows - 1``
     out on ``o`` and ``clear`` zeroes every row and its flags; both together is clear-on-read
-    (each row is zeroed the cycle after it is read). The memory has no reset, so the first
+    (each row is zeroed the cycle after it is read). A controller FSM sequences them: ``IDLE``
+    (takes commands and update beats), ``READ`` (the readout sweep) and ``CLEAR`` (a plain
+    clear sweep, one row per cycle). The memory has no reset, so the first
     command after power-up must clear it. While a command runs (``rows`` cycles plus output
     back-pressure), ``i`` and ``i_cmd`` are not ready; a pending command takes precedence
     over a pending update beat (``i.ready`` is low while ``i_cmd.valid`` is high).
@@ -57,10 +57,10 @@ class WGU(wiring.Component):
     Parameters
     ----------
     rows : int
-        Number of gradient rows (``out`` neurons; the memory depth), ``>= 1``. Any depth is
-        allowed; it need not be a power of two.
+        Number of gradient rows (``out`` neurons; the memory depth), ``1 .. 2**20``. Any depth
+        is allowed; it need not be a power of two.
     cols : int
-        Number of gradient columns (``in`` neurons; words per row), ``>= 1``.
+        Number of gradient columns (``in`` neurons; words per row), ``1 .. 4096``.
     grad_width : int
         Signed width of a gradient word, ``1 .. 63``. Default 16.
     delta_width : int
@@ -77,8 +77,9 @@ class WGU(wiring.Component):
     TypeError
         A width, count or shift is not an integer, or ``rounding`` is not a string.
     ValueError
-        A parameter is out of range: zero rows or columns, a width outside its bounds, a shift
-        larger than ``grad_width``, or an unknown rounding mode.
+        A parameter is out of range: no rows or columns (or more than ``2**20`` rows or 4096
+        columns), a width outside its bounds, a shift larger than ``grad_width``, or an
+        unknown rounding mode.
 
     Members
     -------
@@ -92,71 +93,100 @@ class WGU(wiring.Component):
 
     def __init__(self, *, rows: int, cols: int, grad_width: int = 16, delta_width: int = 8,
                  shift: int = 0, out_width: int | None = None, rounding: str = "floor"):
-        self._MustUse__silence = True
-        self._rows = check_int(rows, "rows", 1)
-        self._cols = check_int(cols, "cols", 1)
-        self._grad_width = check_int(grad_width, "grad_width", 1, MAX_WIDTH)
-        self._delta_width = check_int(delta_width, "delta_width", 1, MAX_WIDTH - 1)
-        if not isinstance(rounding, str):
-            raise TypeError(f"rounding must be a string, not {rounding!r}")
-        if rounding not in ROUNDINGS:
-            raise ValueError(f"rounding must be one of {ROUNDINGS}, not {rounding!r}")
-        self._rounding = rounding
-        max_shift = grad_width if rounding == "floor" else min(grad_width, MAX_WIDTH - 1)
-        self._shift = check_int(shift, "shift", 0, max_shift)
-        self._out_width = grad_width if out_width is None else check_int(out_width, "out_width",
-                                                                         1, MAX_WIDTH)
-        self._MustUse__silence = False
+        self._params = p = WGUParams(rows=rows, cols=cols, grad_width=grad_width,
+                                     delta_width=delta_width, shift=shift, out_width=out_width,
+                                     rounding=rounding)
         super().__init__({
-            "i":     In(stream.Signature(WGUUpdateLayout(self._rows, self._cols,
-                                                         self._delta_width))),
+            "i":     In(stream.Signature(WGUUpdateLayout(p.rows, p.cols, p.delta_width))),
             "i_cmd": In(stream.Signature(WGUCommandLayout())),
-            "o":     Out(stream.Signature(WGUReadoutLayout(self._rows, self._cols,
-                                                           self._out_width))),
+            "o":     Out(stream.Signature(WGUReadoutLayout(p.rows, p.cols, p.out_width))),
         })
 
-    rows = property(lambda self: self._rows, doc="Number of gradient rows (memory depth).")
-    cols = property(lambda self: self._cols, doc="Number of gradient words per row.")
-    grad_width = property(lambda self: self._grad_width, doc="Signed width of a gradient word.")
-    delta_width = property(lambda self: self._delta_width, doc="Signed width of ``delta``.")
-    shift = property(lambda self: self._shift, doc="Readout right shift.")
-    out_width = property(lambda self: self._out_width, doc="Signed width of the readout words.")
-    rounding = property(lambda self: self._rounding, doc="Readout rounding mode.")
+    params = property(lambda self: self._params, doc="The validated ``WGUParams``.")
+    rows = property(lambda self: self._params.rows,
+                    doc="Number of gradient rows (memory depth).")
+    cols = property(lambda self: self._params.cols, doc="Number of gradient words per row.")
+    grad_width = property(lambda self: self._params.grad_width,
+                          doc="Signed width of a gradient word.")
+    delta_width = property(lambda self: self._params.delta_width,
+                           doc="Signed width of ``delta``.")
+    shift = property(lambda self: self._params.shift, doc="Readout right shift.")
+    out_width = property(lambda self: self._params.out_width,
+                         doc="Signed width of the readout words.")
+    rounding = property(lambda self: self._params.rounding, doc="Readout rounding mode.")
 
     @property
     def word_layout(self) -> data.StructLayout:
         """Layout of one memory word: ``grad`` and ``overflow`` of every column of a row."""
         return data.StructLayout({
-            "grad":     data.ArrayLayout(signed(self._grad_width), self._cols),
-            "overflow": data.ArrayLayout(1, self._cols),
+            "grad":     data.ArrayLayout(signed(self.grad_width), self.cols),
+            "overflow": data.ArrayLayout(1, self.cols),
         })
 
     def elaborate(self, platform):
         m = Module()
-        rows, cols, gw = self._rows, self._cols, self._grad_width
+        p = self._params
+        rows, cols, gw = p.rows, p.cols, p.grad_width
 
         m.submodules.mem = mem = Memory(shape=self.word_layout, depth=rows, init=[])
         wr = mem.write_port()
         rd = mem.read_port(transparent_for=(wr,))
 
-        # Command state: `busy` while a read and/or clear sweeps the rows with counter `cnt`.
-        busy = Signal()
-        do_read = Signal()
-        do_clear = Signal()
-        cnt = Signal(range(rows + 1))
+        cnt = Signal(range(rows + 1))       # row of the command sweep
+        clear_on_read = Signal()            # the READ sweep also zeroes each row it reads
         clr_pend = Signal()                 # clear-on-read: zero `clr_row` this cycle
         clr_row = Signal(step_width(rows))
+        busy = Signal()                     # a command sweep is running (not IDLE)
+        adv = Signal()                      # the output register may take the next row
+        issue = Signal()                    # read row `cnt` for the readout this cycle
+        sweep_clear = Signal()              # plain clear: zero row `cnt` this cycle
+        m.d.comb += adv.eq(~self.o.valid | self.o.ready)
 
-        cmd_go = Signal()
-        upd_go = Signal()
-        m.d.comb += [
-            self.i_cmd.ready.eq(~busy),
-            cmd_go.eq(self.i_cmd.valid & self.i_cmd.ready),
-            self.i.ready.eq(~busy & ~self.i_cmd.valid),
-            upd_go.eq(self.i.valid & self.i.ready),
-        ]
+        # Controller. IDLE takes a command (which wins over a pending update beat) or an
+        # update beat; READ streams rows 0 .. rows-1 out on `o` under back-pressure and
+        # returns once the final row has left the output register; CLEAR zeroes one row per
+        # cycle.
+        with m.FSM(init="IDLE", name="wgu_ctrl") as ctrl:
+            with m.State("IDLE"):
+                m.d.comb += [
+                    self.i_cmd.ready.eq(1),
+                    self.i.ready.eq(~self.i_cmd.valid),
+                ]
+                with m.If(self.i_cmd.valid):
+                    m.d.sync += [
+                        cnt.eq(0),
+                        clear_on_read.eq(self.i_cmd.payload.clear),
+                    ]
+                    with m.If(self.i_cmd.payload.read):
+                        m.next = "READ"
+                    with m.Elif(self.i_cmd.payload.clear):
+                        m.next = "CLEAR"
+            with m.State("READ"):
+                m.d.comb += issue.eq(adv & (cnt < rows))
+                with m.If(adv):
+                    m.d.sync += self.o.valid.eq(cnt < rows)
+                    with m.If(cnt < rows):
+                        m.d.sync += [
+                            cnt.eq(cnt + 1),
+                            self.o.payload.row.eq(cnt),
+                            self.o.payload.last.eq(cnt == rows - 1),
+                        ]
+                    with m.Else():
+                        m.next = "IDLE"
+            with m.State("CLEAR"):
+                m.d.comb += sweep_clear.eq(1)
+                m.d.sync += cnt.eq(cnt + 1)
+                with m.If(cnt == rows - 1):
+                    m.next = "IDLE"
+        m.d.comb += busy.eq(~ctrl.ongoing("IDLE"))
+
+        m.d.sync += clr_pend.eq(issue & clear_on_read)
+        with m.If(issue):
+            m.d.sync += clr_row.eq(cnt)
 
         # Update pipeline, stage 1: the row read in the previous cycle is in `rd.data`.
+        upd_go = Signal()
+        m.d.comb += upd_go.eq(self.i.valid & self.i.ready)
         s1_valid = Signal()
         s1_row = Signal.like(self.i.payload.row)
         s1_delta = Signal.like(self.i.payload.delta)
@@ -179,58 +209,23 @@ class WGU(wiring.Component):
         # Memory ports. Clear writes and update writes never fall in the same cycle: an update
         # write follows an accepted beat, and no beat is accepted while a command is busy (the
         # last clear-on-read write falls in the first idle cycle, whose beat writes one later).
-        sweep_clear = Signal()              # plain clear: zero row `cnt` this cycle
         m.d.comb += [
             wr.addr.eq(Mux(s1_valid, s1_row, Mux(clr_pend, clr_row, cnt))),
             wr.data.eq(Mux(s1_valid, new.as_value(), 0)),
             wr.en.eq((s1_valid & (s1_row < rows)) | clr_pend | sweep_clear),
-        ]
-
-        adv = Signal()                      # the output register may take the next row
-        issue = Signal()                    # read row `cnt` for the readout this cycle
-        m.d.comb += [
-            adv.eq(~self.o.valid | self.o.ready),
-            issue.eq(busy & do_read & adv & (cnt < rows)),
-            sweep_clear.eq(busy & ~do_read & do_clear),
             rd.addr.eq(Mux(busy, cnt, self.i.payload.row)),
             rd.en.eq(Mux(busy, issue, upd_go)),
         ]
 
-        m.d.sync += clr_pend.eq(issue & do_clear)
-        with m.If(issue):
-            m.d.sync += clr_row.eq(cnt)
-
-        with m.If(cmd_go):
-            m.d.sync += [
-                busy.eq(self.i_cmd.payload.read | self.i_cmd.payload.clear),
-                do_read.eq(self.i_cmd.payload.read),
-                do_clear.eq(self.i_cmd.payload.clear),
-                cnt.eq(0),
-            ]
-        with m.If(busy & do_read & adv):
-            m.d.sync += self.o.valid.eq(cnt < rows)
-            with m.If(cnt < rows):
-                m.d.sync += [
-                    cnt.eq(cnt + 1),
-                    self.o.payload.row.eq(cnt),
-                    self.o.payload.last.eq(cnt == rows - 1),
-                ]
-            with m.Else():
-                m.d.sync += busy.eq(0)
-        with m.If(sweep_clear):
-            m.d.sync += cnt.eq(cnt + 1)
-            with m.If(cnt == rows - 1):
-                m.d.sync += busy.eq(0)
-
         # Readout arithmetic on the read data register (held while `o` stalls).
-        sh = self._shift
+        sh = p.shift
         for j in range(cols):
             g = rd.data.grad[j]
-            if self._rounding == "half_up" and sh > 0:
+            if p.rounding == "half_up" and sh > 0:
                 shifted = (g.as_signed() + (1 << (sh - 1))) >> sh
             else:
                 shifted = g >> sh
-            clamped, _ = saturate(shifted, self._out_width)
+            clamped, _ = saturate(shifted, p.out_width)
             m.d.comb += [
                 self.o.payload.update[j].eq(clamped),
                 self.o.payload.overflow[j].eq(rd.data.overflow[j]),

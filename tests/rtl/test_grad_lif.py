@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 # SPDX-License-Identifier: MIT
 """Tier 1: the GradLIF RTL in amaranth.sim against golden.grad_lif, bit for bit."""
 from __future__ import annotations

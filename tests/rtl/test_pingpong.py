@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 # SPDX-License-Identifier: MIT
 """Tier 1: the ping-pong buffer RTL in amaranth.sim against golden.buffer, bit for bit."""
 from __future__ import annotations

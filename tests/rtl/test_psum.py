@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 # SPDX-License-Identifier: MIT
 """Tier 1: the partial-sum accumulator RTL in amaranth.sim against golden.psum, bit for bit."""
 from __future__ import annotations

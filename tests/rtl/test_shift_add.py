@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 # SPDX-License-Identifier: MIT
 """Tier 1: the shift-adder RTL in amaranth.sim against golden.psum.shift_add, bit for bit."""
 from __future__ import annotations

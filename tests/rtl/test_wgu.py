@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 # SPDX-License-Identifier: MIT
 """Tier 1: the weight-gradient unit RTL in amaranth.sim against golden.wgu, bit for bit."""
 from __future__ import annotations
