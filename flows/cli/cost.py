@@ -2,25 +2,26 @@
 """``dfasim cost adapt|network|table1|sweep``: energy, latency and area of an adaptation epoch.
 
 Every call into the cost flow goes through the module object ``flows.cost`` (imported in the
-handlers, since it pulls in numpy, matplotlib and the models), one place per command.
+handlers, since it pulls in numpy, matplotlib and the models), one place per command; the chip
+comes from :func:`dfasim.flows.config.load_chip`.
 """
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-from ...golden.networks import NETWORKS, parse_network
+from ...golden.networks import NETWORKS, format_layers, parse_network
 from .parsing import NETWORK_HELP, RegistryNames, common_options, network_arg, positive_int
 
 __all__ = ["register"]
 
-MODES = RegistryNames("dfasim.flows.cost", "MODES")
+MODES = RegistryNames("dfasim.models.cost.report", "MODES")
 
 #: Dense workload when the command line does not say: the timesteps of an unnamed network,
 #: samples per epoch and batch size (DFA_Sim's UCI-HAR setting, rounded).
 DENSE_TIMESTEPS, DENSE_SAMPLES, DENSE_BATCH = 128, 2400, 50
 
-_CONFIG_HELP = "TOML file with a [hardware] table (default: DFA_Sim Table II)"
+_CONFIG_HELP = "TOML file with a [chip] table (default: DFA_Sim Table II)"
 _SYNTH_HELP = ("also synthesise the digital blocks (yosys, about a minute) and show their "
                "node-scaled areas beside the library values")
 
@@ -96,35 +97,37 @@ def _add_hardware(p, *, synth: bool) -> None:
         p.add_argument("--synth", action="store_true", help=_SYNTH_HELP)
 
 
-def _dense_spec(flow, network: str, args):
+def _dense_spec(network: str, args):
     """The dense workload of ``network`` with the command line's T, samples, batch, rate."""
+    from ...models.cost.workload import DenseSpec
+
     named = NETWORKS.get(network)
 
     def given(value, default):
         return default if value is None else value
 
-    spec = flow.DenseSpec(list(parse_network(network)),
-                          given(args.timesteps, named.timesteps if named else DENSE_TIMESTEPS),
-                          given(args.samples, DENSE_SAMPLES), given(args.batch_size, DENSE_BATCH),
-                          sequence=not args.static)
+    spec = DenseSpec(list(parse_network(network)),
+                     given(args.timesteps, named.timesteps if named else DENSE_TIMESTEPS),
+                     given(args.samples, DENSE_SAMPLES), given(args.batch_size, DENSE_BATCH),
+                     sequence=not args.static)
     if args.spike_rate is not None:
         spec.spike_rate = args.spike_rate
     return spec.validate()
 
 
-def _synth(flow, args, hw):
+def _synth(flow, args, chip):
     if not args.synth:
         return None
     print("synthesising shift_add, psum, grad_lif and wgu with yosys ...", flush=True)
-    return flow.synth_areas(Path(args.out or "runs/cost") / "synth", hw.tech.node_nm)
+    return flow.synth_areas(Path(args.out or "runs/cost") / "synth", chip.tech.node_nm)
 
 
-def _print_and_write(flow, report: dict, synth, hw, out: Path) -> int:
+def _print_and_write(flow, report: dict, synth, chip, out: Path) -> int:
     print(flow.format_report(report))
     if synth is not None:
         for name, b in synth["blocks"].items():
             print(f"  synth {name}: {b['logic_um2_per_lane_180nm']:,.0f} µm²/lane at 180 nm -> "
-                  f"{b['logic_um2_per_lane_scaled']:,.1f} µm² at {hw.tech.node_nm:g} nm "
+                  f"{b['logic_um2_per_lane_scaled']:,.1f} µm² at {chip.tech.node_nm:g} nm "
                   f"(library {b['library_um2_per_lane_scaled']:,.1f})")
     paths = flow.write_cost_outputs(report, out)
     print(f"wrote {', '.join(str(p) for p in paths)}")
@@ -134,39 +137,43 @@ def _print_and_write(flow, report: dict, synth, hw, out: Path) -> int:
 def run_adapt(args) -> int:
     """``dfasim cost adapt``: the activity (or dense) report of an adapt.json."""
     from .. import cost as flow
+    from ..config import load_chip
 
-    hw = flow.load_hardware(args.config)
-    synth = _synth(flow, args, hw)
-    # Without --config the report takes the crossbar the adapt run simulated.
-    report = flow.cost_report(args.adapt, None if args.config is None else hw,
+    chip = load_chip(args.config)
+    synth = _synth(flow, args, chip)
+    # Without --config the report takes the chip the adapt run simulated.
+    report = flow.cost_report(args.adapt, None if args.config is None else chip,
                               mode=args.mode or "activity", synth=synth)
     name = report["network"]["name"] or Path(args.adapt).parent.name
     out = Path(args.out or f"runs/cost/{name}-{report['mode']}")
-    return _print_and_write(flow, report, synth, hw, out)
+    return _print_and_write(flow, report, synth, chip, out)
 
 
 def run_network(args) -> int:
     """``dfasim cost network``: the dense report of a network."""
     from .. import cost as flow
+    from ..config import load_chip
 
-    hw = flow.load_hardware(args.config)
-    spec = _dense_spec(flow, args.network, args)
-    synth = _synth(flow, args, hw)
-    report = flow.cost_report(spec, hw, mode="dense", synth=synth)
-    out = Path(args.out or "runs/cost/" + "-".join(map(str, report["network"]["layers"])))
-    return _print_and_write(flow, report, synth, hw, out)
+    chip = load_chip(args.config)
+    spec = _dense_spec(args.network, args)
+    synth = _synth(flow, args, chip)
+    report = flow.cost_report(spec, chip, mode="dense", synth=synth)
+    out = Path(args.out or "runs/cost/" + format_layers(report["network"]["layers"]))
+    return _print_and_write(flow, report, synth, chip, out)
 
 
 def run_table1(args) -> int:
     """``dfasim cost table1``: the three Table I reports and the comparison table."""
+    from ...golden.papers import DFA_SIM_RATIO_RANGES
     from .. import cost as flow
+    from ..config import load_chip
     from ..fileio import atomic_write_bytes, write_json
 
-    hw = flow.load_hardware(args.config)
+    chip = load_chip(args.config)
     out = Path(args.out or "runs/cost/table1")
-    synth = _synth(flow, args, hw)
+    synth = _synth(flow, args, chip)
     t0 = time.perf_counter()
-    t = flow.table1_report(hw, spike_rate=args.spike_rate, synth=synth)
+    t = flow.table1_report(chip, spike_rate=args.spike_rate, synth=synth)
     seconds = time.perf_counter() - t0
     written = []
     for key, rep in t["networks"].items():
@@ -175,8 +182,9 @@ def run_table1(args) -> int:
         written += flow.write_cost_outputs(rep, out / key)
     table = flow.format_table1(t)
     print(table)
+    paper_ratios = {q: list(v) for q, v in DFA_SIM_RATIO_RANGES.items()}
     write_json(out / "table1.json", {"rows": t["rows"], "seconds": seconds,
-                                     "paper_ratios": flow.PAPER_RATIOS})
+                                     "paper_ratios": paper_ratios})
     rows = t["rows"]
     flow._write_csv(out / "table1.csv", [list(rows[0])] + [list(r.values()) for r in rows])
     atomic_write_bytes(out / "table1.md", (table + "\n").encode())
@@ -187,20 +195,22 @@ def run_table1(args) -> int:
 
 def run_sweep(args) -> int:
     """``dfasim cost sweep``: sweep.csv (one row per configuration) and sweep.json."""
+    from ...models.cost.workload import DenseSpec
     from .. import cost as flow
+    from ..config import load_chip
     from ..fileio import write_json
 
-    hw = flow.load_hardware(args.config)
+    chip = load_chip(args.config)
     if args.adapt:
-        d, where = flow._read_adapt(args.adapt)
-        layers, timesteps, batch, _ = flow._adapt_fields(d, where)
-        spec = flow.DenseSpec(layers, timesteps, DENSE_SAMPLES, batch)
+        d, where = flow.read_adapt(args.adapt)
+        layers, timesteps, batch, _ = flow.adapt_fields(d, where)
+        spec = DenseSpec(layers, timesteps, DENSE_SAMPLES, batch)
         if args.spike_rate is not None:
             spec.spike_rate = args.spike_rate
     else:
-        spec = _dense_spec(flow, args.network, args)
+        spec = _dense_spec(args.network, args)
     out = Path(args.out or "runs/cost/sweep")
-    res, summary = flow.run_sweep(spec, hw, n=args.random)
+    res, summary = flow.run_sweep(spec, chip, n=args.random)
     out.mkdir(parents=True, exist_ok=True)
     rows = res.rows()
     flow._write_csv(out / "sweep.csv", [list(rows[0])] + [list(r.values()) for r in rows])
