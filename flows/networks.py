@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from ..golden.network import NetworkSpec, parse_layers
+from ..golden.networks import NETWORKS, format_layers
 from .config import TrainConfig
 from .datasets import Dataset
 from .errors import DfasimError
 
 __all__ = ["DEFAULT_NETWORKS", "network_spec"]
 
-#: Default network and timesteps per dataset: Table I's where the paper has one; BasicMotions
-#: (6 channels x 100, like HHAR) uses the HHAR network with 4 outputs.
+#: Default network and timesteps per dataset, from :data:`dfasim.golden.networks.NETWORKS`
+#: (where a dataset's name names the network ``dfasim train`` uses for it): Table I's where the
+#: paper has one; BasicMotions (6 channels x 100, like HHAR) uses the HHAR network, 4 outputs.
 DEFAULT_NETWORKS: dict[str, tuple[str, int]] = {
-    "uci_har": ("9-128-64-32-6", 128),
-    "hhar": ("6-256-128-64-6", 100),
-    "fashion_mnist": ("784-512-256-128-64-10", 5),
-    "basic_motions": ("6-256-128-64-4", 100),
-    "digits": ("64-256-128-10", 5),
-}
+    net.dataset: (format_layers(net.layers), net.timesteps)
+    for net in NETWORKS.values() if net.name == net.dataset}
 
 
 def network_spec(cfg: TrainConfig, ds: Dataset) -> NetworkSpec:

@@ -101,15 +101,28 @@ def test_reproduce_tiny_end_to_end(tmp_path, capsys):
         assert (out / fig).is_file() and f"]({fig})" in report
     assert (out / "table1.csv").read_text().count("\n") == 2
 
+    # What a rerun elsewhere can reproduce: the spread next to mean ± std, the granularity.
+    rep = res["reproducibility"]
+    assert rep["n_test"] == 40 and rep["accuracy_step_pct"] == 2.5
+    for rule in ("bp", "dfa"):
+        spread = rep["accuracy_spread_pct"][rule]
+        assert spread["mean"] == pytest.approx(row[f"{rule}_acc_pct"]["mean"])
+        assert spread["std"] == pytest.approx(row[f"{rule}_acc_pct"]["std"])
+        assert spread["ci95_low"] <= spread["mean"] <= spread["ci95_high"]
+        assert spread["sem"] == pytest.approx(spread["std"] / 2 ** 0.5)
+    assert "## Reproducibility" in report and "same number of torch threads" in report
+    assert "one test sample is 2.50 points" in report
+    assert "95 % interval of the mean" in report
+
     # The TOML written into the folder repeats the run bit for bit.
     again = tmp_path / "again"
     assert main(["reproduce", "--config", str(out / "reproduce.toml"), "--out", str(again),
                  "--quiet"]) == 0
     assert (again / "results.json").read_bytes() == (out / "results.json").read_bytes()
-    costs = [json.loads((d / "cost" / "cost.json").read_text()) for d in (out, again)]
-    for c, d in zip(costs, (out, again)):          # only the input's path differs
-        assert c["network"].pop("source").startswith(str(d / "adapt" / "adapt.json"))
-    assert costs[0] == costs[1]
+    # The cost names its input relative to its folder, so the whole file repeats too.
+    assert (again / "cost" / "cost.json").read_bytes() == (out / "cost" / "cost.json").read_bytes()
+    cost_source = json.loads((out / "cost" / "cost.json").read_text())["network"]["source"]
+    assert cost_source.startswith("../adapt/adapt.json")
 
 
 def _strip_times(adapt: dict) -> dict:
@@ -151,7 +164,7 @@ def test_sigkill_mid_adaptation_resumes_to_the_same_numbers(tmp_path):
 
 
 @pytest.mark.parametrize("args, msg", [
-    (["--dataset", "nope"], "unknown dataset 'nope'"),
+    (["--dataset", "nope"], "invalid choice: 'nope'"),
     (["--chips", "0"], "chips must be positive"),
     (["--config", "missing.toml"], "cannot read config"),
     pytest.param(["--device", "cuda"], "no CUDA GPU", marks=pytest.mark.skipif(
