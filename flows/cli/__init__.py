@@ -93,6 +93,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dfasim: error: {lines[0] if lines else type(exc).__name__}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())
