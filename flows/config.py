@@ -22,7 +22,8 @@ from ..golden.surrogate import Surrogate
 from .errors import DfasimError
 from .fileio import read_text
 
-__all__ = ["NeuronConfig", "TrainConfig", "from_dict", "to_dict", "load_toml", "dump_toml"]
+__all__ = ["NeuronConfig", "TrainConfig", "from_dict", "to_dict", "load_toml", "dump_toml",
+           "load_chip"]
 
 T = TypeVar("T")
 
@@ -157,3 +158,15 @@ def dump_toml(path: str | Path, sections: dict[str, Any]) -> None:
     """Write dataclass trees as TOML tables ``{section: obj}`` (None fields are omitted)."""
     Path(path).write_text(tomli_w.dumps({k: _drop_none(to_dict(v))
                                          for k, v in sections.items()}))
+
+
+def load_chip(path: str | Path | None):
+    """The ``[chip]`` table of a TOML file (Table II defaults without a path), validated;
+    one-line :class:`DfasimError` for any problem."""
+    from ..models.chip import ChipConfig
+
+    chip = ChipConfig() if path is None else load_toml(path, ChipConfig, "chip")
+    try:
+        return chip.validate()
+    except (ValueError, TypeError) as exc:
+        raise DfasimError(f"{Path(path).name if path else 'chip'} [chip] {exc}") from None

@@ -15,32 +15,16 @@ import torch
 from torch import nn
 
 from .lif import LIFConfig, lif_forward
+from .networks import parse_network
+from .options import READOUTS as _READOUTS
 
-__all__ = ["NetworkSpec", "SpikingMLP", "Trace", "TABLE1_NETWORKS", "parse_layers", "encode"]
-
-_READOUTS = ("spike", "membrane")
-
-#: The three networks of DFA_Sim Table I: (layer sizes, timesteps).
-TABLE1_NETWORKS: dict[str, tuple[tuple[int, ...], int]] = {
-    "fashion_mnist": ((784, 512, 256, 128, 64, 10), 5),
-    "uci_har": ((9, 128, 64, 32, 6), 128),
-    "hhar": ((6, 256, 128, 64, 6), 100),
-}
+__all__ = ["NetworkSpec", "SpikingMLP", "Trace", "parse_layers", "encode"]
 
 
 def parse_layers(spec: str | tuple[int, ...] | list[int]) -> tuple[int, ...]:
-    """Parse ``"9-128-64-6"`` (or a sequence of ints) into a tuple of layer sizes."""
-    if isinstance(spec, str):
-        parts = spec.replace(",", "-").split("-")
-        try:
-            sizes = tuple(int(p) for p in parts if p.strip())
-        except ValueError:
-            raise ValueError(f"layer spec must look like '9-128-64-6', not {spec!r}") from None
-    else:
-        sizes = tuple(spec)
-    if len(sizes) < 2 or any(not isinstance(n, int) or n <= 0 for n in sizes):
-        raise ValueError(f"need at least two positive layer sizes, not {spec!r}")
-    return sizes
+    """Layer sizes of ``"9-128-64-6"``, a network name, or a sequence of ints
+    (:func:`dfasim.golden.networks.parse_network`)."""
+    return parse_network(spec)
 
 
 @dataclass(frozen=True)

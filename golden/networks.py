@@ -18,6 +18,7 @@ Sources of the published shapes (numbers in ``shared/REFERENCE.md``):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral
 
 __all__ = ["NamedNetwork", "NETWORKS", "parse_network", "format_layers", "check_layers"]
 
@@ -74,12 +75,13 @@ NETWORKS: dict[str, NamedNetwork] = {n.name: n for n in (
 
 
 def check_layers(layers) -> tuple[int, ...]:
-    """Return ``layers`` as a tuple after checking it holds at least two positive ints."""
+    """Return ``layers`` as a tuple of ints after checking it holds at least two positive
+    integers (numpy integers included)."""
     sizes = tuple(layers)
-    if len(sizes) < 2 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1
+    if len(sizes) < 2 or any(isinstance(n, bool) or not isinstance(n, Integral) or n < 1
                              for n in sizes):
         raise ValueError(f"a network needs at least two positive layer sizes, not {layers!r}")
-    return sizes
+    return tuple(int(n) for n in sizes)
 
 
 def parse_network(text) -> tuple[int, ...]:

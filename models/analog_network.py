@@ -36,16 +36,11 @@ from ..golden.lif import lif_forward
 from ..golden.loss import output_error
 from ..golden.network import NetworkSpec, SpikingMLP, Trace, encode
 from .activity import ActivityCounters, vector_bytes
-from .crossbar import AnalogMatrix, CrossbarConfig, WriteStats
+from .chip import ChipConfig
+from .crossbar import AnalogMatrix, WriteStats
 from .rram.noise import NoiseModel
 
 __all__ = ["AnalogSNN", "StepResult", "deploy_feedback", "default_feedback"]
-
-#: Word widths of the digital datapath, in bits (golden/grad_lif.py and golden/wgu.py defaults).
-MEMBRANE_BITS = 16
-DELTA_BITS = 8
-GRAD_BITS = 16
-
 
 @dataclass
 class StepResult:
@@ -77,7 +72,7 @@ def default_feedback(spec: NetworkSpec, generator: torch.Generator | None = None
     return [torch.randn(n, c, generator=generator) / math.sqrt(c) for n in spec.hidden]
 
 
-def deploy_feedback(spec: NetworkSpec, cfg: CrossbarConfig, noise: NoiseModel,
+def deploy_feedback(spec: NetworkSpec, chip: ChipConfig, noise: NoiseModel,
                     generator: torch.Generator | None = None, *,
                     matrices: list[torch.Tensor] | None = None,
                     counters: ActivityCounters | None = None) -> list[AnalogMatrix]:
@@ -96,15 +91,15 @@ def deploy_feedback(spec: NetworkSpec, cfg: CrossbarConfig, noise: NoiseModel,
         if tuple(b.shape) != (n, spec.n_classes):
             raise ValueError(f"feedback matrix {l} must be {(n, spec.n_classes)}, not "
                              f"{tuple(b.shape)}")
-        out.append(AnalogMatrix.from_weight(b, cfg, noise, generator, name=f"B{l}",
+        out.append(AnalogMatrix.from_weight(b, chip, noise, generator, name=f"B{l}",
                                             counters=counters))
     return out
 
 
 def _surrogates(spec: NetworkSpec, membranes: list[torch.Tensor]) -> list[torch.Tensor]:
     """GradLIF's ``h(u - theta)`` per layer (ones for a membrane read-out layer)."""
-    cfg = spec.lif
-    hs = [cfg.surrogate.grad(u - cfg.threshold) for u in membranes]
+    lif = spec.lif
+    hs = [lif.surrogate.grad(u - lif.threshold) for u in membranes]
     if spec.readout == "membrane":
         hs[-1] = torch.ones_like(membranes[-1])
     return hs
@@ -138,7 +133,7 @@ class AnalogSNN:
             m.counters = self.counters
 
     @classmethod
-    def deploy(cls, model: SpikingMLP, cfg: CrossbarConfig, noise: NoiseModel,
+    def deploy(cls, model: SpikingMLP, chip: ChipConfig, noise: NoiseModel,
                generator: torch.Generator | None = None, *,
                calibration: torch.Tensor | None = None,
                counters: ActivityCounters | None = None) -> "AnalogSNN":
@@ -147,8 +142,8 @@ class AnalogSNN:
         Parameters
         ----------
         model : SpikingMLP
-        cfg : CrossbarConfig
-            Crossbar and device configuration; ``cfg.max_tiles`` bounds the layers' tiles.
+        chip : ChipConfig
+            The chip description; ``hierarchy.max_tiles`` (if not 0) bounds the layers' tiles.
         noise : NoiseModel
         generator : torch.Generator, optional
             The chip instance: device personalities, write draws and rounding come from it.
@@ -158,19 +153,25 @@ class AnalogSNN:
             pass calibrates.
         """
         counters = counters if counters is not None else ActivityCounters()
-        tiles = [AnalogMatrix(w.shape[0], w.shape[1], cfg, noise, generator, name=f"L{l}",
+        tiles = [AnalogMatrix(w.shape[0], w.shape[1], chip, noise, generator, name=f"L{l}",
                               counters=counters).n_tiles for l, w in enumerate(model.weights)]
-        if cfg.max_tiles is not None and sum(tiles) > cfg.max_tiles:
+        max_tiles = chip.hierarchy.max_tiles
+        if max_tiles and sum(tiles) > max_tiles:
             raise ValueError(f"network {'-'.join(map(str, model.spec.layers))} needs "
-                             f"{sum(tiles)} tiles {tiles}, the chip has max_tiles="
-                             f"{cfg.max_tiles}")
-        layers = [AnalogMatrix.from_weight(w.detach(), cfg, noise, generator,
+                             f"{sum(tiles)} tiles {tiles}, the chip has hierarchy.max_tiles="
+                             f"{max_tiles}")
+        layers = [AnalogMatrix.from_weight(w.detach(), chip, noise, generator,
                                            name=f"L{l}", counters=counters)
                   for l, w in enumerate(model.weights)]
         snn = cls(model.spec, layers, counters)
-        if calibration is not None and cfg.adc_range == "calibrated":
+        if calibration is not None and chip.crossbar.adc_range == "calibrated":
             snn.calibrate(calibration)
         return snn
+
+    @property
+    def chip(self) -> ChipConfig:
+        """The chip description the layers were deployed with."""
+        return self.layers[0].chip
 
     @property
     def n_layers(self) -> int:
@@ -206,6 +207,7 @@ class AnalogSNN:
         ``training`` also counts the membrane writes a GradLIF unit keeps for the backward pass.
         """
         lif = self.spec.lif
+        width = self.chip.datapath
         h = encode(x.detach(), self.spec.timesteps)
         T, B = h.shape[:2]
         trace = Trace([], [], [])
@@ -213,11 +215,11 @@ class AnalogSNN:
             cur = m.forward(h, phase=phase, binary=True if l else None)
             s, u = lif_forward(cur, lif)
             n = m.n_out
-            in_bytes = vector_bytes(m.n_in, _word_bits(h, m.cfg.input_bits) if l == 0 else 1)
+            in_bytes = vector_bytes(m.n_in, _word_bits(h, width.input_bits) if l == 0 else 1)
             writes = T * B * (vector_bytes(n, 1)
-                              + (vector_bytes(n, MEMBRANE_BITS) if training else 0))
+                              + (vector_bytes(n, width.membrane_bits) if training else 0))
             self.counters.add(m.name, phase, lif_ops=T * B * n,
-                              buffer_read_bytes=T * B * vector_bytes(n, m.cfg.psum_bits),
+                              buffer_read_bytes=T * B * vector_bytes(n, width.psum_bits),
                               buffer_write_bytes=writes, tile_bytes=T * B * in_bytes)
             trace.inputs.append(h)
             trace.membranes.append(u)
@@ -250,29 +252,32 @@ class AnalogSNN:
         """
         T, B, n = h.shape
         name = self.layers[l].name
+        width = self.chip.datapath
         self.counters.add(name, "backward", gradlif_ops=T * B * n,
-                          buffer_read_bytes=T * B * (vector_bytes(n, MEMBRANE_BITS)
+                          buffer_read_bytes=T * B * (vector_bytes(n, width.membrane_bits)
                                                      + vector_bytes(n, err_bits or 16)),
-                          buffer_write_bytes=T * B * vector_bytes(n, DELTA_BITS))
+                          buffer_write_bytes=T * B * vector_bytes(n, width.delta_bits))
         return proj * h
 
     def _wgu_and_update(self, deltas: list[torch.Tensor], trace: Trace, lr: float
                         ) -> tuple[list[torch.Tensor], list[WriteStats]]:
         """WGU ``dW_l = -lr * sum_t delta^T s_in`` for every layer, then the device updates."""
         dws = []
+        width = self.chip.datapath
+        grad_bytes = width.grad_bits // 8
         for l, m in enumerate(self.layers):
             d, s = deltas[l], trace.inputs[l]
             T, B = d.shape[:2]
             grad = torch.einsum("tbo,tbi->oi", d, s)
             dws.append(-lr * grad)
             macs = m.n_out * int((s != 0).sum())
-            in_bits = _word_bits(s, m.cfg.input_bits) if l == 0 else 1
+            in_bits = _word_bits(s, width.input_bits) if l == 0 else 1
             self.counters.add(
                 m.name, "update", wgu_macs=macs,
-                buffer_read_bytes=T * B * (vector_bytes(m.n_out, DELTA_BITS)
+                buffer_read_bytes=T * B * (vector_bytes(m.n_out, width.delta_bits)
                                            + vector_bytes(m.n_in, in_bits))
-                + (macs + m.n_out * m.n_in) * (GRAD_BITS // 8),
-                buffer_write_bytes=macs * (GRAD_BITS // 8))
+                + (macs + m.n_out * m.n_in) * grad_bytes,
+                buffer_write_bytes=macs * grad_bytes)
         writes = [m.update(dw) for m, dw in zip(self.layers, dws)]
         return dws, writes
 
@@ -290,7 +295,7 @@ class AnalogSNN:
         out, trace = self.forward(x, training=True)
         loss_v, e = output_error(out, y, loss)
         T, B = trace.spikes[-1].shape[:2]
-        return (out, trace, loss_v, e / T, T, B, self.layers[0].cfg.error_bits,
+        return (out, trace, loss_v, e / T, T, B, self.chip.datapath.error_bits,
                 _surrogates(self.spec, trace.membranes))
 
     @torch.no_grad()

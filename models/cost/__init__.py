@@ -1,22 +1,28 @@
 # SPDX-License-Identifier: MIT
-"""Energy / latency / area model of tiled BP and DFA training accelerators on RRAM crossbars."""
+"""Energy / latency / area model of tiled BP and DFA training accelerators on RRAM crossbars.
+
+The chip is :class:`dfasim.models.chip.ChipConfig`; ``workload`` turns an epoch into event
+counts, ``mapping`` places the matrices, ``area``, ``energy`` and ``latency`` price them with the
+cited constants of ``components``, ``rollup`` joins them per scheme, ``report`` assembles the
+JSON report and ``sweep`` evaluates many chips at once.
+"""
 from __future__ import annotations
 
+from .area import AREA_COMPONENTS, area_model
 from .components import ALTERNATES, ENERGY_EXPONENT, LIBRARY, Constant, library_table, scale
-from .config import (BufferConfig, CrossbarHW, DatapathConfig, DramConfig, HardwareConfig,
-                     HierarchyConfig, MappingConfig, TechConfig)
+from .energy import ENERGY_COMPONENTS, UnitCosts, dram_energy, energy_model, unit_costs
 from .floorplan import Floorplan, floorplan, htree_root_to_leaf, htree_total_length
-from .mapping import SCHEMES, Mapping, hardware_params, map_network
-from .rollup import (AREA_COMPONENTS, ENERGY_COMPONENTS, LATENCY_COMPONENTS, PAPER_RATIOS,
-                     TRAINING_PHASES, DenseSpec, SchemeResult, Workload, activity_workload,
-                     dense_counts, dense_workload, evaluate)
+from .latency import LATENCY_COMPONENTS, latency_model
+from .mapping import SCHEMES, Mapping, map_network
+from .rollup import SchemeResult, evaluate
 from .sweep import SweepResult, sweep, sweep_grid
+from .workload import (TRAINING_PHASES, DenseSpec, Workload, activity_workload, dense_counts,
+                       dense_workload)
 
-__all__ = ["ALTERNATES", "ENERGY_EXPONENT", "LIBRARY", "Constant", "library_table", "scale",
-           "BufferConfig", "CrossbarHW", "DatapathConfig", "DramConfig", "HardwareConfig",
-           "HierarchyConfig", "MappingConfig", "TechConfig", "Floorplan", "floorplan",
-           "htree_root_to_leaf", "htree_total_length", "SCHEMES", "Mapping",
-           "hardware_params", "map_network", "AREA_COMPONENTS", "ENERGY_COMPONENTS",
-           "LATENCY_COMPONENTS", "PAPER_RATIOS", "TRAINING_PHASES", "DenseSpec",
-           "SchemeResult", "Workload", "activity_workload", "dense_counts", "dense_workload",
-           "evaluate", "SweepResult", "sweep", "sweep_grid"]
+__all__ = ["AREA_COMPONENTS", "area_model", "ALTERNATES", "ENERGY_EXPONENT", "LIBRARY",
+           "Constant", "library_table", "scale", "ENERGY_COMPONENTS", "UnitCosts",
+           "dram_energy", "energy_model", "unit_costs", "Floorplan", "floorplan",
+           "htree_root_to_leaf", "htree_total_length", "LATENCY_COMPONENTS", "latency_model",
+           "SCHEMES", "Mapping", "map_network", "SchemeResult", "evaluate", "SweepResult",
+           "sweep", "sweep_grid", "TRAINING_PHASES", "DenseSpec", "Workload",
+           "activity_workload", "dense_counts", "dense_workload"]

@@ -11,56 +11,34 @@ duplicated as often as they fit for batch parallelism. The WGU holds one gradien
 weight it serves (``golden/wgu.py``): BP updates layer by layer, so one bank sized for the
 largest layer serves all; DFA updates all layers at once, one bank per layer.
 
-All arithmetic is numpy broadcasting, so hardware parameters may be arrays (one entry per
-configuration of a sweep); :func:`map_network` reports infeasible entries in ``feasible`` and
+All arithmetic is numpy broadcasting, so fields of the chip description may hold arrays (one
+entry per configuration of a sweep, ``sweep.py``); :func:`map_network` reports infeasible entries in ``feasible`` and
 ``reason`` instead of raising, and :meth:`Mapping.check` raises for a single configuration.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any, Sequence
 
 import numpy as np
 
-from .config import HardwareConfig
+from ...golden.networks import check_layers as check_network_layers
+from ..chip import ChipConfig
 
-__all__ = ["SCHEMES", "hardware_params", "Mapping", "map_network", "check_layers"]
+__all__ = ["SCHEMES", "Mapping", "map_network", "check_layers", "outputs_per_crossbar"]
 
 SCHEMES = ("bp", "dfa")
 
 
-def hardware_params(hw: HardwareConfig) -> SimpleNamespace:
-    """Flatten ``hw`` into the numbers the vectorised model uses (any may become an array)."""
-    c, b, h, m, d = hw.crossbar, hw.buffers, hw.hierarchy, hw.mapping, hw.datapath
-    return SimpleNamespace(
-        node_nm=float(hw.tech.node_nm), clock_ghz=float(hw.tech.clock_ghz),
-        rows=c.rows, cols=c.cols, cell_bits=c.cell_bits, g_min=float(c.g_min_us),
-        g_max=float(c.g_max_us), differential=bool(c.differential), adc_bits=c.adc_bits,
-        dac_bits=c.dac_bits, lines_per_adc=c.lines_per_adc,
-        global_kb=float(b.global_kb), tile_kb=float(b.tile_kb), pe_kb=float(b.pe_kb),
-        bank_kbit=float(b.bank_kbit),
-        pes=h.pes_per_tile, xpp=h.crossbars_per_pe, max_tiles=h.max_tiles,
-        neuron_lanes=h.neuron_lanes, wgu_lanes=h.wgu_lanes, htree_bits=h.htree_bits,
-        weight_dup=m.weight_duplication, b_dup=m.b_duplication, b_tiles=m.b_tiles,
-        input_bits=d.input_bits, error_bits=d.error_bits, psum_bits=d.psum_bits,
-        membrane_bits=d.membrane_bits, delta_bits=d.delta_bits, grad_bits=d.grad_bits,
-        dram_pj_per_bit=float(hw.dram.pj_per_bit), dram_value_bits=hw.dram.bits_per_value,
-        dram_label_bits=hw.dram.label_bits)
-
-
 def check_layers(layers: Sequence[int]) -> list[int]:
     """Layer sizes as a list of positive ints (at least input and output)."""
-    out = list(layers)
-    if len(out) < 2 or any(isinstance(n, bool) or not isinstance(n, (int, np.integer))
-                           or n < 1 for n in out):
-        raise ValueError(f"layers must be at least two positive integers, not {layers!r}")
-    return [int(n) for n in out]
+    return list(check_network_layers(layers))
 
 
-def _outputs_per_crossbar(p):
-    cols = np.asarray(p.cols)
-    return np.where(p.differential, cols // 2, cols - 1)
+def outputs_per_crossbar(chip: ChipConfig):
+    """Logical outputs per crossbar (:attr:`ChipConfig.outputs_per_crossbar`), as an array."""
+    cols = np.asarray(chip.crossbar.cols)
+    return np.where(chip.device.differential, cols // 2, cols - 1)
 
 
 @dataclass
@@ -144,41 +122,52 @@ class Mapping:
         return out
 
 
-def map_network(layers: Sequence[int], p: SimpleNamespace, scheme: str) -> Mapping:
-    """Place the network ``layers`` on the hardware ``p`` (:func:`hardware_params`)."""
+def map_network(layers: Sequence[int], chip: ChipConfig, scheme: str) -> Mapping:
+    """Place the network ``layers`` on ``chip``."""
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {SCHEMES}, not {scheme!r}")
     layers = check_layers(layers)
-    opx = _outputs_per_crossbar(p)
-    xpt = np.asarray(p.pes) * np.asarray(p.xpp)
+    rows = np.asarray(chip.crossbar.rows, float)
+    outputs = outputs_per_crossbar(chip).astype(float)
+    crossbars_per_tile = (np.asarray(chip.hierarchy.pes_per_tile)
+                          * np.asarray(chip.hierarchy.crossbars_per_pe))
+    placement = chip.mapping
     shapes = [(layers[l + 1], layers[l]) for l in range(len(layers) - 1)]
-    R, C, X, D, T, S = [], [], [], [], [], []
-    start = np.zeros_like(xpt)
+    row_tiles, col_tiles, crossbars, copies, tiles, first_tile = [], [], [], [], [], []
+    start = np.zeros_like(crossbars_per_tile)
     for n_out, n_in in shapes:
-        r = np.ceil(n_in / np.asarray(p.rows, float))
-        c = np.ceil(n_out / opx.astype(float))
-        x = r * c
-        fill = np.maximum(1.0, np.floor(np.ceil(x / xpt) * xpt / x))
-        d = np.where(np.asarray(p.weight_dup) == 0, fill, p.weight_dup)
-        t = np.ceil(x * d / xpt)
-        R.append(r), C.append(c), X.append(x), D.append(d), T.append(t), S.append(start)
-        start = start + t
+        layer_row_tiles = np.ceil(n_in / rows)
+        layer_col_tiles = np.ceil(n_out / outputs)
+        layer_crossbars = layer_row_tiles * layer_col_tiles
+        # Duplication 0: copies fill the crossbars left free in the layer's own tiles.
+        fill = np.maximum(1.0, np.floor(np.ceil(layer_crossbars / crossbars_per_tile)
+                                        * crossbars_per_tile / layer_crossbars))
+        layer_copies = np.where(np.asarray(placement.weight_duplication) == 0, fill,
+                                placement.weight_duplication)
+        layer_tile_count = np.ceil(layer_crossbars * layer_copies / crossbars_per_tile)
+        row_tiles.append(layer_row_tiles)
+        col_tiles.append(layer_col_tiles)
+        crossbars.append(layer_crossbars)
+        copies.append(layer_copies)
+        tiles.append(layer_tile_count)
+        first_tile.append(start)
+        start = start + layer_tile_count
     layer_tiles = start
-    feasible = np.ones(np.broadcast(layer_tiles, xpt).shape, dtype=bool)
+    feasible = np.ones(np.broadcast(layer_tiles, crossbars_per_tile).shape, dtype=bool)
     reason = ""
     b_shapes: list[tuple[int, int]] = []
-    b_x: list[Any] = []
+    b_crossbars: list[Any] = []
     b_dup = np.zeros_like(layer_tiles)
     b_tiles = np.zeros_like(layer_tiles)
     if scheme == "dfa" and len(layers) > 2:
         n_cls = layers[-1]
         b_shapes = [(n, n_cls) for n in layers[1:-1]]
         for n_out, n_in in b_shapes:
-            b_x.append(np.ceil(n_in / np.asarray(p.rows, float))
-                       * np.ceil(n_out / opx.astype(float)))
-        need = sum(b_x)
-        cap = np.asarray(p.b_tiles) * xpt
-        b_dup = np.where(np.asarray(p.b_dup) == 0, np.floor(cap / need), p.b_dup)
+            b_crossbars.append(np.ceil(n_in / rows) * np.ceil(n_out / outputs))
+        need = sum(b_crossbars)
+        cap = np.asarray(placement.b_tiles) * crossbars_per_tile
+        b_dup = np.where(np.asarray(placement.b_duplication) == 0, np.floor(cap / need),
+                         placement.b_duplication)
         ok = (b_dup >= 1) & (need * np.maximum(b_dup, 1) <= cap)
         if not bool(np.all(ok)):
             i = int(np.argmin(np.broadcast_to(ok, np.broadcast(ok, need).shape).reshape(-1)))
@@ -186,18 +175,18 @@ def map_network(layers: Sequence[int], p: SimpleNamespace, scheme: str) -> Mappi
                                  .reshape(-1)[i])
             reason = (f"DFA feedback matrices need {pick(need)} crossbars x "
                       f"{max(1, pick(b_dup))} copies, the B tile(s) hold {pick(cap)} "
-                      f"(mapping.b_tiles={pick(p.b_tiles)}, "
-                      f"mapping.b_duplication={pick(p.b_dup)})")
+                      f"(mapping.b_tiles={pick(placement.b_tiles)}, "
+                      f"mapping.b_duplication={pick(placement.b_duplication)})")
         feasible = feasible & ok
-        b_tiles = np.asarray(p.b_tiles) + np.zeros_like(layer_tiles)
+        b_tiles = np.asarray(placement.b_tiles) + np.zeros_like(layer_tiles)
     n_tiles = layer_tiles + b_tiles
-    max_t = np.asarray(p.max_tiles)
+    max_t = np.asarray(chip.hierarchy.max_tiles)
     ok_t = (max_t == 0) | (n_tiles <= max_t)
     if not bool(np.all(ok_t)) and not reason:
         i = int(np.argmin(np.broadcast_to(ok_t, np.broadcast(ok_t, n_tiles).shape)
                           .reshape(-1)))
         nt = int(np.broadcast_to(n_tiles, np.broadcast(ok_t, n_tiles).shape).reshape(-1)[i])
-        per = [int(np.broadcast_to(t, np.broadcast(ok_t, t).shape).reshape(-1)[i]) for t in T]
+        per = [int(np.broadcast_to(t, np.broadcast(ok_t, t).shape).reshape(-1)[i]) for t in tiles]
         mt = int(np.broadcast_to(max_t, np.broadcast(ok_t, max_t).shape).reshape(-1)[i])
         reason = (f"network {'-'.join(map(str, layers))} needs {nt} tiles for {scheme.upper()} "
                   f"(layers {per}{' + B' if scheme == 'dfa' and b_shapes else ''}), the chip "
@@ -208,8 +197,8 @@ def map_network(layers: Sequence[int], p: SimpleNamespace, scheme: str) -> Mappi
         wgu_words, wgu_banks = max(words), 1
     else:
         wgu_words, wgu_banks = sum(words), len(words)
-    return Mapping(scheme=scheme, layers=layers, shapes=shapes, row_tiles=R, col_tiles=C,
-                   crossbars=X, dup=D, tiles=T, tile_start=S, b_shapes=b_shapes,
-                   b_crossbars=b_x, b_dup=b_dup, b_tiles=b_tiles, layer_tiles=layer_tiles,
+    return Mapping(scheme=scheme, layers=layers, shapes=shapes, row_tiles=row_tiles,
+                   col_tiles=col_tiles, crossbars=crossbars, dup=copies, tiles=tiles,
+                   tile_start=first_tile, b_shapes=b_shapes, b_crossbars=b_crossbars, b_dup=b_dup, b_tiles=b_tiles, layer_tiles=layer_tiles,
                    n_tiles=n_tiles, wgu_words=wgu_words, wgu_banks=wgu_banks,
                    feasible=feasible, reason=reason)

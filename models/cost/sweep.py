@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: MIT
 """Design-space sweep: the dense roll-up of many hardware configurations in one numpy pass.
 
-Every hardware parameter of :func:`~dfasim.models.cost.mapping.hardware_params` may be an array;
-the model is written with broadcasting only, so a sweep costs one evaluation of each formula
-on arrays of ``N`` configurations (a Python loop runs over the network's layers, never over
+Any numeric field of the chip description may hold an array: the model is written with
+broadcasting only, so a sweep costs one evaluation of each formula on arrays of ``N``
+configurations (a Python loop runs over the network's layers, never over
 configurations). Infeasible configurations (feedback matrices that do not fit their tile, a
 tile budget exceeded) are flagged, not dropped.
 """
@@ -16,13 +16,24 @@ from typing import Any
 
 import numpy as np
 
-from .config import HardwareConfig
-from .mapping import hardware_params
-from .rollup import DenseSpec, dense_workload, evaluate
+from ..chip import ChipConfig
+from .rollup import evaluate
+from .workload import DenseSpec, dense_workload
 
-__all__ = ["SWEEP_AXES", "SweepResult", "sweep", "sweep_grid", "random_configs"]
+__all__ = ["SWEEP_AXES", "AXIS_FIELDS", "SweepResult", "sweep", "sweep_grid", "random_configs"]
 
-#: Axes of ``dfasim cost --sweep`` and their default values (crossbars are square).
+#: Chip fields behind each short axis name (``size``: square crossbars). Any other dotted
+#: field path of the chip description (``"hierarchy.wgu_lanes"``) is an axis too.
+AXIS_FIELDS: dict[str, tuple[str, ...]] = {
+    "size": ("crossbar.rows", "crossbar.cols"),
+    "adc_bits": ("crossbar.adc_bits",),
+    "lines_per_adc": ("crossbar.lines_per_adc",),
+    "global_kb": ("buffers.global_kb",),
+    "tile_kb": ("buffers.tile_kb",),
+    "pe_kb": ("buffers.pe_kb",),
+}
+
+#: Axes of the cost sweep and their default values (crossbars are square).
 SWEEP_AXES: dict[str, tuple] = {
     "size": (64, 128, 256, 512),
     "adc_bits": (3, 4, 5, 6, 8),
@@ -95,33 +106,38 @@ def random_configs(n: int, seed: int = 0, axes: dict[str, tuple] | None = None
 
 
 def sweep(spec: DenseSpec, configs: dict[str, np.ndarray],
-          base: HardwareConfig | None = None) -> SweepResult:
+          base: ChipConfig | None = None) -> SweepResult:
     """Dense roll-up of ``spec`` for every configuration of ``configs``.
 
-    ``configs`` maps parameter names of ``hardware_params`` (plus ``size`` for square
-    crossbars) to equal-length arrays; other parameters come from ``base``.
+    ``configs`` maps axis names (:data:`AXIS_FIELDS`) or dotted chip field paths to
+    equal-length arrays; every other field comes from ``base`` (Table II by default), which is
+    validated first. The axis values themselves are checked only for fitting the crossbar
+    (``lines_per_adc``); the other axes are flagged by the mapping.
     """
-    p = hardware_params((base or HardwareConfig()).validate())
+    overrides = {}
     n = None
     for k, v in configs.items():
         v = np.asarray(v)
         n = v.size if n is None else n
         if v.shape != (n,):
             raise ValueError(f"sweep parameter {k!r} must be a 1-D array of {n} values")
-        if k == "size":
-            p.rows = p.cols = v.astype(np.int64)
-        elif hasattr(p, k):
-            setattr(p, k, v)
-        else:
-            raise ValueError(f"unknown sweep parameter {k!r}")
-    lpa = np.asarray(p.lines_per_adc)
-    ok_lpa = lpa <= np.minimum(np.asarray(p.rows), np.asarray(p.cols))
+        for path in AXIS_FIELDS.get(k, (k,)):
+            overrides[path] = v.astype(np.int64) if k == "size" else v
+    try:
+        chip = (base or ChipConfig()).validate().updated(overrides)
+    except ValueError as exc:
+        raise ValueError(f"unknown sweep parameter: {exc} (or one of "
+                         f"{', '.join(AXIS_FIELDS)})") from None
+    lines_per_adc = np.asarray(chip.crossbar.lines_per_adc)
+    fits_mux = np.broadcast_to(lines_per_adc <= np.minimum(np.asarray(chip.crossbar.rows),
+                                                           np.asarray(chip.crossbar.cols)),
+                               (n or 0,))
     t0 = time.perf_counter()
-    wl = dense_workload(spec, p)
-    totals, feasible = {}, ok_lpa
+    workload = dense_workload(spec, chip)
+    totals, feasible = {}, fits_mux
     for scheme in ("bp", "dfa"):
-        r = evaluate(wl, p, scheme)
-        shape = np.shape(ok_lpa)
+        r = evaluate(workload, chip, scheme)
+        shape = np.shape(fits_mux)
         totals[scheme] = {"energy_pj": np.broadcast_to(r.energy_total, shape).astype(float),
                           "latency_ns": np.broadcast_to(r.latency_total, shape).astype(float),
                           "area_um2": np.broadcast_to(r.area_total, shape).astype(float)}

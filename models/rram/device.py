@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 """Weight-to-conductance mapping of multi-level RRAM cells: levels, differential and offset pairs.
 
-A device has ``L = 2**bits`` programmable levels spread uniformly over ``[g_min, g_max]`` (µS):
-``g(k) = g_min + k * step`` with ``step = (g_max - g_min) / (L - 1)``, ``k = 0 .. L-1``.
+A device (:class:`dfasim.models.chip.DeviceConfig`, the ``device`` part of the chip description)
+has ``L = 2**cell_bits`` programmable levels spread uniformly over ``[g_min_us, g_max_us]`` (µS):
+``g(k) = g_min_us + k * step`` with ``step = (g_max_us - g_min_us) / (L - 1)``, ``k = 0 .. L-1``.
 Defaults are DFA_Sim Table II: 4-bit cells in a [1, 10] µS window (REFERENCE.md §1).
 
 A layer is deployed with a scale ``w_max`` (the largest ``|w|`` of the layer at deployment,
@@ -24,99 +25,14 @@ In both cases ``w = (G_a - G_b) * w_max / (unit * step)`` with ``unit = L-1`` (d
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 import torch
+
+from ..chip import MAPPINGS, DeviceConfig
 
 __all__ = [
     "MAPPINGS", "DeviceConfig", "weight_to_levels", "levels_to_weight", "device_levels",
     "level_conductance", "conductance_to_weight", "weight_scale",
 ]
-
-MAPPINGS = ("differential", "offset")
-
-
-@dataclass
-class DeviceConfig:
-    """Conductance window, precision and signed-weight mapping of the RRAM cells.
-
-    Members
-    -------
-    g_min, g_max : float
-        Lowest and highest programmable conductance, µS (Table II: [1, 10]).
-    bits : int
-        Bits per cell; ``2**bits`` uniform levels (Table II: 4).
-    mapping : str
-        ``"differential"`` (two devices per weight) or ``"offset"`` (one device per weight and a
-        reference column at the middle level), see the module docstring.
-    """
-
-    g_min: float = 1.0
-    g_max: float = 10.0
-    bits: int = 4
-    mapping: str = "differential"
-
-    def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
-        """Raise ``ValueError`` naming the offending value if the configuration is unusable."""
-        for name in ("g_min", "g_max"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise ValueError(f"{name} must be a finite number of µS, not {v!r}")
-        if self.g_min <= 0:
-            raise ValueError(f"g_min must be positive (µS), not {self.g_min!r}")
-        if self.g_min >= self.g_max:
-            raise ValueError(f"g_min must be below g_max, got g_min={self.g_min!r} >= "
-                             f"g_max={self.g_max!r}")
-        if isinstance(self.bits, bool) or not isinstance(self.bits, int) or not (
-                1 <= self.bits <= 16):
-            raise ValueError(f"bits must be an integer in [1, 16], not {self.bits!r}")
-        if self.mapping not in MAPPINGS:
-            raise ValueError(f"mapping must be one of {MAPPINGS}, not {self.mapping!r}")
-        if self.mapping == "offset" and self.bits < 2:
-            raise ValueError(f"offset mapping needs bits >= 2 (a level on each side of the "
-                             f"reference), not {self.bits!r}")
-
-    @property
-    def levels(self) -> int:
-        """Number of programmable levels per device, ``2**bits``."""
-        return 1 << self.bits
-
-    @property
-    def step(self) -> float:
-        """Conductance between adjacent levels, µS."""
-        return (self.g_max - self.g_min) / (self.levels - 1)
-
-    @property
-    def ref_level(self) -> int:
-        """Level of the offset mapping's reference devices (0 for differential)."""
-        return (self.levels - 1) // 2 if self.mapping == "offset" else 0
-
-    @property
-    def unit(self) -> int:
-        """Level indices per ``w_max``: ``L-1`` (differential) or ``ref_level`` (offset)."""
-        return self.levels - 1 if self.mapping == "differential" else self.ref_level
-
-    @property
-    def q_range(self) -> tuple[int, int]:
-        """Smallest and largest signed level index ``q``."""
-        if self.mapping == "differential":
-            return -(self.levels - 1), self.levels - 1
-        return -self.ref_level, self.levels - 1 - self.ref_level
-
-    @property
-    def g_ref(self) -> float:
-        """Nominal conductance of an offset reference device, µS."""
-        return self.g_min + self.ref_level * self.step
-
-    @property
-    def devices_per_weight(self) -> int:
-        """Physical devices (columns) per weight, not counting shared reference columns."""
-        return 2 if self.mapping == "differential" else 1
-
 
 def weight_scale(w: torch.Tensor) -> float:
     """Deployment scale ``w_max = max |w|`` of a layer (1.0 for an all-zero layer)."""
@@ -142,7 +58,7 @@ def device_levels(q: torch.Tensor, cfg: DeviceConfig) -> tuple[torch.Tensor, tor
     Differential: ``k_a = max(q, 0)``, ``k_b = max(-q, 0)``. Offset: ``k_a = ref_level + q``,
     ``k_b = ref_level`` (the reference column).
     """
-    if cfg.mapping == "differential":
+    if cfg.differential:
         return torch.clamp(q, min=0), torch.clamp(-q, min=0)
     return q + cfg.ref_level, torch.full_like(q, cfg.ref_level)
 
@@ -150,7 +66,7 @@ def device_levels(q: torch.Tensor, cfg: DeviceConfig) -> tuple[torch.Tensor, tor
 def level_conductance(k: torch.Tensor, cfg: DeviceConfig,
                       dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Target conductance (µS) of level ``k``: ``g_min + k * step``."""
-    return cfg.g_min + k.to(dtype) * cfg.step
+    return cfg.g_min_us + k.to(dtype) * cfg.step
 
 
 def conductance_to_weight(g_a: torch.Tensor, g_b: torch.Tensor, w_max: float,

@@ -8,7 +8,7 @@ import torch
 from dfasim.golden.network import NetworkSpec, SpikingMLP
 from dfasim.models.activity import FIELDS, PHASES, UNITS, ActivityCounters, Counts, vector_bytes
 from dfasim.models.analog_network import AnalogSNN, deploy_feedback
-from dfasim.models.crossbar import CrossbarConfig
+from dfasim.models.chip import ChipConfig
 from dfasim.models.rram.noise import IdealDevice
 
 
@@ -69,7 +69,7 @@ def test_network_digital_counts():
             w.mul_(4.0)
     x = torch.randn(B, T, layers[0], generator=g)
     y = torch.randint(0, 3, (B,), generator=g)
-    cfg = CrossbarConfig()
+    cfg = ChipConfig()
     snn = AnalogSNN.deploy(model, cfg, IdealDevice(), g, calibration=x)
     fb = deploy_feedback(model.spec, cfg, IdealDevice(), g, counters=snn.counters)
     snn.counters.clear()

@@ -8,12 +8,12 @@ from dfasim.golden.network import NetworkSpec, SpikingMLP
 from dfasim.golden.psum import differential_codes, psum_accumulate, shift_add
 from dfasim.golden.rules import DFA
 from dfasim.models.analog_network import AnalogSNN, default_feedback, deploy_feedback
-from dfasim.models.crossbar import AnalogMatrix, CrossbarConfig
-from dfasim.models.rram.device import (DeviceConfig, levels_to_weight, weight_scale,
-                                       weight_to_levels)
+from dfasim.models.chip import ChipConfig, DeviceConfig
+from dfasim.models.crossbar import AnalogMatrix
+from dfasim.models.rram.device import levels_to_weight, weight_scale, weight_to_levels
 from dfasim.models.rram.noise import IdealDevice, PolynomialSpread
 
-IDEAL = dict(adc_bits=0, input_bits=0, error_bits=0)
+IDEAL = {"crossbar.adc_bits": 0, "datapath.input_bits": 0, "datapath.error_bits": 0}
 
 
 def gen(seed=0):
@@ -43,38 +43,44 @@ def grid_model(layers=(6, 40, 24, 4), T=8, seed=0):
 
 # --- configuration ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(adc_range="auto"), "adc_range must be one of .*'auto'"),
-    (dict(adc_range="fixed"), "adc_full_scale.*None"),
-    (dict(adc_bits=-1), "adc_bits must be an integer .*-1"),
-    (dict(adc_percentile=0), "adc_percentile .*0"),
-    (dict(error_bits=1), "error_bits must be 0 .* not 1"),
-    (dict(input_bits=1), "input_bits must be 0 .* not 1"),
-    (dict(rows=0), "rows must be an integer >= 1, not 0"),
-    (dict(write_verify=-1), "write_verify .*-1"),
-    (dict(verify_shrink=1.0), "verify_shrink .*1.0"),
-    (dict(verify_tolerance=-0.1), "verify_tolerance .*-0.1"),
-    (dict(noise_mode="sometimes"), "'sometimes'"),
-    (dict(update_rounding="up"), "'up'"),
-    (dict(max_tiles=0), "max_tiles .*0"),
+@pytest.mark.parametrize("overrides, match", [
+    ({"crossbar.adc_range": "auto"}, "crossbar.adc_range must be one of .*'auto'"),
+    ({"crossbar.adc_range": "fixed"}, "crossbar.adc_full_scale_us"),
+    ({"crossbar.adc_bits": -1}, "crossbar.adc_bits must be >= 0, not -1"),
+    ({"crossbar.adc_percentile": 0}, "crossbar.adc_percentile .*0"),
+    ({"datapath.error_bits": 1}, "datapath.error_bits must be 0 .* not 1"),
+    ({"datapath.input_bits": 1}, "datapath.input_bits must be 0 .* not 1"),
+    ({"crossbar.rows": 0}, "crossbar.rows must be >= 2, not 0"),
+    ({"programming.write_verify": -1}, "programming.write_verify .*-1"),
+    ({"programming.verify_shrink": 1.0}, "programming.verify_shrink .*1.0"),
+    ({"programming.verify_tolerance_us": -0.1}, "programming.verify_tolerance_us .*-0.1"),
+    ({"programming.noise_mode": "sometimes"}, "'sometimes'"),
+    ({"programming.update_rounding": "up"}, "'up'"),
+    ({"hierarchy.max_tiles": -1}, "hierarchy.max_tiles .*-1"),
+    ({"device.g_min_us": 10.0, "device.g_max_us": 1.0},
+     r"device.g_min_us \(10.0\) must be below device.g_max_us \(1.0\)"),
 ])
-def test_bad_crossbar_configs(kwargs, match):
+def test_bad_chip_configs(overrides, match):
+    chip = ChipConfig().updated(overrides)
     with pytest.raises(ValueError, match=match):
-        CrossbarConfig(**kwargs)
+        chip.validate()
+    with pytest.raises(ValueError, match=match):      # refused before any device is drawn
+        AnalogMatrix(4, 4, chip, IdealDevice(), gen())
 
 
-def test_bad_device_inside_crossbar_config():
-    with pytest.raises(ValueError, match="g_min=10.0 >= g_max=1.0"):
-        CrossbarConfig(device=DeviceConfig(g_min=10.0, g_max=1.0))
+def test_an_unknown_chip_field_is_refused():
+    with pytest.raises(ValueError, match="unknown chip field 'crossbar.row'"):
+        ChipConfig().updated({"crossbar.row": 128})
 
 
 def test_network_wider_than_the_tile_budget():
     model = SpikingMLP(NetworkSpec((300, 200, 10), 4), generator=gen())
     # 300 x 200 -> 2 row tiles x 2 column tiles = 4 crossbars: one tile each for 2 layers.
-    cfg = CrossbarConfig(max_tiles=1)
+    cfg = ChipConfig().updated({"hierarchy.max_tiles": 1})
     with pytest.raises(ValueError, match="needs 2 tiles .*max_tiles=1"):
         AnalogSNN.deploy(model, cfg, IdealDevice(), gen())
-    snn = AnalogSNN.deploy(model, CrossbarConfig(max_tiles=2), IdealDevice(), gen())
+    snn = AnalogSNN.deploy(model, ChipConfig().updated({"hierarchy.max_tiles": 2}),
+                           IdealDevice(), gen())
     assert snn.n_tiles == 2 and snn.layers[0].n_crossbars == 4
 
 
@@ -82,7 +88,7 @@ def test_network_wider_than_the_tile_budget():
 
 def test_ideal_chip_equals_the_float_network():
     model, x, _ = grid_model()
-    snn = AnalogSNN.deploy(model, CrossbarConfig(**IDEAL), IdealDevice(), gen(1))
+    snn = AnalogSNN.deploy(model, ChipConfig().updated({**IDEAL}), IdealDevice(), gen(1))
     out, tr = snn.forward(x)
     ref, rtr = model(x)
     assert torch.equal(out, ref.detach())
@@ -99,7 +105,7 @@ def test_ideal_chip_equals_the_float_network():
 def test_ideal_transpose_is_the_transposed_matmul(mapping):
     w = on_grid(torch.randn(20, 30, generator=gen(2), dtype=torch.float64), DeviceConfig(
         mapping=mapping))
-    cfg = CrossbarConfig(device=DeviceConfig(mapping=mapping), **IDEAL)
+    cfg = ChipConfig().updated({"device.mapping": mapping, **IDEAL})
     m = AnalogMatrix.from_weight(w, cfg, IdealDevice(), gen())
     e = torch.randn(3, 5, 20, generator=gen(3), dtype=torch.float64)
     assert torch.allclose(m.transpose(e), e @ w, atol=1e-12)
@@ -113,7 +119,7 @@ def test_tiling_300_inputs_uses_two_row_tiles_and_is_tile_size_independent():
     e = torch.randn(6, 200, generator=gen(6), dtype=torch.float64)
     results = []
     for rows, cols in ((256, 256), (64, 32), (1024, 1024)):
-        cfg = CrossbarConfig(rows=rows, cols=cols, **IDEAL)
+        cfg = ChipConfig().updated({"crossbar.rows": rows, "crossbar.cols": cols, **IDEAL})
         m = AnalogMatrix.from_weight(w, cfg, IdealDevice(), gen())
         if rows == 256:
             assert (m.row_tiles, m.col_tiles, m.n_crossbars) == (2, 2, 4)
@@ -128,8 +134,8 @@ def test_tiling_300_inputs_uses_two_row_tiles_and_is_tile_size_independent():
 @pytest.mark.parametrize("mapping", ["differential", "offset"])
 @pytest.mark.parametrize("adc_range", ["calibrated", "max"])
 def test_adc_codes_through_golden_psum_give_the_forward_currents(mapping, adc_range):
-    cfg = CrossbarConfig(rows=128, cols=64, adc_range=adc_range,
-                         device=DeviceConfig(mapping=mapping))
+    cfg = ChipConfig().updated({"crossbar.rows": 128, "crossbar.cols": 64,
+                                "crossbar.adc_range": adc_range, "device.mapping": mapping})
     m = AnalogMatrix.from_weight(torch.randn(40, 300, generator=gen(7)), cfg,
                                  PolynomialSpread(), gen(8))
     assert m.row_tiles == 3
@@ -149,7 +155,8 @@ def test_adc_codes_through_golden_psum_give_the_forward_currents(mapping, adc_ra
 @pytest.mark.parametrize("n_in", [9, 300])
 def test_bit_serial_inputs_equal_golden_shift_add(n_in, mapping):
     # 9 inputs take the pattern-lookup path, 300 the direct one: both must give these codes.
-    cfg = CrossbarConfig(rows=256, input_bits=6, device=DeviceConfig(mapping=mapping))
+    cfg = ChipConfig().updated({"crossbar.rows": 256, "datapath.input_bits": 6,
+                                "device.mapping": mapping})
     m = AnalogMatrix.from_weight(torch.randn(16, n_in, generator=gen(10)), cfg,
                                  PolynomialSpread(), gen(11))
     x = torch.randn(5, n_in, generator=gen(12))
@@ -175,9 +182,11 @@ def test_bit_serial_inputs_equal_golden_shift_add(n_in, mapping):
 def test_adc_clipping_and_the_max_policy():
     w = torch.rand(8, 64, generator=gen(13)) + 0.5           # all-positive weights
     s = torch.ones(2, 64)
-    fixed = AnalogMatrix.from_weight(w, CrossbarConfig(adc_range="fixed", adc_full_scale=20.0),
-                                     IdealDevice(), gen())
-    full = AnalogMatrix.from_weight(w, CrossbarConfig(adc_range="max"), IdealDevice(), gen())
+    fixed_range = ChipConfig().updated({"crossbar.adc_range": "fixed",
+                                        "crossbar.adc_full_scale_us": 20.0})
+    fixed = AnalogMatrix.from_weight(w, fixed_range, IdealDevice(), gen())
+    full = AnalogMatrix.from_weight(w, ChipConfig().updated({"crossbar.adc_range": "max"}),
+                                    IdealDevice(), gen())
     # A 20 µS range clips 64 rows of >= 1 µS: every positive column saturates at code 15.
     assert int(fixed.adc_codes(s).pos.min()) == 15
     assert full.full_scale["forward"] == 256 * 10.0
@@ -189,16 +198,16 @@ def test_adc_clipping_and_the_max_policy():
 @pytest.mark.parametrize("coeffs", [(0.3,), (0.05, 0.1)])
 def test_effective_weight_deviation_matches_the_noise_model(coeffs):
     noise = PolynomialSpread(coeffs)
-    cfg = CrossbarConfig()
+    cfg = ChipConfig()
     w = torch.randn(128, 256, generator=gen(14), dtype=torch.float64)
     m = AnalogMatrix.from_weight(w, cfg, noise, gen(15))
     dev = cfg.device
     # Per weight: sigma = sqrt(sigma(G+)^2 + sigma(G-)^2) * w_max / (g_max - g_min).
     k_a = torch.clamp(m.q, min=0)
     k_b = torch.clamp(-m.q, min=0)
-    _, s_a = noise.mean_std(dev.g_min + dev.step * k_a.double())
-    _, s_b = noise.mean_std(dev.g_min + dev.step * k_b.double())
-    sigma = torch.sqrt(s_a ** 2 + s_b ** 2) * m.w_max / (dev.g_max - dev.g_min)
+    _, s_a = noise.mean_std(dev.g_min_us + dev.step * k_a.double())
+    _, s_b = noise.mean_std(dev.g_min_us + dev.step * k_b.double())
+    sigma = torch.sqrt(s_a ** 2 + s_b ** 2) * m.w_max / (dev.g_max_us - dev.g_min_us)
     z = (m.effective_weight() - m.target_weight()) / sigma
     assert abs(float(z.mean())) < 0.02
     assert float(z.std()) == pytest.approx(1.0, abs=0.02)
@@ -214,8 +223,8 @@ def test_static_personality_persists_across_updates_and_per_write_does_not():
     w = torch.full((4, 4), 0.5, dtype=torch.float64)
     w[0, 0] = 1.0
     for mode in ("static", "per_write"):
-        m = AnalogMatrix.from_weight(w, CrossbarConfig(noise_mode=mode), PolynomialSpread(),
-                                     gen(16))
+        m = AnalogMatrix.from_weight(w, ChipConfig().updated({"programming.noise_mode": mode}),
+                                     PolynomialSpread(), gen(16))
         g0 = m.g_a.clone()
         st = _one_level(m, 1, 1, +1)
         assert st.weights_changed == 1 and st.devices_written == 1 and st.write_pulses == 1
@@ -228,7 +237,7 @@ def test_static_personality_persists_across_updates_and_per_write_does_not():
 
 
 def test_nearest_rounding_is_exact_and_clips():
-    cfg = CrossbarConfig(update_rounding="nearest")
+    cfg = ChipConfig().updated({"programming.update_rounding": "nearest"})
     w = on_grid(torch.randn(16, 16, generator=gen(17), dtype=torch.float64))
     m = AnalogMatrix.from_weight(w, cfg, IdealDevice(), gen())
     step = m.level_step
@@ -244,7 +253,7 @@ def test_nearest_rounding_is_exact_and_clips():
 
 
 def test_stochastic_rounding_is_unbiased():
-    m = AnalogMatrix.from_weight(torch.zeros(64, 64, dtype=torch.float64), CrossbarConfig(),
+    m = AnalogMatrix.from_weight(torch.zeros(64, 64, dtype=torch.float64), ChipConfig(),
                                  IdealDevice(), gen(18))
     m.w_max = 1.0  # a zero layer deploys with w_max 1
     total = torch.zeros(64, 64, dtype=torch.int64)
@@ -259,15 +268,16 @@ def test_stochastic_rounding_is_unbiased():
 
 
 def test_write_verify_counts_pulses_and_reads():
-    dev = DeviceConfig(g_min=5.0, g_max=14.0)    # sigma 1 µS stays far from 0 µS
+    dev = DeviceConfig(g_min_us=5.0, g_max_us=14.0)    # sigma 1 µS stays far from 0 µS
     noise = PolynomialSpread((1.0,))
     tol, shrink = 0.3, 0.5
-    base = CrossbarConfig(device=dev, verify_tolerance=tol, verify_shrink=shrink)
+    base = ChipConfig(device=dev).updated({"programming.verify_tolerance_us": tol,
+                                           "programming.verify_shrink": shrink})
     w = torch.randn(8, 32, generator=gen(19), dtype=torch.float64)
     plain = AnalogMatrix.from_weight(w, base, noise, gen(20))
     assert (plain.counters.total("write_pulses"), plain.counters.total("verify_reads")) == (
         512, 0)
-    cfg = CrossbarConfig(device=dev, verify_tolerance=tol, verify_shrink=shrink, write_verify=3)
+    cfg = base.updated({"programming.write_verify": 3})
     m = AnalogMatrix(8, 32, cfg, noise, gen(20), dtype=torch.float64)
     st = m.program(w)
     e0 = torch.cat([m.z_a, m.z_b]).abs()         # |initial error| in µS (sigma = 1)
@@ -288,7 +298,7 @@ def test_write_verify_counts_pulses_and_reads():
 # --- activity: the skip-zero rule ------------------------------------------------------------
 
 def test_skip_zero_rule_and_read_counts():
-    m = AnalogMatrix.from_weight(torch.randn(4, 10, generator=gen(21)), CrossbarConfig(),
+    m = AnalogMatrix.from_weight(torch.randn(4, 10, generator=gen(21)), ChipConfig(),
                                  IdealDevice(), gen())
     s = torch.zeros(2, 10)
     s[1, :3] = 1.0
@@ -306,7 +316,7 @@ def test_sparser_spikes_do_strictly_less_crossbar_work():
     sparse[:, :150] = 0.0                         # and the first row tile silent
     counts = []
     for x in (dense, sparse):
-        m = AnalogMatrix.from_weight(w, CrossbarConfig(), IdealDevice(), gen())
+        m = AnalogMatrix.from_weight(w, ChipConfig(), IdealDevice(), gen())
         m.forward(x)
         counts.append(m.counters.get("W", "forward"))
     for field in ("reads", "active_rows", "rows_driven", "adc_conversions", "psum_adds"):
@@ -316,7 +326,8 @@ def test_sparser_spikes_do_strictly_less_crossbar_work():
 
 def test_transposed_reads_count_two_phases_per_bit_plane():
     m = AnalogMatrix.from_weight(torch.randn(6, 20, generator=gen(24)),
-                                 CrossbarConfig(error_bits=4), IdealDevice(), gen())
+                                 ChipConfig().updated({"datapath.error_bits": 4}), IdealDevice(),
+                                 gen())
     e = torch.tensor([[7.0, -3.0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0]])
     m.transpose(e)
     c = m.counters.get("W", "backward")
@@ -332,7 +343,7 @@ def test_ideal_dfa_step_equals_the_golden_dfa_gradient():
     model, x, y = grid_model()
     spec = model.spec
     fb_float = [on_grid(b.double()) for b in default_feedback(spec, gen(30))]
-    cfg = CrossbarConfig(**IDEAL)
+    cfg = ChipConfig().updated({**IDEAL})
     snn = AnalogSNN.deploy(model, cfg, IdealDevice(), gen(31))
     fb = deploy_feedback(spec, cfg, IdealDevice(), gen(), matrices=fb_float)
     rule = DFA(model, loss="mse")
@@ -347,7 +358,7 @@ def test_ideal_dfa_step_equals_the_golden_dfa_gradient():
 
 def test_ideal_bp_step_is_spatial_backprop_per_timestep():
     model, x, y = grid_model()
-    cfg = CrossbarConfig(**IDEAL)
+    cfg = ChipConfig().updated({**IDEAL})
     snn = AnalogSNN.deploy(model, cfg, IdealDevice(), gen(32))
     res = snn.bp_step(x, y, lr=0.5, loss="ce")
     with torch.no_grad():
@@ -370,7 +381,7 @@ def test_noisy_steps_are_deterministic_and_count_work():
     x = x.float()
     results = []
     for _ in range(2):
-        cfg = CrossbarConfig(error_bits=6, input_bits=6)
+        cfg = ChipConfig().updated({"datapath.error_bits": 6, "datapath.input_bits": 6})
         snn = AnalogSNN.deploy(model, cfg, PolynomialSpread(), gen(33), calibration=x)
         fb = deploy_feedback(model.spec, cfg, PolynomialSpread(), gen(34))
         r1 = snn.dfa_step(x, y, fb, lr=0.05)

@@ -10,7 +10,8 @@ from dfasim.models.rram.device import (DeviceConfig, conductance_to_weight, devi
 
 def test_table2_defaults():
     cfg = DeviceConfig()
-    assert (cfg.g_min, cfg.g_max, cfg.bits, cfg.mapping) == (1.0, 10.0, 4, "differential")
+    assert (cfg.g_min_us, cfg.g_max_us, cfg.cell_bits, cfg.mapping) == (1.0, 10.0, 4,
+                                                                       "differential")
     assert cfg.levels == 16 and cfg.step == pytest.approx(0.6)
     assert cfg.q_range == (-15, 15) and cfg.unit == 15 and cfg.devices_per_weight == 2
     k = torch.arange(16)
@@ -31,7 +32,7 @@ def test_offset_reference_is_the_level_below_the_middle():
 def test_levels_round_trip(mapping, bits):
     if mapping == "offset" and bits == 1:
         pytest.skip("offset needs two bits")
-    cfg = DeviceConfig(bits=bits, mapping=mapping)
+    cfg = DeviceConfig(cell_bits=bits, mapping=mapping)
     lo, hi = cfg.q_range
     q = torch.arange(lo, hi + 1)
     w = levels_to_weight(q, 0.37, cfg, torch.float64)
@@ -55,25 +56,26 @@ def test_nearest_level_error_is_at_most_half_a_step():
     assert weight_scale(torch.zeros(3)) == 1.0
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(g_min=10.0, g_max=1.0), "g_min=10.0 >= g_max=1.0"),
-    (dict(g_min=5.0, g_max=5.0), "g_min=5.0 >= g_max=5.0"),
-    (dict(g_min=0.0), "g_min must be positive.*0.0"),
-    (dict(g_min=-1.0), "g_min must be positive.*-1.0"),
-    (dict(g_max=float("nan")), "g_max must be a finite"),
-    (dict(bits=0), "bits must be an integer in \\[1, 16\\], not 0"),
-    (dict(bits=17), "not 17"),
-    (dict(bits=2.5), "not 2.5"),
-    (dict(mapping="ternary"), "'ternary'"),
-    (dict(mapping="offset", bits=1), "offset mapping needs bits >= 2"),
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(g_min_us=10.0, g_max_us=1.0), ValueError,
+     r"g_min_us \(10.0\) must be below device.g_max_us \(1.0\)"),
+    (dict(g_min_us=5.0, g_max_us=5.0), ValueError, r"g_min_us \(5.0\) must be below"),
+    (dict(g_min_us=0.0), ValueError, "g_min_us must be a positive number, not 0.0"),
+    (dict(g_min_us=-1.0), ValueError, "g_min_us must be a positive number, not -1.0"),
+    (dict(g_max_us=float("nan")), ValueError, "g_max_us must be a positive number, not nan"),
+    (dict(cell_bits=0), ValueError, "device.cell_bits must be >= 1, not 0"),
+    (dict(cell_bits=17), ValueError, "device.cell_bits must be <= 16, not 17"),
+    (dict(cell_bits=2.5), TypeError, "device.cell_bits must be an integer, not 2.5"),
+    (dict(mapping="ternary"), ValueError, "'ternary'"),
+    (dict(mapping="offset", cell_bits=1), ValueError, "'offset' needs device.cell_bits >= 2"),
 ])
-def test_bad_device_configs(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        DeviceConfig(**kwargs)
+def test_bad_device_configs(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        DeviceConfig(**kwargs).validate()
 
 
 def test_validate_catches_later_mutation():
     cfg = DeviceConfig()
-    cfg.g_min = 20.0
-    with pytest.raises(ValueError, match="g_min=20.0 >= g_max=10.0"):
+    cfg.g_min_us = 20.0
+    with pytest.raises(ValueError, match=r"g_min_us \(20.0\) must be below"):
         cfg.validate()

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from dfasim.models.cost import HardwareConfig, hardware_params, map_network
-from dfasim.models.crossbar import AnalogMatrix, CrossbarConfig
+from dfasim.models.chip import ChipConfig
+from dfasim.models.cost import map_network
+from dfasim.models.crossbar import AnalogMatrix
 from dfasim.models.rram.noise import IdealDevice
 
 FMNIST = [784, 512, 256, 128, 64, 10]
@@ -13,11 +14,8 @@ HHAR = [6, 256, 128, 64, 6]
 
 
 def _p(**changes):
-    hw = HardwareConfig()
-    for dotted, v in changes.items():
-        part, key = dotted.split("__")
-        setattr(getattr(hw, part), key, v)
-    return hardware_params(hw.validate())
+    """Table II with ``part__field=value`` changes, validated."""
+    return ChipConfig().updated({k.replace("__", "."): v for k, v in changes.items()}).validate()
 
 
 @pytest.mark.parametrize("layers, bp_tiles, b_crossbars, b_dup", [
@@ -47,12 +45,13 @@ def test_fashion_first_layer_fills_one_tile():
 
 
 def test_tiles_agree_with_the_crossbar_model():
-    cfg = CrossbarConfig()
-    p = _p()
-    for layers in (FMNIST, UCI, HHAR):
-        m = map_network(layers, p, "bp")
-        for (n_out, n_in), t in zip(m.shapes, m.tiles):
-            assert AnalogMatrix(n_out, n_in, cfg, IdealDevice()).n_tiles == int(t)
+    # One chip description read by both the simulator and the mapping: same tiles, any chip.
+    for chip in (_p(), _p(crossbar__rows=128, crossbar__cols=64),
+                 _p(device__mapping="offset", hierarchy__crossbars_per_pe=2)):
+        for layers in (FMNIST, UCI, HHAR):
+            m = map_network(layers, chip, "bp")
+            for (n_out, n_in), t in zip(m.shapes, m.tiles):
+                assert AnalogMatrix(n_out, n_in, chip, IdealDevice()).n_tiles == int(t)
 
 
 def test_no_two_layers_share_a_tile():
@@ -84,13 +83,13 @@ def test_shapes_that_do_not_fit():
         map_network(UCI, _p(hierarchy__max_tiles=3), "bp").check()
     with pytest.raises(ValueError, match="B tile"):
         map_network(UCI, _p(mapping__b_duplication=6), "dfa").check()   # 6 x 3 > 16
-    with pytest.raises(ValueError, match="layers"):
+    with pytest.raises(ValueError, match="at least two positive layer sizes"):
         map_network([9], _p(), "bp")
 
 
 def test_vectorised_mapping():
-    p = _p()
-    p.rows = p.cols = np.array([64, 128, 256])
+    sizes = np.array([64, 128, 256])
+    p = _p().updated({"crossbar.rows": sizes, "crossbar.cols": sizes})
     m = map_network(FMNIST, p, "dfa")
     np.testing.assert_array_equal(m.crossbars[0], [13 * 16, 7 * 8, 4 * 4])
     # Small crossbars: B needs 16 + 8 + 4 + 2 = 30 crossbars of 32 outputs, too many.
@@ -98,12 +97,12 @@ def test_vectorised_mapping():
 
 
 def test_config_validation_is_one_line():
-    hw = HardwareConfig()
-    hw.crossbar.rows = 0
-    with pytest.raises(ValueError, match=r"^crossbar.rows must be an integer") as e:
-        hw.validate()
+    chip = ChipConfig()
+    chip.crossbar.rows = 0
+    with pytest.raises(ValueError, match=r"^crossbar.rows must be >= 2") as e:
+        chip.validate()
     assert "\n" not in str(e.value)
-    hw = HardwareConfig()
-    hw.crossbar.g_min_us = 20.0
+    chip = ChipConfig()
+    chip.device.g_min_us = 20.0
     with pytest.raises(ValueError, match="g_min_us"):
-        hw.validate()
+        chip.validate()

@@ -8,13 +8,13 @@ import torch
 from dfasim.golden.network import NetworkSpec, SpikingMLP
 from dfasim.models.activity import ActivityCounters
 from dfasim.models.analog_network import AnalogSNN, deploy_feedback
-from dfasim.models.cost import (DenseSpec, HardwareConfig, Workload, activity_workload,
-                                dense_counts, dense_workload, evaluate, hardware_params)
-from dfasim.models.crossbar import CrossbarConfig
+from dfasim.models.chip import ChipConfig
+from dfasim.models.cost import (DenseSpec, Workload, activity_workload, dense_counts,
+                                dense_workload, evaluate)
 from dfasim.models.rram.noise import IdealDevice
 
 UCI = [9, 128, 64, 32, 6]
-P = hardware_params(HardwareConfig())
+P = ChipConfig()
 
 
 def _dense(rate, layers=UCI, **kw):
@@ -56,7 +56,7 @@ def test_sparser_input_spikes_cost_less_on_the_crossbar_model():
     # One layer on the crossbar model, fed binary spikes and then a strict subset of them.
     g = torch.Generator().manual_seed(1)
     model = SpikingMLP(NetworkSpec((20, 8, 3), 4), generator=g)
-    snn = AnalogSNN.deploy(model, CrossbarConfig(), IdealDevice(), g)
+    snn = AnalogSNN.deploy(model, ChipConfig(), IdealDevice(), g)
     x = (torch.rand(6, 4, 20, generator=g) < 0.5).float()
     x_sparse = x * (torch.rand(6, 4, 20, generator=g) < 0.5).float()
     assert 0 < x_sparse.sum() < x.sum()
@@ -79,8 +79,8 @@ def test_dense_mode_mirrors_the_counting_rules():
     y = torch.randint(0, 3, (B,), generator=g)
     spec = DenseSpec(list(layers), T, B, B)
     for scheme in ("bp", "dfa"):
-        snn = AnalogSNN.deploy(model, CrossbarConfig(), IdealDevice(), g, calibration=x)
-        fb = deploy_feedback(model.spec, CrossbarConfig(), IdealDevice(), g,
+        snn = AnalogSNN.deploy(model, ChipConfig(), IdealDevice(), g, calibration=x)
+        fb = deploy_feedback(model.spec, ChipConfig(), IdealDevice(), g,
                              counters=snn.counters)
         snn.counters.clear()
         if scheme == "dfa":

@@ -4,8 +4,8 @@ and the design-space speed (>= 10^4 configurations per second)."""
 import numpy as np
 import pytest
 
-from dfasim.models.cost import (DenseSpec, HardwareConfig, dense_workload, evaluate,
-                                hardware_params, sweep, sweep_grid)
+from dfasim.models.chip import ChipConfig
+from dfasim.models.cost import DenseSpec, dense_workload, evaluate, sweep, sweep_grid
 from dfasim.models.cost.sweep import random_configs
 
 UCI = DenseSpec([9, 128, 64, 32, 6], 128, 2400)
@@ -16,12 +16,11 @@ def test_sweep_matches_scalar_evaluation():
                       "tile_kb": (2.0, 8.0)})
     res = sweep(UCI, cfg)
     for i in (0, 5, 15):
-        hw = HardwareConfig()
-        hw.crossbar.rows = hw.crossbar.cols = int(cfg["size"][i])
-        hw.crossbar.adc_bits = int(cfg["adc_bits"][i])
-        hw.crossbar.lines_per_adc = int(cfg["lines_per_adc"][i])
-        hw.buffers.tile_kb = float(cfg["tile_kb"][i])
-        p = hardware_params(hw.validate())
+        size = int(cfg["size"][i])
+        p = ChipConfig().updated({"crossbar.rows": size, "crossbar.cols": size,
+                                  "crossbar.adc_bits": int(cfg["adc_bits"][i]),
+                                  "crossbar.lines_per_adc": int(cfg["lines_per_adc"][i]),
+                                  "buffers.tile_kb": float(cfg["tile_kb"][i])}).validate()
         wl = dense_workload(UCI, p)
         for s in ("bp", "dfa"):
             r = evaluate(wl, p, s)
@@ -39,7 +38,15 @@ def test_sweep_flags_infeasible_configurations():
         sweep(UCI, {"colour": np.array([1])})
 
 
+def test_any_chip_field_is_an_axis():
+    res = sweep(UCI, {"hierarchy.wgu_lanes": np.array([16, 32, 64])})
+    latency = res.totals["bp"]["latency_ns"]
+    assert latency[0] > latency[1] > latency[2]        # more WGU adders, shorter update
+
+
+@pytest.mark.slow
 def test_sweep_speed():
+    # A speed figure, measured as a benchmark (docs/benchmarks.md); kept out of the default run.
     cfg = random_configs(20000, seed=0)
     best = min(sweep(UCI, cfg).seconds for _ in range(3))
     assert 20000 / best >= 1e4

@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: MIT
+"""Encodings of what drives a crossbar's lines: spikes, sign-magnitude bit planes, error planes.
+
+1-bit spikes drive rows directly (Table II: 1-bit spike decoder). Multi-bit inputs (the first
+layer's real-valued samples, DFA errors on the feedback matrices) and BP errors are
+sign-magnitude quantised to ``bits`` against each vector's own max-abs (a per-vector scale kept
+digitally) and applied bit-serially: one 1-bit read per magnitude bit plane, and separate passes
+(or column phases) for positive and negative values so every line current stays positive.
+``bits = 0`` is an ideal analog driver (no quantisation), for ablations.
+"""
+from __future__ import annotations
+
+import torch
+
+__all__ = ["ANALOG_WORD_BITS", "LOOKUP_MAX_ROWS", "is_binary", "all_patterns", "bit_planes",
+           "sign_magnitude"]
+
+#: Word width used for buffer traffic of an ideal (unquantised) analog input or error.
+ANALOG_WORD_BITS = 16
+
+def is_binary(x: torch.Tensor) -> bool:
+    return bool(((x == 0) | (x == 1)).all())
+
+
+#: Largest row count read through the pattern lookup of ``AnalogMatrix._tile_psums``.
+LOOKUP_MAX_ROWS = 10
+_PATTERNS: dict[tuple[int, torch.dtype], torch.Tensor] = {}
+
+
+def all_patterns(n: int, dtype: torch.dtype) -> torch.Tensor:
+    """All ``2**n`` binary vectors of length ``n``; row ``p`` has bit ``j`` of ``p`` at ``j``."""
+    key = (n, dtype)
+    if key not in _PATTERNS:
+        p = torch.arange(1 << n).unsqueeze(1)
+        _PATTERNS[key] = ((p >> torch.arange(n)) & 1).to(dtype)
+    return _PATTERNS[key]
+
+
+def bit_planes(mag: torch.Tensor, sign: torch.Tensor, bits: int, dtype: torch.dtype
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Bit planes of sign-magnitude codes: ``(K, 2, N, n)`` 0/1 drives and weights ``2**k``.
+
+    ``[:, 0]`` holds the bits of positive entries, ``[:, 1]`` of negative ones.
+    """
+    k = torch.arange(bits - 1, dtype=torch.int32)
+    b = ((mag.to(torch.int32).unsqueeze(0) >> k.view(-1, *([1] * mag.dim()))) & 1).to(dtype)
+    d = torch.stack([b * (sign > 0).to(dtype), b * (sign < 0).to(dtype)], 1)
+    return d, (2.0 ** k).to(dtype)
+
+
+def sign_magnitude(x: torch.Tensor, bits: int
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Quantise ``x`` (``N x n``) per row to sign-magnitude: ``(mag int64, sign, scale[N])``.
+
+    ``x ~= sign * mag * scale[:, None]`` with ``mag`` in ``[0, 2**(bits-1) - 1]``.
+    """
+    qmax = (1 << (bits - 1)) - 1
+    amax = x.abs().amax(dim=-1)
+    scale = torch.where(amax > 0, amax / qmax, torch.ones_like(amax))
+    mag = torch.clamp(torch.round(x.abs() / scale[:, None]), 0, qmax).to(torch.int64)
+    return mag, torch.sign(x), scale
+

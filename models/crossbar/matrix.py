@@ -1,0 +1,413 @@
+# SPDX-License-Identifier: MIT
+"""Analog reads of a programmed matrix: forward ``x W^T`` and transposed ``e W``, with counts.
+
+Forward read (:meth:`AnalogMatrix.forward`)
+    Each input vector of each row tile is one read of the ``C`` crossbars of that row tile,
+    driven as :mod:`.encoding` describes. Every physical column current goes to an unsigned ADC
+    (:mod:`.adc`). The digital side forms ``pos - neg`` codes
+    (:func:`golden.psum.differential_codes`), combines bit planes with weights ``2**k``
+    (:func:`golden.psum.shift_add` with 1-bit slices, saturating once to ``psum_bits``) and
+    accumulates row tiles with saturation after every add (:func:`golden.psum.psum_accumulate`);
+    the tests check this equality. The result is scaled back to weight units.
+
+Skip-zero rule
+    A read whose input lines are all zero is skipped: the decoder sees nothing to drive, no
+    crossbar is activated and no ADC converts (the code would be 0 anyway). The input vector is
+    still fetched from the buffer to find that out.
+
+Transposed read (:meth:`AnalogMatrix.transpose`, BP only)
+    ``W^T e`` on the same devices with the row-side ADCs of a transposable crossbar: errors
+    drive the columns and row currents are converted. Errors are sign-magnitude quantised to
+    ``error_bits`` per vector and applied bit-serially. For a differential pair the sign is
+    handled in two column phases per bit plane: phase P drives ``G+`` columns with the bits of
+    positive errors and ``G-`` columns with the bits of negative errors, phase N the opposite;
+    ``code_P - code_N`` is the signed code. Column tiles are accumulated like row tiles forward.
+    With the offset mapping phase P drives positive and phase N negative errors, and the
+    reference term ``g_ref * sum(bits)`` is subtracted digitally with the nominal reference
+    conductance (the reference column cannot be driven from the column side).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..activity import ActivityCounters, vector_bytes
+from ..chip import ChipConfig
+from ..rram.noise import NoiseModel
+from .adc import accumulate_tiles, adc_lsb, percentile, to_codes
+from .encoding import (ANALOG_WORD_BITS, LOOKUP_MAX_ROWS, all_patterns, bit_planes, is_binary,
+                       sign_magnitude)
+from .programming import DeviceArray
+
+__all__ = ["AdcCodes", "AnalogMatrix"]
+
+
+@dataclass
+class AdcCodes:
+    """Raw ADC codes of one binary read, for co-simulation with the RTL.
+
+    Members
+    -------
+    pos, neg : Tensor, int64, shape ``(R, ..., out)``
+        Unsigned codes of the positive and negative column of each output in each row tile
+        (offset mapping: ``neg`` is the code of the crossbar's reference column, repeated for
+        every output of that crossbar).
+    scale : float
+        Weight units per code: the forward current is ``scale * psum_accumulate(pos - neg)``.
+    """
+
+    pos: torch.Tensor
+    neg: torch.Tensor
+    scale: float
+
+
+
+class AnalogMatrix(DeviceArray):
+    """A :class:`DeviceArray` read through DACs and ADCs, counting every event.
+
+    Parameters are those of :class:`DeviceArray`.
+
+    Members
+    -------
+    full_scale : dict[str, float or None]
+        ADC full scale (µS) of the ``"forward"`` and ``"transpose"`` reads (None until
+        calibrated).
+    """
+
+    def __init__(self, n_out: int, n_in: int, chip: ChipConfig, noise: NoiseModel,
+                 generator: torch.Generator | None = None, *, name: str = "W",
+                 counters: ActivityCounters | None = None,
+                 dtype: torch.dtype = torch.float32) -> None:
+        super().__init__(n_out, n_in, chip, noise, generator, name=name, counters=counters,
+                         dtype=dtype)
+        xbar, g_max = chip.crossbar, chip.device.g_max_us
+        self.full_scale: dict[str, float | None] = {"forward": None, "transpose": None}
+        if xbar.adc_range == "max":
+            self.full_scale = {"forward": xbar.rows * g_max, "transpose": xbar.cols * g_max}
+        elif xbar.adc_range == "fixed":
+            self.full_scale = {"forward": float(xbar.adc_full_scale_us),
+                               "transpose": float(xbar.adc_full_scale_us)}
+
+    def _drives(self, x: torch.Tensor, bits: int, binary: bool | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+        """Split inputs ``(N, n)`` into non-negative line drives.
+
+        Returns ``(drives (K, N, n), weights (K,), scale (N,), word_bits)``: the signed input is
+        ``scale[:, None] * sum_k weights[k] * drives[k]``. Spikes give one drive; bit-serial
+        inputs one 0/1 drive per (bit plane, sign) that is not all zero; an ideal
+        (``bits = 0``) analog input one drive per sign present.
+        """
+        ones = torch.ones(x.shape[0], dtype=x.dtype)
+        if binary if binary is not None else is_binary(x):
+            return x.unsqueeze(0), torch.ones(1, dtype=x.dtype), ones, 1
+        if bits == 0:
+            d = torch.stack([x.clamp(min=0), (-x).clamp(min=0)])
+            w = torch.tensor([1.0, -1.0], dtype=x.dtype)
+            keep = d.reshape(2, -1).any(-1)
+            return d[keep], w[keep], ones, ANALOG_WORD_BITS
+        mag, sign, scale = sign_magnitude(x, bits)
+        d, w = bit_planes(mag, sign, bits, x.dtype)                 # (K', 2, N, n), (K',)
+        d = d.reshape(-1, *x.shape)
+        w = torch.stack([w, -w], 1).reshape(-1)
+        keep = d.reshape(d.shape[0], -1).any(-1)
+        if not bool(keep.any()):
+            keep[0] = True
+        return d[keep], w[keep], scale, bits
+
+    def _count_reads(self, phase: str, act: torch.Tensor, *, xbars_per_read: int,
+                     lines_per_tile: torch.Tensor, conv_per_read, adds_per_read,
+                     n_vectors: int, in_bytes: int, out_bytes: int) -> None:
+        """Count reads from active-line counts ``act (..., tiles)`` (zero: read skipped)."""
+        nz_tile = (act > 0).reshape(-1, act.shape[-1]).sum(0)
+        conv_per_read = torch.as_tensor(conv_per_read)
+        adds_per_read = torch.as_tensor(adds_per_read)
+        self.counters.add(
+            self.name, phase,
+            reads=int(nz_tile.sum()) * xbars_per_read,
+            active_rows=int(act.sum()) * xbars_per_read,
+            rows_driven=int((nz_tile * lines_per_tile).sum()) * xbars_per_read,
+            adc_conversions=int((nz_tile * conv_per_read).sum()),
+            psum_adds=int((nz_tile * adds_per_read).sum()),
+            buffer_read_bytes=n_vectors * in_bytes,
+            buffer_write_bytes=n_vectors * out_bytes)
+
+    def _lsb(self, full_scale: float) -> float:
+        return adc_lsb(full_scale, self.chip.crossbar.adc_bits)
+
+    def _to_codes(self, current_lsb: torch.Tensor) -> torch.Tensor:
+        return to_codes(current_lsb, self.chip.crossbar.adc_bits)
+
+    def _accumulate(self, tile_psum: torch.Tensor) -> torch.Tensor:
+        return accumulate_tiles(tile_psum, self.chip.crossbar.adc_bits,
+                                self.chip.datapath.psum_bits)
+
+    def _columns(self) -> torch.Tensor:
+        """Physical column conductances ``(P, in)``: ``g_a`` rows, then ``g_b`` or references."""
+        if self.chip.device.differential:
+            return torch.cat([self.g_a, self.g_b], 0)
+        return torch.cat([self.g_a, self.g_ref], 0)
+
+    def _column_currents(self, drives: torch.Tensor, unit: float = 1.0) -> torch.Tensor:
+        """Currents ``(K, N, R, P)`` of every physical column of every row tile, in ``unit`` µS."""
+        g = self._columns() if unit == 1.0 else self._columns() / unit
+        if self.row_tiles == 1:
+            return (drives @ g.t()).unsqueeze(2)
+        pad = self.row_tiles * self.chip.crossbar.rows - self.n_in
+        d = torch.nn.functional.pad(drives, (0, pad))
+        gp = torch.nn.functional.pad(g, (0, pad))
+        d = d.reshape(*drives.shape[:2], self.row_tiles, self.chip.crossbar.rows)
+        gp = gp.reshape(g.shape[0], self.row_tiles, self.chip.crossbar.rows)
+        return torch.einsum("knrj,prj->knrp", d, gp)
+
+    def _split_codes(self, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Positive and negative (or reference) codes per logical output."""
+        pos = codes[..., :self.n_out]
+        if self.chip.device.differential:
+            return pos, codes[..., self.n_out:]
+        return pos, codes[..., self.n_out:][..., self.col_tile_of]
+
+    def _active_lines(self, drives: torch.Tensor, n_lines: int, size: int, tiles: int
+                      ) -> torch.Tensor:
+        """Active-line counts ``(K, N, tiles)`` of drives ``(K, N, n_lines)`` per tile."""
+        on = drives != 0
+        if tiles == 1:
+            return on.sum(-1, keepdim=True)
+        return torch.stack([on[..., t * size:(t + 1) * size].sum(-1) for t in range(tiles)], -1)
+
+    def _full_scale(self, direction: str, currents_fn) -> float:
+        fs = self.full_scale[direction]
+        if fs is None:
+            fs = self._calibrate(direction, currents_fn())
+        return fs
+
+    def _calibrate(self, direction: str, currents: torch.Tensor) -> float:
+        """Set the ``direction`` full scale from a percentile of observed read currents."""
+        fs = percentile(currents.reshape(-1).float(), self.chip.crossbar.adc_percentile)
+        # An idle calibration batch must not give a zero range: keep at least one device.
+        fs = max(fs, self.chip.device.g_max_us)
+        self.full_scale[direction] = fs
+        return fs
+
+    def calibrate(self, x: torch.Tensor | None = None, err: torch.Tensor | None = None, *,
+                  bits: int | None = None) -> dict[str, float | None]:
+        """Set the ADC full scale of forward reads from inputs ``x`` and/or of transposed reads
+        from errors ``err`` (``adc_range="calibrated"`` only; other policies are fixed).
+
+        Only the currents of non-skipped reads count. Returns ``full_scale``.
+        """
+        if self.chip.crossbar.adc_range != "calibrated":
+            return dict(self.full_scale)
+        if x is not None:
+            x2 = x.detach().to(self.dtype).reshape(-1, self.n_in)
+            drives, *_ = self._drives(x2, self.chip.datapath.input_bits if bits is None else bits)
+            self._calibrate("forward", self._observed_forward(drives))
+        if err is not None:
+            e2 = err.detach().to(self.dtype).reshape(-1, self.n_out)
+            planes, *_ = self._error_planes(e2, self.chip.datapath.error_bits if bits is None else bits)
+            self._calibrate("transpose", self._observed_transpose(planes))
+        return dict(self.full_scale)
+
+    def _observed_forward(self, drives: torch.Tensor) -> torch.Tensor:
+        cur = self._column_currents(drives)
+        act = self._active_lines(drives, self.n_in, self.chip.crossbar.rows, self.row_tiles)
+        return cur[act > 0]
+
+    def _signed_codes(self, drives: torch.Tensor, fs: float) -> tuple[torch.Tensor, float]:
+        """ADC codes ``pos - neg`` ``(K, N, R, out)`` of drives ``(K, N, in)``, and the LSB."""
+        lsb = self._lsb(fs)
+        pos, neg = self._split_codes(self._to_codes(self._column_currents(drives, lsb)))
+        return pos - neg, lsb
+
+    def _tile_psums(self, drives: torch.Tensor, w: torch.Tensor, fs: float
+                    ) -> tuple[torch.Tensor, float]:
+        """Shift-added signed codes per row tile, ``(R, N, out)``, and the LSB.
+
+        A one-tile matrix with few rows and 0/1 drives reads each of the ``2**in`` possible
+        patterns once and looks the codes up: the same codes, far fewer currents to convert.
+        """
+        K, N, n = drives.shape
+        if self.row_tiles == 1 and n <= LOOKUP_MAX_ROWS and is_binary(drives):
+            patterns = all_patterns(n, drives.dtype)                     # (2**n, n)
+            table, lsb = self._signed_codes(patterns.unsqueeze(0), fs)
+            idx = (drives @ (2.0 ** torch.arange(n, dtype=drives.dtype))).long()  # (K, N)
+            # counts[n, p] = sum of plane weights of sample n whose pattern is p.
+            counts = torch.zeros(N, table.shape[1], dtype=drives.dtype)
+            counts.scatter_add_(1, idx.t(), w.expand(N, K).contiguous())
+            return (counts @ table[0, :, 0]).unsqueeze(0), lsb
+        sig, lsb = self._signed_codes(drives, fs)
+        return torch.einsum("k,knro->rno", w, sig), lsb
+
+    def forward(self, x: torch.Tensor, *, bits: int | None = None, binary: bool | None = None,
+                phase: str = "forward") -> torch.Tensor:
+        """Analog ``x @ W^T`` through ADCs: ``x (..., in)`` -> currents ``(..., out)``, weights.
+
+        ``bits`` overrides ``datapath.input_bits`` for multi-bit inputs (spikes are always 1-bit);
+        ``binary`` skips the check whether ``x`` holds spikes. Events are counted under
+        ``(name, phase)``.
+        """
+        if x.shape[-1] != self.n_in:
+            raise ValueError(f"input has {x.shape[-1]} features, the matrix expects {self.n_in}")
+        lead = x.shape[:-1]
+        x2 = x.detach().to(self.dtype).reshape(-1, self.n_in)
+        bits = self.chip.datapath.input_bits if bits is None else bits
+        drives, w, scale, word_bits = self._drives(x2, bits, binary)
+        act = self._active_lines(drives, self.n_in, self.chip.crossbar.rows, self.row_tiles)
+        dev = self.chip.device
+        n_conv = 2 * self.n_out if dev.differential else self.n_out + self.col_tiles
+        self._count_reads(phase, act, xbars_per_read=self.col_tiles,
+                          lines_per_tile=self._rows_in_tile(), conv_per_read=n_conv,
+                          adds_per_read=2 * self.n_out, n_vectors=x2.shape[0],
+                          in_bytes=vector_bytes(self.n_in, word_bits),
+                          out_bytes=vector_bytes(self.n_out, self.chip.datapath.psum_bits))
+        if self.chip.crossbar.adc_bits == 0:
+            # A linear (ideal) ADC commutes with the plane sum and the tile sum: one matmul.
+            signed = torch.einsum("k,kni->ni", w, drives)
+            out = (signed @ self.effective_weight().t()) * scale[:, None]
+            return out.reshape(*lead, self.n_out)
+        fs = self._full_scale("forward", lambda: self._observed_forward(drives))
+        tile_psum, lsb = self._tile_psums(drives, w, fs)
+        acc = self._accumulate(tile_psum)
+        out = acc * (lsb * self.weight_per_us) * scale[:, None]
+        return out.reshape(*lead, self.n_out)
+
+    __call__ = forward
+
+    def adc_codes(self, spikes: torch.Tensor) -> AdcCodes:
+        """Raw codes of one binary read ``spikes (..., in)``: ``pos, neg (R, ..., out)``.
+
+        ``scale * psum_accumulate(differential_codes(pos, neg))`` equals :meth:`forward`
+        (without counting). Needs a quantising ADC (``adc_bits >= 1``).
+        """
+        if self.chip.crossbar.adc_bits == 0:
+            raise ValueError("adc_codes needs a quantising ADC, not adc_bits=0")
+        x2 = spikes.detach().to(self.dtype).reshape(-1, self.n_in)
+        if not is_binary(x2):
+            raise ValueError("adc_codes takes binary spikes; multi-bit inputs are bit-serial")
+        drives = x2.unsqueeze(0)
+        fs = self._full_scale("forward", lambda: self._observed_forward(drives))
+        lsb = self._lsb(fs)
+        codes = self._to_codes(self._column_currents(drives, lsb))
+        pos, neg = self._split_codes(codes[0])              # (N, R, out)
+        shape = (self.row_tiles, *spikes.shape[:-1], self.n_out)
+        pos = pos.permute(1, 0, 2).reshape(shape).to(torch.int64)
+        neg = neg.permute(1, 0, 2).reshape(shape).to(torch.int64)
+        return AdcCodes(pos, neg, lsb * self.weight_per_us)
+
+    def _error_planes(self, e: torch.Tensor, bits: int
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+        """Bit planes ``(K, 2, N, out)`` (``[:, 0]`` positive, ``[:, 1]`` negative errors).
+
+        Returns ``(planes, weights (K,), scale (N,), word_bits)``; all-zero planes are dropped.
+        """
+        if bits == 0:
+            planes = torch.stack([e.clamp(min=0), (-e).clamp(min=0)]).unsqueeze(0)
+            return (planes, torch.ones(1, dtype=e.dtype), torch.ones(e.shape[0], dtype=e.dtype),
+                    ANALOG_WORD_BITS)
+        mag, sign, scale = sign_magnitude(e, bits)
+        planes, w = bit_planes(mag, sign, bits, e.dtype)
+        keep = planes.reshape(planes.shape[0], -1).any(-1)
+        if not bool(keep.any()):
+            keep[0] = True
+        return planes[keep], w[keep], scale, bits
+
+    @property
+    def _tile_width(self) -> int:
+        """Outputs per column tile as laid out for transposed reads (no padding if one tile)."""
+        return self.outputs_per_crossbar if self.col_tiles > 1 else self.n_out
+
+    def _tiled_columns(self, g: torch.Tensor) -> torch.Tensor:
+        """``(out, in)`` -> ``(C, width, in)`` with zero padding of the last column tile."""
+        pad = self.col_tiles * self._tile_width - self.n_out
+        if pad:
+            g = torch.nn.functional.pad(g, (0, 0, 0, pad))
+        return g.reshape(self.col_tiles, self._tile_width, self.n_in)
+
+    def _tiled_drive(self, d: torch.Tensor) -> torch.Tensor:
+        """``(..., out)`` -> ``(..., C, width)``."""
+        pad = self.col_tiles * self._tile_width - self.n_out
+        if pad:
+            d = torch.nn.functional.pad(d, (0, pad))
+        return d.reshape(*d.shape[:-1], self.col_tiles, self._tile_width)
+
+    def _row_currents(self, planes: torch.Tensor, unit: float = 1.0
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Row currents ``(I_P, I_N)``, each ``(C, K, N, in)`` in ``unit`` µS, of the two column
+        phases."""
+        K, _, N, _ = planes.shape
+        C, width = self.col_tiles, self._tile_width
+        d = self._tiled_drive(planes).permute(3, 0, 2, 1, 4)              # (C, K, N, 2, width)
+        ga = self._tiled_columns(self.g_a / unit)
+        shape = (C, K, N, self.n_in)
+        if self.chip.device.differential:
+            gb = self._tiled_columns(self.g_b / unit)
+            # Phase P: G+ columns see positive-error bits, G- columns negative ones; N swaps.
+            m = torch.cat([torch.cat([ga, gb], 1), torch.cat([gb, ga], 1)], -1)
+            cur = torch.bmm(d.reshape(C, K * N, 2 * width), m)           # (C, KN, 2 in)
+            return cur[..., :self.n_in].reshape(shape), cur[..., self.n_in:].reshape(shape)
+        cur = torch.bmm(d.reshape(C, K * N * 2, width), ga).reshape(C, K, N, 2, self.n_in)
+        return cur[:, :, :, 0], cur[:, :, :, 1]
+
+    def _transpose_activity(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Active column counts per tile, ``(K, N, C)``, of phases P and N."""
+        # Differential: each non-zero error bit drives one line in each phase.
+        on = ((planes[:, 0] != 0) | (planes[:, 1] != 0)).to(planes.dtype)
+        if self.chip.device.differential:
+            a = self._active_lines(on, self.n_out, self._tile_width, self.col_tiles)
+            return a, a
+        return (self._active_lines(planes[:, 0], self.n_out, self._tile_width, self.col_tiles),
+                self._active_lines(planes[:, 1], self.n_out, self._tile_width, self.col_tiles))
+
+    def _observed_transpose(self, planes: torch.Tensor) -> torch.Tensor:
+        i_p, i_n = self._row_currents(planes)
+        a_p, a_n = self._transpose_activity(planes)
+        on_p = (a_p > 0).permute(2, 0, 1)
+        on_n = (a_n > 0).permute(2, 0, 1)
+        return torch.cat([i_p[on_p].reshape(-1), i_n[on_n].reshape(-1)])
+
+    def transpose(self, err: torch.Tensor, *, bits: int | None = None,
+                  phase: str = "backward") -> torch.Tensor:
+        """Analog ``err @ W`` (i.e. ``W^T e``) with row-side ADCs: ``(..., out)`` -> ``(..., in)``.
+
+        ``bits`` overrides ``datapath.error_bits``. Events are counted under ``(name, phase)``.
+        """
+        if err.shape[-1] != self.n_out:
+            raise ValueError(f"error has {err.shape[-1]} features, the matrix expects "
+                             f"{self.n_out}")
+        lead = err.shape[:-1]
+        e2 = err.detach().to(self.dtype).reshape(-1, self.n_out)
+        bits = self.chip.datapath.error_bits if bits is None else bits
+        planes, w, scale, word_bits = self._error_planes(e2, bits)
+        a_p, a_n = self._transpose_activity(planes)
+        dev = self.chip.device
+        lines = self._outs_in_tile() * dev.devices_per_weight
+        for act in (a_p, a_n):
+            self._count_reads(phase, act, xbars_per_read=self.row_tiles, lines_per_tile=lines,
+                              conv_per_read=self.n_in, adds_per_read=self.n_in,
+                              n_vectors=0, in_bytes=0, out_bytes=0)
+        self.counters.add(self.name, phase,
+                          buffer_read_bytes=e2.shape[0] * vector_bytes(self.n_out, word_bits),
+                          buffer_write_bytes=e2.shape[0] * vector_bytes(self.n_in,
+                                                                        self.chip.datapath.psum_bits))
+        if self.chip.crossbar.adc_bits == 0:
+            signed = torch.einsum("k,kno->no", w, planes[:, 0] - planes[:, 1])
+            if not dev.differential:  # the reference is subtracted digitally, nominal g_ref
+                w_eff = (self.g_a - dev.g_ref) * self.weight_per_us
+            else:
+                w_eff = self.effective_weight()
+            out = (signed @ w_eff) * scale[:, None]
+            return out.reshape(*lead, self.n_in)
+        fs = self._full_scale("transpose", lambda: self._observed_transpose(planes))
+        lsb = self._lsb(fs)
+        i_p, i_n = self._row_currents(planes, lsb)
+        sig = self._to_codes(i_p) - self._to_codes(i_n)                   # (C, K, N, in)
+        if not dev.differential:
+            # Digital reference: the nominal g_ref times the signed count of driven columns.
+            n_p = self._tiled_drive(planes[:, 0]).sum(-1)                 # (K, N, C)
+            n_n = self._tiled_drive(planes[:, 1]).sum(-1)
+            ref = (n_p - n_n).permute(2, 0, 1).unsqueeze(-1) * (dev.g_ref / lsb)
+            sig = sig - ref
+        tile_psum = torch.einsum("k,ckni->cni", w, sig)
+        acc = self._accumulate(tile_psum)
+        out = acc * (lsb * self.weight_per_us) * scale[:, None]
+        return out.reshape(*lead, self.n_in)

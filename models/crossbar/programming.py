@@ -1,0 +1,325 @@
+# SPDX-License-Identifier: MIT
+"""The devices of one weight matrix on crossbars: tiling, programming, write-verify, updates.
+
+Tiling
+    A logical matrix ``W`` (``out x in``) is cut into ``R = ceil(in / rows)`` row tiles (inputs
+    drive word lines) and ``C = ceil(out / outputs_per_crossbar)`` column tiles. With the
+    differential mapping every output takes two physical columns (``cols // 2`` outputs per
+    crossbar); with the offset mapping one column per crossbar is the reference (``cols - 1``).
+    Each crossbar has its own devices: every device has a standard-normal "personality" ``z``
+    drawn from the chip's ``torch.Generator`` at construction. Devices are stored per logical
+    weight (``g_a``, ``g_b`` shaped ``out x in``), which is the same set of devices in a
+    different layout; offset reference devices are stored per ``(column tile, row)``.
+
+Programming (``programming.noise_mode``)
+    The conductance a device reaches is ``noise.sample(target, z)``. ``"static"``: ``z`` is fixed
+    for the chip's lifetime, so re-programming a device to the same level gives the same
+    conductance (device-to-device variation that re-programming cannot remove).
+    ``"per_write"``: every write draws a new ``z`` (cycle-to-cycle variation).
+
+Write-verify
+    ``programming.write_verify = n`` allows up to ``n`` program-verify iterations after the
+    first pulse. Each iteration reads every still-pending device once (``verify_reads``);
+    devices further than the tolerance (:attr:`ChipConfig.write_tolerance_us`) from the target
+    get one corrective pulse (``write_pulses``) that scales their remaining error by
+    ``verify_shrink``: after ``i`` corrections
+    ``G = target + verify_shrink**i * (sample(target, z_i) - target)`` with ``z_i = z``
+    (static) or a fresh draw (per_write). A pure re-write would never help a static device, so
+    write-verify is modelled as the partial correction of fine-tuning pulses. Fits of
+    NeuRRAM's spread (REFERENCE.md §1) already include that chip's own write-verify, so extra
+    iterations here are an optimistic what-if.
+
+Updates (:meth:`DeviceArray.update`)
+    ``delta_w`` (weight units, from the digital WGU) becomes a level change ``delta_w / step_w``
+    with ``step_w = w_max / unit``, rounded stochastically (``floor(x + U[0, 1))``, unbiased) or
+    to nearest, added to the stored level index and clipped to the level range. Only devices
+    whose level changed are re-programmed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ...golden.fixed import check_int
+from ..activity import ActivityCounters
+from ..chip import UPDATE_ROUNDINGS, ChipConfig
+from ..rram.device import (device_levels, level_conductance, levels_to_weight, weight_scale,
+                           weight_to_levels)
+from ..rram.noise import NoiseModel
+
+__all__ = ["WriteStats", "DeviceArray"]
+
+
+@dataclass
+class WriteStats:
+    """Outcome of one :meth:`AnalogMatrix.program` or :meth:`AnalogMatrix.update`.
+
+    Members
+    -------
+    weights_changed : int
+        Weights whose level index changed.
+    clipped : int
+        Weights whose requested level lay outside the level range.
+    devices_written : int
+        Devices programmed (first pulse).
+    write_pulses : int
+        All programming pulses, write-verify corrections included.
+    verify_reads : int
+        Verify reads of write-verify.
+    """
+
+    weights_changed: int = 0
+    clipped: int = 0
+    devices_written: int = 0
+    write_pulses: int = 0
+    verify_reads: int = 0
+
+
+
+class DeviceArray:
+    """The RRAM devices holding one logical weight matrix (``out x in``) on one chip.
+
+    One logical weight matrix (``out x in``) on RRAM crossbars of one chip.
+
+    Parameters
+    ----------
+    n_out, n_in : int
+        Logical shape.
+    chip : ChipConfig
+    noise : NoiseModel
+        Conductance reached for a target conductance.
+    generator : torch.Generator, optional
+        Source of device personalities, per-write draws and stochastic rounding.
+    name : str
+        Key of this matrix in the activity counters.
+    counters : ActivityCounters, optional
+        Where events are counted (a private one if not given).
+    dtype : torch.dtype
+        Floating type of conductances and results.
+
+    Members
+    -------
+    chip, noise, generator, name, counters
+        As given.
+    row_tiles, col_tiles : int
+        ``R`` and ``C``.
+    outputs_per_crossbar : int
+        Logical outputs per crossbar (:attr:`ChipConfig.outputs_per_crossbar`).
+    w_max : float
+        Deployment scale (max ``|w|`` at :meth:`program`).
+    q : Tensor, int64, ``(out, in)``
+        Level index of every weight (the controller's target map).
+    g_a, g_b : Tensor, ``(out, in)``
+        Conductances (µS) reached by the positive / negative device of each weight; offset
+        mapping: ``g_b`` is the reference device of the weight's row in its crossbar.
+    g_ref : Tensor or None, ``(C, in)``
+        Offset reference devices.
+    z_a, z_b, z_ref : Tensor
+        Device personalities (standard normal).
+    """
+
+    def __init__(self, n_out: int, n_in: int, chip: ChipConfig, noise: NoiseModel,
+                 generator: torch.Generator | None = None, *, name: str = "W",
+                 counters: ActivityCounters | None = None,
+                 dtype: torch.dtype = torch.float32) -> None:
+        check_int(n_out, name="n_out", minimum=1)
+        check_int(n_in, name="n_in", minimum=1)
+        if not isinstance(chip, ChipConfig):
+            raise TypeError(f"chip must be a ChipConfig, not {chip!r}")
+        chip.validate()
+        if not isinstance(noise, NoiseModel):
+            raise ValueError(f"noise must be a NoiseModel, not {noise!r}")
+        self.n_out, self.n_in = n_out, n_in
+        self.chip, self.noise, self.generator = chip, noise, generator
+        self.name = name
+        self.counters = counters if counters is not None else ActivityCounters()
+        self.dtype = dtype
+        self.row_tiles = -(-n_in // chip.crossbar.rows)
+        self.outputs_per_crossbar = chip.outputs_per_crossbar
+        self.col_tiles = -(-n_out // self.outputs_per_crossbar)
+        self.col_tile_of = torch.arange(n_out) // self.outputs_per_crossbar
+        # Personalities: drawn once per device, in a fixed order (a, then b or reference).
+        self.z_a = torch.randn(n_out, n_in, generator=generator, dtype=dtype)
+        if chip.device.differential:
+            self.z_b = torch.randn(n_out, n_in, generator=generator, dtype=dtype)
+            self.z_ref = None
+        else:
+            self.z_ref = torch.randn(self.col_tiles, n_in, generator=generator, dtype=dtype)
+            self.z_b = None
+        self.w_max = 1.0
+        self.q = torch.zeros(n_out, n_in, dtype=torch.int64)
+        self.g_a = torch.zeros(n_out, n_in, dtype=dtype)
+        self.g_b = torch.zeros(n_out, n_in, dtype=dtype)
+        self.g_ref = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.n_out, self.n_in
+
+    @property
+    def n_crossbars(self) -> int:
+        return self.row_tiles * self.col_tiles
+
+    @property
+    def n_tiles(self) -> int:
+        """Tiles this matrix occupies (no two layers share a tile, Sec. III)."""
+        return -(-self.n_crossbars // self.chip.hierarchy.crossbars_per_tile)
+
+    @property
+    def level_step(self) -> float:
+        """Weight change of one level, ``w_max / unit``."""
+        return self.w_max / self.chip.device.unit
+
+    @property
+    def weight_per_us(self) -> float:
+        """Weight units per µS of ``G_a - G_b``."""
+        dev = self.chip.device
+        return self.w_max / (dev.unit * dev.step)
+
+    def _rows_in_tile(self) -> torch.Tensor:
+        r = torch.full((self.row_tiles,), self.chip.crossbar.rows, dtype=torch.int64)
+        r[-1] = self.n_in - self.chip.crossbar.rows * (self.row_tiles - 1)
+        return r
+
+    def _outs_in_tile(self) -> torch.Tensor:
+        c = torch.full((self.col_tiles,), self.outputs_per_crossbar, dtype=torch.int64)
+        c[-1] = self.n_out - self.outputs_per_crossbar * (self.col_tiles - 1)
+        return c
+
+    @classmethod
+    def from_weight(cls, weight: torch.Tensor, chip: ChipConfig, noise: NoiseModel,
+                    generator: torch.Generator | None = None, **kwargs) -> "DeviceArray":
+        """Build a matrix shaped like ``weight`` and :meth:`program` it."""
+        kwargs.setdefault("dtype", weight.dtype if weight.is_floating_point() else torch.float32)
+        m = cls(weight.shape[0], weight.shape[1], chip, noise, generator, **kwargs)
+        m.program(weight)
+        return m
+
+    def _reach(self, target: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
+        """Conductance reached by one programming attempt (a fresh ``z`` if none is given)."""
+        if z is None:
+            z = torch.randn(target.shape, generator=self.generator, dtype=self.dtype)
+        return self.noise.sample(target, z)
+
+    def _program(self, target: torch.Tensor, z_static: torch.Tensor) -> tuple[torch.Tensor,
+                                                                               int, int]:
+        """Program devices to ``target`` (µS, 1-D); return ``(G, pulses, verify_reads)``."""
+        static = self.chip.programming.noise_mode == "static"
+        g = self._reach(target, z_static if static else None)
+        pulses, reads = target.numel(), 0
+        tol, shrink = self.chip.write_tolerance_us, self.chip.programming.verify_shrink
+        pending = torch.ones(target.shape, dtype=torch.bool)
+        for i in range(1, self.chip.programming.write_verify + 1):
+            reads += int(pending.sum())
+            fail = pending & ((g - target).abs() > tol)
+            n_fail = int(fail.sum())
+            if n_fail == 0:
+                break
+            pulses += n_fail
+            t = target[fail]
+            zi = z_static[fail] if static else None
+            g_try = self._reach(t, zi)
+            g[fail] = torch.clamp(t + shrink ** i * (g_try - t), min=0.0)
+            pending = fail
+        return g, pulses, reads
+
+    def _write(self, which: str, mask: torch.Tensor, levels: torch.Tensor) -> tuple[int, int]:
+        """Re-program devices ``mask`` of array ``which`` ("a", "b" or "ref") to ``levels``."""
+        n = int(mask.sum())
+        if n == 0:
+            return 0, 0
+        g = self.g_a if which == "a" else (self.g_b if which == "b" else self.g_ref)
+        z = self.z_a if which == "a" else (self.z_b if which == "b" else self.z_ref)
+        target = level_conductance(levels[mask], self.chip.device, self.dtype)
+        new, pulses, reads = self._program(target, z[mask])
+        g[mask] = new
+        return pulses, reads
+
+    def _record_writes(self, stats: WriteStats, phase: str) -> None:
+        self.counters.add(self.name, phase, write_pulses=stats.write_pulses,
+                          verify_reads=stats.verify_reads, devices_written=stats.devices_written)
+
+    def program(self, weight: torch.Tensor, w_max: float | None = None) -> WriteStats:
+        """Deploy ``weight`` (``out x in``): set ``w_max``, levels, and program every device.
+
+        ``w_max`` defaults to ``max |weight|``. Counted under phase ``"deploy"``.
+        """
+        if tuple(weight.shape) != self.shape:
+            raise ValueError(f"weight shape {tuple(weight.shape)} does not match the matrix "
+                             f"{self.shape}")
+        dev = self.chip.device
+        self.w_max = weight_scale(weight) if w_max is None else float(w_max)
+        if not (math.isfinite(self.w_max) and self.w_max > 0):
+            raise ValueError(f"w_max must be a positive number, not {w_max!r}")
+        self.q = weight_to_levels(weight.to(self.dtype), self.w_max, dev)
+        k_a, k_b = device_levels(self.q, dev)
+        everything = torch.ones(self.shape, dtype=torch.bool)
+        pulses, reads = self._write("a", everything, k_a)
+        n_dev = self.q.numel()
+        if dev.differential:
+            p, r = self._write("b", everything, k_b)
+            n_dev *= 2
+        else:
+            self.g_ref = torch.zeros(self.col_tiles, self.n_in, dtype=self.dtype)
+            ref_levels = torch.full(self.g_ref.shape, dev.ref_level, dtype=torch.int64)
+            p, r = self._write("ref", torch.ones(self.g_ref.shape, dtype=torch.bool), ref_levels)
+            n_dev += self.g_ref.numel()
+            self.g_b = self.g_ref[self.col_tile_of]
+        stats = WriteStats(weights_changed=self.q.numel(), devices_written=n_dev,
+                           write_pulses=pulses + p, verify_reads=reads + r)
+        self._record_writes(stats, "deploy")
+        return stats
+
+    def target_weight(self) -> torch.Tensor:
+        """Weights the level map encodes on ideal devices (``q * w_max / unit``)."""
+        return levels_to_weight(self.q, self.w_max, self.chip.device, self.dtype)
+
+    def effective_weight(self) -> torch.Tensor:
+        """Weights the analog array really holds, ``(g_a - g_b) * weight_per_us`` (no ADC)."""
+        return (self.g_a - self.g_b) * self.weight_per_us
+
+    def update(self, delta_w: torch.Tensor, *, rounding: str | None = None,
+               phase: str = "update") -> WriteStats:
+        """Apply a digitally computed weight change; re-program only devices whose level moved.
+
+        Parameters
+        ----------
+        delta_w : Tensor, ``(out, in)``
+            Requested change in weight units (``-lr * grad`` for SGD).
+        rounding : str, optional
+            ``"stochastic"`` or ``"nearest"``; default ``programming.update_rounding``.
+        """
+        if tuple(delta_w.shape) != self.shape:
+            raise ValueError(f"delta_w shape {tuple(delta_w.shape)} does not match the matrix "
+                             f"{self.shape}")
+        rounding = self.chip.programming.update_rounding if rounding is None else rounding
+        if rounding not in UPDATE_ROUNDINGS:
+            raise ValueError(f"rounding must be one of {UPDATE_ROUNDINGS}, not {rounding!r}")
+        dq = delta_w.detach().to(self.dtype) / self.level_step
+        if rounding == "stochastic":
+            u = torch.rand(self.shape, generator=self.generator, dtype=self.dtype)
+            step = torch.floor(dq + u)
+        else:
+            step = torch.round(dq)
+        dev = self.chip.device
+        lo, hi = dev.q_range
+        want = self.q + step.to(torch.int64)
+        q_new = torch.clamp(want, lo, hi)
+        clipped = int((want != q_new).sum())
+        changed = q_new != self.q
+        ka_old, kb_old = device_levels(self.q, dev)
+        ka_new, kb_new = device_levels(q_new, dev)
+        mask_a = ka_new != ka_old
+        pulses, reads = self._write("a", mask_a, ka_new)
+        n_dev = int(mask_a.sum())
+        if dev.differential:
+            mask_b = kb_new != kb_old
+            p, r = self._write("b", mask_b, kb_new)
+            pulses, reads, n_dev = pulses + p, reads + r, n_dev + int(mask_b.sum())
+        self.q = q_new
+        stats = WriteStats(weights_changed=int(changed.sum()), clipped=clipped,
+                           devices_written=n_dev, write_pulses=pulses, verify_reads=reads)
+        self._record_writes(stats, phase)
+        return stats
