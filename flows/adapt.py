@@ -26,26 +26,26 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from ..golden.options import ADAPT_RULES, LR_SCHEDULES, NOISE_CHOICES
 from ..models.analog_network import AnalogSNN, deploy_feedback
-from ..models.crossbar import CrossbarConfig
+from ..models.chip import ChipConfig
 from ..models.rram.noise import IdealDevice, NoiseModel, PolynomialSpread
 from .checkpoint import Checkpoint, load_checkpoint
 from .config import dump_toml, from_dict, to_dict
 from .errors import DfasimError
-from .fileio import atomic_torch_save, write_json
-from .train import DEFAULT_BATCH, evaluate, prepare_data, set_determinism
+from .fileio import atomic_torch_save, relative_to_run, write_json
+from .limits import adapt_estimate, check_fits
+from .data_prep import DEFAULT_BATCH, prepare_data
+from .evaluation import evaluate
+from .runtime import set_determinism
 
 __all__ = ["AdaptConfig", "ADAPT_RULES", "NOISE_CHOICES", "adapt", "load_noise_model",
            "summarise"]
 
-ADAPT_RULES = ("bp", "dfa")
-#: Built-in noise models; anything else is read as the path of a fitted GPR model file.
-NOISE_CHOICES = ("neurram", "radar", "crosssim", "ideal")
-
 
 @dataclass
 class AdaptConfig:
-    """Settings of ``dfasim adapt`` (the ``[adapt]`` table; ``[adapt.crossbar]`` for the chip)."""
+    """Settings of ``dfasim adapt`` (the ``[adapt]`` table; ``[adapt.chip]`` describes the chip)."""
 
     checkpoint: str = ""
     dataset: str = ""
@@ -66,7 +66,7 @@ class AdaptConfig:
     noise_epochs: int = 100
     calibration_samples: int = 256
     data_dir: str = ""
-    crossbar: CrossbarConfig = field(default_factory=CrossbarConfig)
+    chip: ChipConfig = field(default_factory=ChipConfig)
 
     def validate(self) -> None:
         if not self.checkpoint:
@@ -75,13 +75,16 @@ class AdaptConfig:
         if bad or not self.rules:
             raise DfasimError(f"rules must be a non-empty subset of {ADAPT_RULES}, "
                               f"not {self.rules!r}")
+        if self.noise not in NOISE_CHOICES and not Path(self.noise).is_file():
+            raise DfasimError(f"noise model {self.noise!r} is neither one of "
+                              f"{', '.join(NOISE_CHOICES)} nor an existing model file")
         for name in ("epochs", "chips", "noise_epochs", "calibration_samples"):
             if getattr(self, name) <= 0:
                 raise DfasimError(f"{name} must be positive, not {getattr(self, name)!r}")
         if self.batch_size < 0:
             raise DfasimError(f"batch_size must be positive (0 = default), "
                               f"not {self.batch_size!r}")
-        if self.lr_schedule not in ("cosine", "constant"):
+        if self.lr_schedule not in LR_SCHEDULES:
             raise DfasimError(f"lr_schedule must be cosine or constant, not "
                               f"{self.lr_schedule!r}")
         for name in ("lr_bp", "lr_dfa"):
@@ -89,9 +92,9 @@ class AdaptConfig:
             if not (math.isfinite(v) and v >= 0):
                 raise DfasimError(f"{name} must be a non-negative number, not {v!r}")
         try:
-            self.crossbar.validate()
-        except ValueError as exc:
-            raise DfasimError(f"[crossbar] {exc}") from None
+            self.chip.validate()
+        except (ValueError, TypeError) as exc:
+            raise DfasimError(f"[chip] {exc}") from None
 
 
 def load_noise_model(name: str, out_dir: Path, *, g_min: float, g_max: float, epochs: int,
@@ -103,13 +106,13 @@ def load_noise_model(name: str, out_dir: Path, *, g_min: float, g_max: float, ep
     if name == "crosssim":
         return PolynomialSpread(), "CrossSim RRAM_Wan sigma(G) polynomial (NeuRRAM fit)"
     from ..models.rram.gpr import GPRNoiseModel
-    from .noise import noise_fit
+    from .noise import noise_fit, report_paths
 
     if name in ("neurram", "radar"):
         path = out_dir / f"noise_{name}.pt"
-        if not path.exists():
+        if not all(p.exists() for p in (path, *report_paths(path))):
             noise_fit(name, path, epochs=epochs, seed=seed, g_min=g_min, g_max=g_max,
-                      data_dir=data_dir, progress=progress)
+                      data_dir=data_dir, progress=progress, reuse=True)
     else:
         path = Path(name)
         if not path.is_file():
@@ -123,7 +126,7 @@ def load_noise_model(name: str, out_dir: Path, *, g_min: float, g_max: float, ep
     if window is not None and (abs(window[0] - g_min) > 1e-9 or abs(window[1] - g_max) > 1e-9):
         raise DfasimError(f"noise model {path} was fitted for the window {window} µS, the chip "
                           f"is configured for [{g_min}, {g_max}] µS")
-    return model, f"GPR noise model {path}"
+    return model, f"GPR noise model {path.name if path.parent == out_dir else path}"
 
 
 def _chip_generator(seed: int, chip: int) -> torch.Generator:
@@ -168,6 +171,23 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
     out = Path(out_dir)
     state_dir = out / "state"
     cfg_path = out / "config.toml"
+    set_determinism(cfg.seed)
+    ckpt: Checkpoint = load_checkpoint(cfg.checkpoint)
+    data = prepare_data(cfg.dataset or ckpt.dataset, cfg.data_dir)
+    ds = data.dataset
+    spec = ckpt.model.spec
+    if ds.n_features != spec.n_inputs or ds.n_classes != spec.n_classes:
+        raise DfasimError(f"checkpoint network {'-'.join(map(str, spec.layers))} does not fit "
+                          f"dataset {ds.name} ({ds.n_features} features, {ds.n_classes} "
+                          f"classes)")
+    # The network sees data normalised as at training time.
+    x_train = ckpt.normalise(torch.from_numpy(ds.x_train).float())
+    x_test = ckpt.normalise(torch.from_numpy(ds.x_test).float())
+    y_train, y_test = data.y_train, data.y_test
+    batch = cfg.batch_size or DEFAULT_BATCH.get(ds.name, 50)
+    # Checked before the folder is touched: a refused request leaves no trace in it.
+    check_fits(adapt_estimate(spec, n_train=len(x_train), n_test=len(x_test), batch_size=batch,
+                              epochs=cfg.epochs, chips=cfg.chips, rules=len(cfg.rules)))
     if cfg_path.exists() and not overwrite and state_dir.exists():
         try:
             saved = from_dict(AdaptConfig, tomllib.loads(cfg_path.read_text())["adapt"])
@@ -183,22 +203,8 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
     state_dir.mkdir(parents=True, exist_ok=True)
     dump_toml(cfg_path, {"adapt": cfg})
 
-    set_determinism(cfg.seed)
-    ckpt: Checkpoint = load_checkpoint(cfg.checkpoint)
-    data = prepare_data(cfg.dataset or ckpt.dataset, cfg.data_dir)
-    ds = data.dataset
-    spec = ckpt.model.spec
-    if ds.n_features != spec.n_inputs or ds.n_classes != spec.n_classes:
-        raise DfasimError(f"checkpoint network {'-'.join(map(str, spec.layers))} does not fit "
-                          f"dataset {ds.name} ({ds.n_features} features, {ds.n_classes} "
-                          f"classes)")
-    # The network sees data normalised as at training time.
-    x_train = ckpt.normalise(torch.from_numpy(ds.x_train).float())
-    x_test = ckpt.normalise(torch.from_numpy(ds.x_test).float())
-    y_train, y_test = data.y_train, data.y_test
-    batch = cfg.batch_size or DEFAULT_BATCH.get(ds.name, 50)
-    dev = cfg.crossbar.device
-    noise, noise_desc = load_noise_model(cfg.noise, out, g_min=dev.g_min, g_max=dev.g_max,
+    dev = cfg.chip.device
+    noise, noise_desc = load_noise_model(cfg.noise, out, g_min=dev.g_min_us, g_max=dev.g_max_us,
                                          epochs=cfg.noise_epochs, seed=cfg.seed,
                                          data_dir=cfg.data_dir or None, progress=progress)
     fp32 = evaluate(ckpt.model, x_test, y_test)
@@ -207,13 +213,15 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
         feedback_w = [ckpt.feedback[f"B{l}"] for l in range(len(spec.hidden))]
 
     results: dict[str, Any] = {
-        "dataset": ds.name, "source": ds.source, "checkpoint": str(cfg.checkpoint),
+        "dataset": ds.name, "source": ds.source,
+        "checkpoint": relative_to_run(cfg.checkpoint, out),
         "pretrained_rule": ckpt.rule, "layers": list(spec.layers),
         "timesteps": spec.timesteps, "noise": noise_desc, "fp32_accuracy": fp32,
         "rules": list(cfg.rules), "epochs": cfg.epochs, "batch_size": batch,
         "feedback": ("the checkpoint's own DFA matrices" if feedback_w is not None else
                      "fresh random matrices (the checkpoint was not trained with DFA)"),
-        "config": dataclasses.asdict(cfg), "chips": [],
+        "config": {**dataclasses.asdict(cfg),
+                   "checkpoint": relative_to_run(cfg.checkpoint, out)}, "chips": [],
     }
     total = cfg.chips * len(cfg.rules) * cfg.epochs
     bar = tqdm(total=total, desc=f"adapt {ds.name}", unit="epoch", disable=progress is False)
@@ -227,8 +235,8 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
             gen = _chip_generator(cfg.seed, c)
             calib = x_train[torch.randperm(len(x_train), generator=gen)[:cfg.calibration_samples]]
             try:
-                chip = AnalogSNN.deploy(ckpt.model, cfg.crossbar, noise, gen, calibration=calib)
-                fb = deploy_feedback(spec, cfg.crossbar, noise, gen, matrices=feedback_w,
+                chip = AnalogSNN.deploy(ckpt.model, cfg.chip, noise, gen, calibration=calib)
+                fb = deploy_feedback(spec, cfg.chip, noise, gen, matrices=feedback_w,
                                      counters=chip.counters)
             except ValueError as exc:
                 raise DfasimError(str(exc)) from None

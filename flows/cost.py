@@ -3,11 +3,10 @@
 
 :func:`cost_report` prices either the activity counters an ``adapt.json`` recorded (activity
 mode, averaged over chips) or a dense analytical spec (layers, timesteps, samples, batch, spike
-rate) on a :class:`~dfasim.models.cost.HardwareConfig` (Table II by default, or a
-``[hardware]`` TOML table), and returns a JSON-able dict; :func:`write_cost_outputs` writes it
-as ``cost.json``, ``cost.csv`` and Fig. 6-style PNGs. ``--table1`` rolls up the three Table I
-networks against the paper's DFA/BP ratios; ``--sweep`` evaluates a design-space grid in one
-vectorised pass and reports its speed.
+rate) on a chip description (Table II by default, the ``adapt.json``'s own chip, or a ``[chip]``
+TOML table) through :func:`dfasim.models.cost.report.cost_report`; :func:`write_cost_outputs`
+writes the report as ``cost.json``, ``cost.csv`` and Fig. 6-style PNGs. The Table I roll-up,
+our own blocks' synthesis areas and the design-space sweep are here too.
 """
 from __future__ import annotations
 
@@ -15,68 +14,43 @@ import csv
 import dataclasses
 import io
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..models.activity import ActivityCounters
-from ..models.cost import components as K
-from ..models.cost.config import HardwareConfig
-from ..models.cost.mapping import hardware_params
-from ..models.cost.rollup import (AREA_COMPONENTS, ENERGY_COMPONENTS, LATENCY_COMPONENTS,
-                                  PAPER_RATIOS, TRAINING_PHASES, DenseSpec, Workload,
-                                  activity_workload, dense_workload, evaluate)
+from ..models.chip import ChipConfig
+from ..models.cost import components
+from ..models.cost.area import AREA_COMPONENTS
+from ..models.cost.energy import ENERGY_COMPONENTS
+from ..models.cost.latency import LATENCY_COMPONENTS
+from ..models.cost.report import DISPLAY, MODES
+from ..models.cost.report import cost_report as roll_up
+from ..models.cost.report import table1_report as roll_up_table1
 from ..models.cost.sweep import SWEEP_AXES, random_configs, sweep, sweep_grid
-from .config import from_dict, load_toml, to_dict
+from ..models.cost.workload import (TRAINING_PHASES, DenseSpec, Workload, activity_workload,
+                                    dense_workload)
+from .config import from_dict
 from .errors import DfasimError
 from .fileio import atomic_write_bytes, read_text, write_json
 
-__all__ = ["TABLE1", "HHAR_SAMPLES", "MODES", "load_hardware", "cost_report",
-           "write_cost_outputs", "format_report", "table1_report", "format_table1",
-           "synth_areas", "run_sweep", "add_cost_parser", "run_cost"]
+__all__ = ["cost_report", "write_cost_outputs", "format_report", "table1_report",
+           "format_table1", "synth_areas", "run_sweep", "read_adapt", "adapt_fields"]
 
-MODES = ("activity", "dense")
-
-#: HHAR windows per epoch: the paper does not give its split size, so a round placeholder;
-#: every per-epoch figure scales with it and the DFA/BP ratios do not depend on it.
-HHAR_SAMPLES = 10000
-
-#: The three Table I networks, per adaptation epoch at batch 50 (samples per epoch: the
-#: official training splits of Fashion-MNIST and UCI-HAR; HHAR see :data:`HHAR_SAMPLES`).
-TABLE1: dict[str, DenseSpec] = {
-    "fashion_mnist": DenseSpec([784, 512, 256, 128, 64, 10], 5, 60000, 50, sequence=False,
-                               name="Fashion-MNIST"),
-    "uci_har": DenseSpec([9, 128, 64, 32, 6], 128, 7352, 50, sequence=True, name="UCI-HAR"),
-    "hhar": DenseSpec([6, 256, 128, 64, 6], 100, HHAR_SAMPLES, 50, sequence=True,
-                      name="HHAR"),
-}
-
-#: Display units of tables and plots: (label, factor from the JSON unit).
-DISPLAY = {"energy": ("µJ", 1e-6), "latency": ("ms", 1e-6), "area": ("mm²", 1e-6)}
-
+#: Datasets whose samples are time series (a new input vector every timestep).
 _SEQUENCE_DATASETS = {"uci_har", "hhar", "basic_motions"}
+
+#: Chip fields the recorded counts depend on: pricing them on another value is refused.
+_COUNTED_FIELDS = (("crossbar", "rows"), ("crossbar", "cols"), ("device", "mapping"),
+                   ("datapath", "input_bits"), ("datapath", "error_bits"),
+                   ("datapath", "psum_bits"))
 
 
 # --- inputs -----------------------------------------------------------------------------------
 
-def load_hardware(path: str | Path | None) -> HardwareConfig:
-    """The ``[hardware]`` table of a TOML file (Table II defaults without one), validated."""
-    hw = HardwareConfig() if path is None else load_toml(path, HardwareConfig, "hardware")
-    return _validated(hw)
-
-
-def _validated(hw: HardwareConfig) -> HardwareConfig:
-    if not isinstance(hw, HardwareConfig):
-        raise DfasimError(f"hardware must be a HardwareConfig, not {type(hw).__name__}")
-    try:
-        return hw.validate()
-    except ValueError as exc:
-        raise DfasimError(f"hardware config: {exc}") from None
-
-
-def _read_adapt(source) -> tuple[dict, str]:
+def read_adapt(source) -> tuple[dict, str]:
+    """An ``adapt.json`` (path or already loaded dict) and a name for messages."""
     if isinstance(source, dict):
         return source, "adapt.json (dict)"
     path = Path(source)
@@ -90,7 +64,8 @@ def _read_adapt(source) -> tuple[dict, str]:
     return data, str(path)
 
 
-def _adapt_fields(d: dict, where: str) -> tuple[list[int], int, int, str]:
+def adapt_fields(d: dict, where: str) -> tuple[list[int], int, int, str]:
+    """``(layers, timesteps, batch_size, dataset)`` of an ``adapt.json``."""
     try:
         layers = [int(n) for n in d["layers"]]
         return layers, int(d["timesteps"]), int(d["batch_size"]), str(d.get("dataset", ""))
@@ -99,45 +74,29 @@ def _adapt_fields(d: dict, where: str) -> tuple[list[int], int, int, str]:
                           f"batch_size") from None
 
 
-def _hardware_for_adapt(d: dict, hw: HardwareConfig | None, where: str) -> HardwareConfig:
-    """Table II hardware with the crossbar the counts were simulated on, or check ``hw``."""
-    xb = (d.get("config") or {}).get("crossbar") or {}
-    dev = xb.get("device") or {}
-    sim = {"rows": xb.get("rows"), "cols": xb.get("cols"),
-           "differential": None if "mapping" not in dev else dev["mapping"] == "differential",
-           "input_bits": xb.get("input_bits"), "error_bits": xb.get("error_bits")}
-    if hw is None:
-        hw = HardwareConfig()
-        c, dp = hw.crossbar, hw.datapath
-        for key in ("rows", "cols", "differential"):
-            if sim[key] is not None:
-                setattr(c, key, sim[key])
-        for key, attr in (("adc_bits", "adc_bits"),):
-            if xb.get(key) is not None:
-                setattr(c, attr, xb[key])
-        if dev.get("bits") is not None:
-            c.cell_bits = dev["bits"]
-        for key, attr in (("g_min", "g_min_us"), ("g_max", "g_max_us")):
-            if dev.get(key) is not None:
-                setattr(c, attr, float(dev[key]))
-        for key in ("input_bits", "error_bits", "psum_bits"):
-            if xb.get(key):
-                setattr(dp, key, xb[key])
-        return _validated(hw)
-    hw = _validated(hw)
-    have = {"rows": hw.crossbar.rows, "cols": hw.crossbar.cols,
-            "differential": hw.crossbar.differential, "input_bits": hw.datapath.input_bits,
-            "error_bits": hw.datapath.error_bits}
-    for key, v in sim.items():
-        if v is not None and v != have[key] and not (key.endswith("_bits") and v == 0):
-            raise DfasimError(f"{where} was simulated with {key}={v!r} but the hardware "
-                              f"config has {key}={have[key]!r}; the counts depend on it (rerun "
-                              f"dfasim adapt or drop the override)")
-    return hw
+def _chip_of_adapt(d: dict, chip: ChipConfig | None, where: str) -> ChipConfig:
+    """The chip the counts were simulated on, or ``chip`` after checking it agrees on every
+    field the counts depend on."""
+    recorded = ((d.get("config") or {}).get("chip"))
+    if not isinstance(recorded, dict):
+        raise DfasimError(f"{where} holds no chip description (config.chip); it was written by "
+                          f"an older dfasim: rerun dfasim adapt")
+    simulated = from_dict(ChipConfig, recorded, f"{where} config.chip")
+    if chip is None:
+        return simulated.validate()
+    chip.validate()
+    for part, name in _COUNTED_FIELDS:
+        have = getattr(getattr(chip, part), name)
+        was = getattr(getattr(simulated, part), name)
+        if have != was:
+            raise DfasimError(f"{where} was simulated with {part}.{name}={was!r} but the chip "
+                              f"config has {part}.{name}={have!r}; the counts depend on it "
+                              f"(rerun dfasim adapt or drop the override)")
+    return chip
 
 
 def _adapt_workload(d: dict, where: str) -> Workload:
-    layers, T, B, dataset = _adapt_fields(d, where)
+    layers, timesteps, batch_size, dataset = adapt_fields(d, where)
     runs: dict[str, list[ActivityCounters]] = {"bp": [], "dfa": []}
     for chip in d.get("chips") or []:
         for rule, res in (chip.get("adapt") or {}).items():
@@ -154,7 +113,7 @@ def _adapt_workload(d: dict, where: str) -> Workload:
                           f"--rules bp,dfa)")
     sequence = dataset in _SEQUENCE_DATASETS if dataset else True
     try:
-        return activity_workload(runs, layers, T, B, sequence=sequence,
+        return activity_workload(runs, layers, timesteps, batch_size, sequence=sequence,
                                  source=f"{where}: {len(runs['bp'])} chips, first epoch")
     except ValueError as exc:
         raise DfasimError(f"{where}: {exc}") from None
@@ -174,55 +133,19 @@ def _dense_spec(source) -> DenseSpec:
         raise DfasimError(f"dense spec: {exc}") from None
 
 
+def _validated(chip: ChipConfig | None) -> ChipConfig:
+    chip = ChipConfig() if chip is None else chip
+    if not isinstance(chip, ChipConfig):
+        raise DfasimError(f"chip must be a ChipConfig, not {type(chip).__name__}")
+    try:
+        return chip.validate()
+    except (ValueError, TypeError) as exc:
+        raise DfasimError(f"chip config: {exc}") from None
+
+
 # --- the report -------------------------------------------------------------------------------
 
-def _f(v) -> float:
-    return float(np.asarray(v, dtype=float).reshape(-1)[0])
-
-
-def _paper_entry(layers: list[int]) -> dict | None:
-    for name, e in PAPER_RATIOS["networks"].items():
-        if e["layers"] == layers:
-            return {"network": name, **{k: e[k] for k in ("energy", "latency", "area")}}
-    return None
-
-
-def _scheme_dict(r, order_layers: list[str]) -> dict:
-    e_comp = {c: 0.0 for c in ENERGY_COMPONENTS}
-    e_phase = {p: 0.0 for p in TRAINING_PHASES}
-    e_layer = {n: 0.0 for n in order_layers}
-    e_pc = {p: {c: 0.0 for c in ENERGY_COMPONENTS} for p in TRAINING_PHASES}
-    for (name, phase, comp), v in r.energy.items():
-        v = _f(v)
-        e_comp[comp] += v
-        e_phase[phase] += v
-        e_layer[name] = e_layer.get(name, 0.0) + v
-        e_pc[phase][comp] += v
-    l_comp = {c: 0.0 for c in LATENCY_COMPONENTS}
-    l_phase = {p: 0.0 for p in TRAINING_PHASES}
-    l_pc = {p: {c: 0.0 for c in LATENCY_COMPONENTS} for p in TRAINING_PHASES}
-    for (phase, comp), v in r.latency.items():
-        v = _f(v)
-        l_comp[comp] += v
-        l_phase[phase] += v
-        l_pc[phase][comp] += v
-    area = r.area
-    return {
-        "energy_pj": {"total": sum(e_comp.values()), "by_component": e_comp,
-                      "by_phase": e_phase, "by_layer": e_layer, "by_phase_component": e_pc},
-        "dram_energy_pj": _f(r.dram_pj),
-        "latency_ns": {"total": sum(l_comp.values()), "by_phase": l_phase,
-                       "by_component": l_comp, "by_phase_component": l_pc},
-        "area_um2": {"total": _f(area["total"]),
-                     "by_component": {c: _f(v) for c, v in area["by_component"].items()},
-                     "by_block": {c: _f(v) for c, v in area["by_block"].items()},
-                     "tile": _f(area["tile_area"]), "pe": _f(area["pe_area"])},
-        "mapping": r.mapping.to_dict(),
-        "floorplan": r.area["floorplan"].to_dict(),
-    }
-
-
-def cost_report(source, hw: HardwareConfig | None = None, *, mode: str = "activity",
+def cost_report(source, chip: ChipConfig | None = None, *, mode: str = "activity",
                 synth: dict | None = None) -> dict:
     """Energy, latency and area of one adaptation epoch for BP and DFA.
 
@@ -230,11 +153,11 @@ def cost_report(source, hw: HardwareConfig | None = None, *, mode: str = "activi
     ----------
     source : path, dict or DenseSpec
         An ``adapt.json`` (path or loaded dict) or, with ``mode="dense"``, a dense spec
-        (:class:`~dfasim.models.cost.DenseSpec` or a dict with its fields: ``layers``,
+        (:class:`~dfasim.models.cost.workload.DenseSpec` or a dict with its fields: ``layers``,
         ``timesteps``, ``samples_per_epoch``, ``batch_size``, ``spike_rate``, ...). An
         ``adapt.json`` with ``mode="dense"`` uses its network and measured spike rate.
-    hw : HardwareConfig, optional
-        Default: Table II, with the crossbar of the ``adapt.json`` when there is one.
+    chip : ChipConfig, optional
+        Default: the chip the ``adapt.json`` was simulated on, or Table II for a dense spec.
     mode : str
         ``"activity"`` (price the recorded counters, averaged over chips) or ``"dense"``.
     synth : dict, optional
@@ -243,10 +166,7 @@ def cost_report(source, hw: HardwareConfig | None = None, *, mode: str = "activi
     Returns
     -------
     dict
-        JSON-able: ``hardware``, ``network``, ``mode``, ``schemes`` (``bp``/``dfa``: energy in
-        pJ by component, phase, layer; DRAM apart; latency in ns by phase and component; area
-        in µm² by component and block; mapping; floorplan), ``ratios`` (DFA / BP),
-        ``paper_ratios``, ``units`` and the ``constants`` used.
+        :func:`dfasim.models.cost.report.cost_report`'s report (plus ``synth``).
 
     Raises
     ------
@@ -257,63 +177,28 @@ def cost_report(source, hw: HardwareConfig | None = None, *, mode: str = "activi
         raise DfasimError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     is_adapt = isinstance(source, (str, Path)) or (isinstance(source, dict)
                                                    and "chips" in source)
-    name = ""
     if is_adapt:
-        d, where = _read_adapt(source)
-        hw = _hardware_for_adapt(d, hw, where)
+        d, where = read_adapt(source)
+        chip = _chip_of_adapt(d, chip, where)
         name = str(d.get("dataset", ""))
-        if mode == "activity":
-            wl = _adapt_workload(d, where)
-        else:
-            act = _adapt_workload(d, where)
-            spec = DenseSpec(act.layers, act.timesteps, int(round(act.samples)),
-                             act.batch_size, spike_rate=act.spike_rate or 0.0,
-                             sequence=act.sequence, name=f"{where} (dense)")
-            wl = dense_workload(spec.validate(), hardware_params(hw))
+        workload = _adapt_workload(d, where)
+        if mode == "dense":
+            spec = DenseSpec(workload.layers, workload.timesteps, int(round(workload.samples)),
+                             workload.batch_size, spike_rate=workload.spike_rate or 0.0,
+                             sequence=workload.sequence, name=f"{where} (dense)")
+            workload = dense_workload(spec.validate(), chip)
     else:
         if mode == "activity":
             raise DfasimError("activity mode needs an adapt.json (path or dict); use "
                               "mode='dense' for a network spec")
-        hw = _validated(hw or HardwareConfig())
+        chip = _validated(chip)
         spec = _dense_spec(source)
         name = spec.name
-        wl = dense_workload(spec, hardware_params(hw))
-    p = hardware_params(hw)
-    results = {}
-    for scheme in ("bp", "dfa"):
-        try:
-            r = evaluate(wl, p, scheme)
-            r.mapping.check()
-        except ValueError as exc:
-            raise DfasimError(str(exc)) from None
-        results[scheme] = r
-    order = [f"L{l}" for l in range(len(wl.layers) - 1)] \
-        + [f"B{l}" for l in range(len(wl.layers) - 2)]
-    schemes = {s: _scheme_dict(r, order) for s, r in results.items()}
-    bp, dfa = schemes["bp"], schemes["dfa"]
-    no_wgu = lambda s: s["energy_pj"]["total"] - s["energy_pj"]["by_component"]["wgu"]  # noqa
-    ratios = {"energy": dfa["energy_pj"]["total"] / bp["energy_pj"]["total"],
-              "latency": dfa["latency_ns"]["total"] / bp["latency_ns"]["total"],
-              "area": dfa["area_um2"]["total"] / bp["area_um2"]["total"],
-              "energy_excluding_wgu": no_wgu(dfa) / no_wgu(bp)}
-    report = {
-        "format": "dfasim.cost.report", "version": 1,
-        "hardware": to_dict(hw),
-        "network": {"name": name, "layers": wl.layers, "timesteps": wl.timesteps,
-                    "batch_size": wl.batch_size, "samples_per_epoch": wl.samples,
-                    "batches_per_epoch": wl.batches, "sequence_input": wl.sequence,
-                    "spike_rate": wl.spike_rate, "source": wl.source},
-        "mode": wl.mode,
-        "schemes": schemes,
-        "ratios": ratios,
-        "paper_ratios": {"range": PAPER_RATIOS["range"],
-                         "network": _paper_entry(wl.layers)},
-        "units": {"energy_pj": "pJ per adaptation epoch (forward, backward, update; DRAM "
-                               "apart in dram_energy_pj)",
-                  "latency_ns": "ns per adaptation epoch", "area_um2": "µm²",
-                  "display": {k: list(v) for k, v in DISPLAY.items()}},
-        "constants": K.library_table(hw.tech.node_nm),
-    }
+        workload = dense_workload(spec, chip)
+    try:
+        report = roll_up(workload, chip, name=name)
+    except ValueError as exc:
+        raise DfasimError(str(exc)) from None
     if synth is not None:
         report["synth"] = synth
     return report
@@ -473,28 +358,16 @@ def write_cost_outputs(report: dict, out_dir) -> list[Path]:
 
 # --- Table I ----------------------------------------------------------------------------------
 
-def table1_report(hw: HardwareConfig | None = None, *, spike_rate: float | None = None,
+def table1_report(chip: ChipConfig | None = None, *, spike_rate: float | None = None,
                   synth: dict | None = None) -> dict:
     """Dense roll-up of the three Table I networks with the paper's ratios beside ours."""
-    out: dict[str, Any] = {"networks": {}, "rows": []}
-    for key, spec in TABLE1.items():
-        spec = dataclasses.replace(spec, layers=list(spec.layers))
-        if spike_rate is not None:
-            spec.spike_rate = spike_rate
-        rep = cost_report(spec, hw, mode="dense", synth=synth)
-        out["networks"][key] = rep
-        s, paper = rep["schemes"], PAPER_RATIOS["networks"][key]
-        row = {"network": key, "layers": "-".join(map(str, spec.layers)),
-               "timesteps": spec.timesteps, "samples_per_epoch": spec.samples_per_epoch,
-               "spike_rate": spec.spike_rate}
-        for q, k in (("energy", "energy_pj"), ("latency", "latency_ns"), ("area", "area_um2")):
-            row[f"bp_{k}"] = s["bp"][k]["total"]
-            row[f"dfa_{k}"] = s["dfa"][k]["total"]
-            row[f"ratio_{q}"] = rep["ratios"][q]
-            row[f"paper_{q}"] = paper[q]
-        row["ratio_energy_excluding_wgu"] = rep["ratios"]["energy_excluding_wgu"]
-        row["dram_energy_pj"] = s["bp"]["dram_energy_pj"]
-        out["rows"].append(row)
+    try:
+        out = roll_up_table1(_validated(chip), spike_rate=spike_rate)
+    except ValueError as exc:
+        raise DfasimError(str(exc)) from None
+    if synth is not None:
+        for report in out["networks"].values():
+            report["synth"] = synth
     return out
 
 
@@ -549,13 +422,13 @@ def synth_areas(out_dir, node_nm: float = 32.0) -> dict:
             per_bit = (a1 - a2) / (b1 - b2)
             logic = a2 - per_bit * b2
         per_lane = logic / lanes
-        lib = K.LIBRARY[name]
+        lib = components.LIBRARY[name]
         res["blocks"][name] = {
             "runs": [{"block": b, "params": p, "area_um2": r["area_um2"],
                       "memory_bits": sum(m["bits"] for m in r["memories"])}
                      for (b, p), r in zip(runs, reps)],
             "logic_um2_per_lane_180nm": per_lane,
-            "logic_um2_per_lane_scaled": K.scale(per_lane, "area", 180, node_nm),
+            "logic_um2_per_lane_scaled": components.scale(per_lane, "area", 180, node_nm),
             "library_um2_per_lane_scaled": float(lib.at(node_nm)),
             "library_source": lib.note}
     return res
@@ -563,7 +436,7 @@ def synth_areas(out_dir, node_nm: float = 32.0) -> dict:
 
 # --- sweep ------------------------------------------------------------------------------------
 
-def run_sweep(spec: DenseSpec, hw: HardwareConfig | None = None, *, n: int | None = None,
+def run_sweep(spec: DenseSpec, chip: ChipConfig | None = None, *, n: int | None = None,
               seed: int = 0, repeats: int = 3) -> tuple[Any, dict]:
     """Sweep the design space (the full grid, or ``n`` random configurations); returns the
     :class:`~dfasim.models.cost.sweep.SweepResult` and a JSON-able summary with its speed
@@ -572,7 +445,7 @@ def run_sweep(spec: DenseSpec, hw: HardwareConfig | None = None, *, n: int | Non
     best = None
     for _ in range(max(1, repeats)):
         try:
-            res = sweep(spec, configs, hw)
+            res = sweep(spec, configs, chip)
         except ValueError as exc:
             raise DfasimError(f"sweep: {exc}") from None
         if best is None or res.seconds < best.seconds:
@@ -594,134 +467,3 @@ def run_sweep(spec: DenseSpec, hw: HardwareConfig | None = None, *, n: int | Non
             {f"dfa_{q}": float(dfa[q][i]) for q in dfa}
             | {f"bp_{q}": float(res.totals["bp"][q][i]) for q in dfa})
     return res, summary
-
-
-# --- command line -----------------------------------------------------------------------------
-
-def add_cost_parser(sub) -> None:
-    """Register ``dfasim cost``."""
-    p = sub.add_parser("cost", help="energy / latency / area of an adaptation epoch, BP vs "
-                                    "DFA (Fig. 6 plots, Table I comparison, design sweep)")
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--adapt", help="adapt.json whose activity counts are priced")
-    src.add_argument("--network", help="dense mode: layer sizes, e.g. 9,128,64,32,6")
-    src.add_argument("--table1", action="store_true",
-                     help="dense roll-up of the three Table I networks vs the paper's ratios")
-    p.add_argument("--mode", choices=MODES, help="with --adapt: activity (default) or dense")
-    p.add_argument("--timesteps", type=int, help="dense mode: T (default 128)")
-    p.add_argument("--samples", type=int, help="dense mode: samples per epoch (default 2400)")
-    p.add_argument("--batch-size", type=int, dest="batch_size", help="default 50")
-    p.add_argument("--spike-rate", type=float, dest="spike_rate",
-                   help="dense mode: hidden-layer spike rate (default 0.38, measured on UCI-HAR)")
-    p.add_argument("--static", action="store_true",
-                   help="dense mode: static input repeated every timestep (DRAM line)")
-    p.add_argument("--config", help="TOML file with a [hardware] table (default Table II)")
-    p.add_argument("--out", help="output directory (default runs/cost/NAME)")
-    p.add_argument("--sweep", action="store_true",
-                   help="vectorised design-space sweep over crossbar size, ADC bits, mux "
-                        "ratio and buffer sizes; reports configurations per second")
-    p.add_argument("--sweep-n", type=int, dest="sweep_n",
-                   help="sweep N random configurations instead of the grid")
-    p.add_argument("--synth", action="store_true",
-                   help="also synthesise our digital blocks (yosys, about a minute) and show "
-                        "their node-scaled areas beside the library values")
-
-
-def _network_arg(text: str) -> list[int]:
-    try:
-        layers = [int(t) for t in text.replace("-", ",").split(",") if t.strip()]
-    except ValueError:
-        raise DfasimError(f"--network must be layer sizes like 9,128,64,32,6, not "
-                          f"{text!r}") from None
-    return layers
-
-
-def _dense_from_args(args) -> DenseSpec:
-    layers = _network_arg(args.network) if args.network else list(TABLE1["uci_har"].layers)
-    spec = DenseSpec(layers, args.timesteps if args.timesteps is not None else 128,
-                     args.samples if args.samples is not None else 2400,
-                     args.batch_size if args.batch_size is not None else 50,
-                     sequence=not args.static)
-    if args.spike_rate is not None:
-        spec.spike_rate = args.spike_rate
-    try:
-        return spec.validate()
-    except ValueError as exc:
-        raise DfasimError(f"dense spec: {exc}") from None
-
-
-def run_cost(args) -> int:
-    """``dfasim cost``: print the table, write the outputs; 0 on success."""
-    hw = load_hardware(args.config)
-    if args.sweep_n is not None and args.sweep_n < 1:
-        raise DfasimError(f"--sweep-n must be a positive integer, not {args.sweep_n}")
-    if args.sweep:
-        if args.adapt:
-            d, where = _read_adapt(args.adapt)
-            layers, T, B, _ = _adapt_fields(d, where)
-            spec = DenseSpec(layers, T, 2400, B)
-            if args.spike_rate is not None:
-                spec.spike_rate = args.spike_rate
-        else:
-            spec = _dense_from_args(args)
-        out = Path(args.out or "runs/cost/sweep")
-        res, summary = run_sweep(spec, hw, n=args.sweep_n)
-        out.mkdir(parents=True, exist_ok=True)
-        rows = res.rows()
-        _write_csv(out / "sweep.csv", [list(rows[0])] + [list(r.values()) for r in rows])
-        write_json(out / "sweep.json", summary)
-        print(f"sweep of {summary['configurations']:,} configurations "
-              f"({summary['feasible']:,} feasible) of {summary['network']} T="
-              f"{spec.timesteps}: {summary['seconds'] * 1e3:.1f} ms, "
-              f"{summary['configs_per_second']:,.0f} configurations/s")
-        if "best_dfa_energy_delay" in summary:
-            b = summary["best_dfa_energy_delay"]
-            print("lowest DFA energy x latency: " + ", ".join(
-                f"{k}={b[k]}" for k in res.configs))
-        print(f"wrote {out / 'sweep.csv'} and {out / 'sweep.json'}")
-        return 0
-    synth = None
-    if args.synth:
-        out_synth = Path(args.out or "runs/cost") / "synth"
-        print("synthesising shift_add, psum, grad_lif and wgu with yosys ...", flush=True)
-        synth = synth_areas(out_synth, hw.tech.node_nm)
-    if args.table1:
-        t0 = time.perf_counter()
-        t = table1_report(hw, spike_rate=args.spike_rate, synth=synth)
-        seconds = time.perf_counter() - t0
-        out = Path(args.out or "runs/cost/table1")
-        written = []
-        for key, rep in t["networks"].items():
-            print(format_report(rep))
-            print()
-            written += write_cost_outputs(rep, out / key)
-        table = format_table1(t)
-        print(table)
-        t["seconds"] = seconds
-        write_json(out / "table1.json", {"rows": t["rows"], "seconds": seconds,
-                                         "paper_ratios": PAPER_RATIOS})
-        rows = t["rows"]
-        _write_csv(out / "table1.csv", [list(rows[0])] + [list(r.values()) for r in rows])
-        atomic_write_bytes(out / "table1.md", (table + "\n").encode())
-        print(f"wrote {out / 'table1.json'}, table1.csv, table1.md and "
-              f"{len(written)} files under {out}/<network>/")
-        return 0
-    if args.adapt:
-        report = cost_report(args.adapt, None if args.config is None else hw,
-                             mode=args.mode or "activity", synth=synth)
-        name = report["network"]["name"] or Path(args.adapt).parent.name
-        out = Path(args.out or f"runs/cost/{name}-{report['mode']}")
-    else:
-        if args.mode == "activity":
-            raise DfasimError("--mode activity needs --adapt ADAPT_JSON")
-        report = cost_report(_dense_from_args(args), hw, mode="dense", synth=synth)
-        out = Path(args.out or "runs/cost/" + "-".join(map(str, report["network"]["layers"])))
-    print(format_report(report))
-    if synth is not None:
-        for name, b in synth["blocks"].items():
-            print(f"  synth {name}: {b['logic_um2_per_lane_180nm']:,.0f} µm²/lane at 180 nm -> "
-                  f"{b['logic_um2_per_lane_scaled']:,.1f} µm² at {hw.tech.node_nm:g} nm "
-                  f"(library {b['library_um2_per_lane_scaled']:,.1f})")
-    paths = write_cost_outputs(report, out)
-    print(f"wrote {', '.join(str(p) for p in paths)}")
-    return 0

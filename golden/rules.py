@@ -29,6 +29,7 @@ import torch
 
 from .loss import output_error, output_loss
 from .network import SpikingMLP
+from .options import DFA_ERRORS
 
 __all__ = ["TrainingRule", "BPTT", "DFA", "SDFA", "RULES", "make_rule"]
 
@@ -88,7 +89,7 @@ class DFA(TrainingRule):
     """Direct feedback alignment with fixed random ``B_l`` per hidden layer."""
 
     name = "dfa"
-    ERRORS = ("average", "timestep")
+    ERRORS = DFA_ERRORS
 
     def __init__(self, model: SpikingMLP, *, loss: str = "ce", error: str = "average",
                  generator: torch.Generator | None = None) -> None:

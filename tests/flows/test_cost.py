@@ -8,14 +8,14 @@ import torch
 
 from dfasim.flows import rtl
 from dfasim.flows.cli import main
-from dfasim.flows.config import dump_toml
-from dfasim.flows.cost import (TABLE1, cost_report, format_report, load_hardware,
-                               synth_areas, table1_report, write_cost_outputs)
+from dfasim.flows.config import dump_toml, load_chip, to_dict
+from dfasim.flows.cost import (cost_report, format_report, synth_areas, table1_report,
+                               write_cost_outputs)
 from dfasim.flows.errors import DfasimError
 from dfasim.golden.network import NetworkSpec, SpikingMLP
 from dfasim.models.analog_network import AnalogSNN, deploy_feedback
-from dfasim.models.cost import HardwareConfig
-from dfasim.models.crossbar import CrossbarConfig
+from dfasim.golden.papers import DFA_SIM_TABLE1
+from dfasim.models.chip import ChipConfig
 from dfasim.models.rram.noise import IdealDevice
 
 LAYERS, T, B = (5, 12, 8, 3), 4, 6
@@ -28,7 +28,7 @@ def adapt_json(tmp_path_factory):
     model = SpikingMLP(NetworkSpec(LAYERS, T), generator=g)
     x = torch.randn(2 * B, T, LAYERS[0], generator=g)
     y = torch.randint(0, 3, (2 * B,), generator=g)
-    cfg = CrossbarConfig()
+    cfg = ChipConfig()
     chips = []
     for chip in range(2):
         res = {}
@@ -44,10 +44,7 @@ def adapt_json(tmp_path_factory):
             res[rule] = {"epoch_counts": snn.counters.to_dict(), "lr": 0.05, "history": []}
         chips.append({"chip": chip, "adapt": res, "tiles": 3})
     d = {"layers": list(LAYERS), "timesteps": T, "batch_size": B, "dataset": "uci_har",
-         "config": {"crossbar": {"rows": 256, "cols": 256, "adc_bits": 4, "input_bits": 8,
-                                 "error_bits": 8, "psum_bits": 16,
-                                 "device": {"bits": 4, "g_min": 1.0, "g_max": 10.0,
-                                            "mapping": "differential"}}},
+         "config": {"chip": to_dict(cfg)},
          "chips": chips}
     path = tmp_path_factory.mktemp("adapt") / "adapt.json"
     path.write_text(json.dumps(d))
@@ -63,7 +60,7 @@ def _one_line_error(capsys, argv, match):
 
 def test_cli_adapt_writes_the_outputs(adapt_json, tmp_path, capsys):
     out = tmp_path / "cost"
-    assert main(["cost", "--adapt", str(adapt_json), "--out", str(out)]) == 0
+    assert main(["cost", "adapt", str(adapt_json), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "DFA/BP" in printed and "activity mode" in printed
     for name in ("cost.json", "cost.csv", "energy_by_component.png", "latency_by_phase.png",
@@ -113,60 +110,66 @@ def test_adapt_in_dense_mode_uses_its_network(adapt_json):
 
 def test_table1_rows():
     t = table1_report()
-    assert [r["network"] for r in t["rows"]] == list(TABLE1)
+    assert [r["network"] for r in t["rows"]] == list(DFA_SIM_TABLE1)
     for r in t["rows"]:
         assert r["paper_energy"] < 0.5 and r["ratio_latency"] < 1
         assert r["dfa_area_um2"] > 0 and r["dram_energy_pj"] > 0
 
 
 def test_toml_round_trip(tmp_path):
-    hw = HardwareConfig()
-    hw.crossbar.rows, hw.buffers.tile_kb, hw.mapping.weight_duplication = 128, 8.0, 2
-    path = tmp_path / "hw.toml"
-    dump_toml(path, {"hardware": hw})
-    assert load_hardware(path) == hw
-    assert load_hardware(None) == HardwareConfig()
+    chip = ChipConfig().updated({"crossbar.rows": 128, "buffers.tile_kb": 8.0,
+                                 "mapping.weight_duplication": 2,
+                                 "crossbar.adc_full_scale_us": 12.5,
+                                 "programming.verify_tolerance_us": 0.25})
+    path = tmp_path / "chip.toml"
+    dump_toml(path, {"chip": chip})
+    assert load_chip(path) == chip
+    assert load_chip(None) == ChipConfig()
+    # Absent optional fields (None) are left out of the file and read back as None.
+    dump_toml(path, {"chip": ChipConfig()})
+    assert "adc_full_scale_us" not in path.read_text() and load_chip(path) == ChipConfig()
 
 
 @pytest.mark.parametrize("text, match", [
-    ("[hardware.crossbar]\nrows = -3\n", "crossbar.rows must be an integer"),
-    ("[hardware.crossbar]\ncolour = 1\n", "unknown key 'colour'"),
-    ("[hardware.crossbar]\nrows = 'big'\n", "expected int"),
-    ("[hardware.crossbar\nrows = 3\n", "not valid TOML"),
-    ("[hardware.buffers]\ntile_kb = 0\n", "buffers.tile_kb must be a positive number"),
-    ("[train]\n", "has no [hardware] table"),
+    ("[chip.crossbar]\nrows = -3\n", "crossbar.rows must be >= 2, not -3"),
+    ("[chip.crossbar]\ncolour = 1\n", "unknown key 'colour'"),
+    ("[chip.crossbar]\nrows = 'big'\n", "expected int"),
+    ("[chip.crossbar\nrows = 3\n", "not valid TOML"),
+    ("[chip.buffers]\ntile_kb = 0\n", "buffers.tile_kb must be a positive number"),
+    ("[chip.crossbar]\nadc_bits = -3\n", "crossbar.adc_bits must be >= 0, not -3"),
+    ("[train]\n", "has no [chip] table"),
 ])
 def test_malformed_config_is_one_line(tmp_path, capsys, text, match):
     path = tmp_path / "hw.toml"
     path.write_text(text)
-    _one_line_error(capsys, ["cost", "--network", "9,128,6", "--config", str(path)], match)
+    _one_line_error(capsys, ["cost", "network", "9-128-6", "--config", str(path)], match)
 
 
 def test_cli_input_errors(adapt_json, tmp_path, capsys):
-    _one_line_error(capsys, ["cost", "--network", "9,x,6"], "--network must be layer sizes")
-    _one_line_error(capsys, ["cost", "--adapt", str(tmp_path / "none.json")], "cannot read")
+    _one_line_error(capsys, ["cost", "network", "9-x-6"], "network must be layer sizes")
+    _one_line_error(capsys, ["cost", "adapt", str(tmp_path / "none.json")], "cannot read")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    _one_line_error(capsys, ["cost", "--adapt", str(bad)], "is not valid JSON")
+    _one_line_error(capsys, ["cost", "adapt", str(bad)], "is not valid JSON")
     only_bp = json.loads(adapt_json.read_text())
     for chip in only_bp["chips"]:
         del chip["adapt"]["dfa"]
     one = tmp_path / "one.json"
     one.write_text(json.dumps(only_bp))
-    _one_line_error(capsys, ["cost", "--adapt", str(one)], "no per-epoch activity counts")
+    _one_line_error(capsys, ["cost", "adapt", str(one)], "no per-epoch activity counts")
     hw = tmp_path / "hw.toml"
-    hw.write_text("[hardware.crossbar]\nrows = 128\ncols = 128\n")
-    _one_line_error(capsys, ["cost", "--adapt", str(adapt_json), "--config", str(hw)],
-                    "simulated with rows=256")
+    hw.write_text("[chip.crossbar]\nrows = 128\ncols = 128\n")
+    _one_line_error(capsys, ["cost", "adapt", str(adapt_json), "--config", str(hw)],
+                    "simulated with crossbar.rows=256")
     tiles = tmp_path / "tiles.toml"
-    tiles.write_text("[hardware.hierarchy]\nmax_tiles = 2\n")
-    _one_line_error(capsys, ["cost", "--network", "9,128,64,6", "--config", str(tiles)],
+    tiles.write_text("[chip.hierarchy]\nmax_tiles = 2\n")
+    _one_line_error(capsys, ["cost", "network", "9-128-64-6", "--config", str(tiles)],
                     "max_tiles=2")
 
 
 def test_cli_sweep(tmp_path, capsys):
     out = tmp_path / "sweep"
-    assert main(["cost", "--sweep", "--sweep-n", "64", "--network", "9,128,64,32,6",
+    assert main(["cost", "sweep", "--random", "64", "--network", "9-128-64-32-6",
                  "--out", str(out)]) == 0
     assert "configurations/s" in capsys.readouterr().out
     summary = json.loads((out / "sweep.json").read_text())
