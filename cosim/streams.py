@@ -86,11 +86,12 @@ async def stream_checked(dut, in_layout, out_layout, inputs: list, outputs: list
                          stall: float, seed: int) -> int:
     """Stream ``inputs`` through a one-in, one-out block and check it returns ``outputs``.
 
-    Values are packed with :func:`cosim.vectors.fast_packer` (cross-checked against Amaranth's
-    own ``layout.const`` on the first beat) and compared as packed words; a mismatch is
-    decoded field by field and reported with ``replay(k)``. Returns the cycles it took.
+    Values are packed with :func:`cosim.vectors.packing.fast_packer` (cross-checked against
+    Amaranth's own ``layout.const`` on the first beat) and compared as packed words; a
+    mismatch is decoded field by field and reported with ``replay(k)``. Returns the cycles it
+    took.
     """
-    from .vectors import fast_packer
+    from .vectors.packing import fast_packer
 
     pack_in, pack_out = fast_packer(in_layout), fast_packer(out_layout)
     beats = [pack_in(v) for v in inputs]
@@ -115,12 +116,12 @@ async def random_chunks(dut, seed_offset: int, total: int, size: int,
     """Reset, then stream ``total`` seeded random vectors in chunks of at most ``size``.
 
     The test seed is ``$DFASIM_SEED + seed_offset``; ``make(n, chunk_seed)`` generates a chunk
-    (:func:`cosim.vectors.chunks`: chunk 0 uses the test seed, so short runs replay with it)
+    (:func:`cosim.vectors.seeds.chunks`: chunk 0 uses the test seed, so short runs replay with it)
     and ``run(vec, rng)`` streams it, returning its cycles; ``rng`` draws the bubbles and the
     back-pressure. Returns ``(seed, cycles)``.
     """
     from ..golden.stimulus import default_seed
-    from .vectors import chunks, sub_seed
+    from .vectors.seeds import chunks, sub_seed
 
     seed = default_seed() + seed_offset
     rng = random.Random(sub_seed(seed, 200))

@@ -25,6 +25,8 @@ import math
 from dataclasses import dataclass
 from numbers import Integral
 
+from .papers import DFA_SIM_TABLE2
+
 __all__ = [
     "MAX_WIDTH", "MAX_LANES", "MAX_DEPTH", "check_int", "check_width", "check_bool",
     "check_choice", "check_lanes", "check_depth", "int_range", "RESETS", "GradLIFParams",
@@ -449,10 +451,11 @@ class ShiftAddParams:
 
 # -- buffers --------------------------------------------------------------------------------------
 
-#: DFA_Sim Table II buffer capacities in bytes: global 16 KB, tile 4 KB, PE 1 KB.
-GLOBAL_BUFFER_BYTES = 16 * 1024
-TILE_BUFFER_BYTES = 4 * 1024
-PE_BUFFER_BYTES = 1 * 1024
+#: DFA_Sim Table II buffer capacities in bytes (:data:`golden.papers.DFA_SIM_TABLE2`): global
+#: 16 KB, tile 4 KB, PE 1 KB.
+GLOBAL_BUFFER_BYTES = round(DFA_SIM_TABLE2["global_buffer_kb"] * 1024)
+TILE_BUFFER_BYTES = round(DFA_SIM_TABLE2["tile_buffer_kb"] * 1024)
+PE_BUFFER_BYTES = round(DFA_SIM_TABLE2["pe_buffer_kb"] * 1024)
 
 
 def buffer_depth(size_bytes: int, word_bits: int) -> int:

@@ -7,6 +7,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...golden.params import PsumParams
+from ..common.component import param_properties
 from ..common.fixed import saturate
 from ..common.layouts import PsumInputLayout, PsumOutputLayout
 from ..common.stages import register_stage
@@ -14,6 +15,7 @@ from ..common.stages import register_stage
 __all__ = ["PsumAccumulator"]
 
 
+@param_properties("lanes", "in_width", "acc_width")
 class PsumAccumulator(wiring.Component):
     """Tile accumulator of ``lanes`` partial sums with saturation after every addition.
 
@@ -68,13 +70,6 @@ class PsumAccumulator(wiring.Component):
             "i": In(stream.Signature(PsumInputLayout(p.lanes, p.in_width))),
             "o": Out(stream.Signature(PsumOutputLayout(p.lanes, p.acc_width))),
         })
-
-    params = property(lambda self: self._params, doc="The validated ``PsumParams``.")
-    lanes = property(lambda self: self._params.lanes, doc="Number of lanes.")
-    in_width = property(lambda self: self._params.in_width,
-                        doc="Signed width of the input codes.")
-    acc_width = property(lambda self: self._params.acc_width,
-                         doc="Signed width of the accumulators and output sums.")
 
     def elaborate(self, platform):
         m = Module()

@@ -7,6 +7,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...golden.params import ShiftAddParams
+from ..common.component import param_properties
 from ..common.fixed import saturate
 from ..common.layouts import ShiftAddDiffInputLayout, ShiftAddInputLayout, ShiftAddOutputLayout
 from ..common.stages import register_stage
@@ -14,6 +15,8 @@ from ..common.stages import register_stage
 __all__ = ["ShiftAdder"]
 
 
+@param_properties("lanes", "slices", "slice_bits", "code_width", "acc_width", "adc_bits",
+                  "differential", "sum_width")
 class ShiftAdder(wiring.Component):
     """Parallel shift-adder of ``slices`` bit-slice codes for ``lanes`` columns.
 
@@ -85,22 +88,6 @@ class ShiftAdder(wiring.Component):
             "i": In(stream.Signature(in_layout)),
             "o": Out(stream.Signature(ShiftAddOutputLayout(p.lanes, p.acc_width))),
         })
-
-    params = property(lambda self: self._params, doc="The validated ``ShiftAddParams``.")
-    lanes = property(lambda self: self._params.lanes, doc="Number of lanes.")
-    slices = property(lambda self: self._params.slices, doc="Number of bit slices per weight.")
-    slice_bits = property(lambda self: self._params.slice_bits,
-                          doc="Significance step between consecutive slices, in bits.")
-    code_width = property(lambda self: self._params.code_width,
-                          doc="Signed width of a slice code.")
-    acc_width = property(lambda self: self._params.acc_width, doc="Signed output width.")
-    adc_bits = property(lambda self: self._params.adc_bits,
-                        doc="ADC code width in differential mode, else ``None``.")
-    differential = property(lambda self: self._params.differential,
-                            doc="Whether the input carries ``pos``/``neg`` ADC code pairs.")
-    sum_width = property(lambda self: self._params.sum_width,
-                         doc="Signed width of the exact internal sum, "
-                             "``code_width + slice_bits * (S - 1) + 1``.")
 
     def elaborate(self, platform):
         m = Module()

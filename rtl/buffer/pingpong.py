@@ -8,11 +8,13 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ...golden.params import PingPongParams, buffer_depth
+from ..common.component import param_properties
 from ..common.layouts import PingPongWordLayout
 
 __all__ = ["buffer_depth", "PingPongBuffer"]
 
 
+@param_properties("depth", "bank_depth", "width", "signed")
 class PingPongBuffer(wiring.Component):
     """Double-buffered SRAM of ``depth`` words of ``width`` bits, in two banks of ``depth/2``.
 
@@ -106,13 +108,6 @@ class PingPongBuffer(wiring.Component):
         # Check first: a component rejected by its constructor would be left unused.
         p = PingPongParams(depth=buffer_depth(size_bytes, width), width=width, signed=signed)
         return cls(depth=p.depth, width=p.width, signed=p.signed)
-
-    params = property(lambda self: self._params, doc="The validated ``PingPongParams``.")
-    depth = property(lambda self: self._params.depth, doc="Total SRAM depth in words.")
-    bank_depth = property(lambda self: self._params.bank_depth,
-                          doc="Words per bank (``depth/2``).")
-    width = property(lambda self: self._params.width, doc="Word width in bits.")
-    signed = property(lambda self: self._params.signed, doc="Whether the data words are signed.")
 
     def elaborate(self, platform):
         m = Module()

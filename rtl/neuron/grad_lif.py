@@ -8,6 +8,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ...golden.params import RESETS, GradLIFParams, check_depth, check_lanes
+from ..common.component import param_properties
 from ..common.fixed import saturate
 from ..common.layouts import (GradLIFDeltaLayout, GradLIFErrLayout, GradLIFInputLayout,
                               GradLIFOutputLayout, step_width)
@@ -16,6 +17,9 @@ from ..common.stages import register_stage
 __all__ = ["GradLIF", "RESETS"]
 
 
+@param_properties("mem_width", "frac_bits", "leak_shift", "threshold", "reset",
+                  "current_width", "sg_width", "grad_shift", "err_width", "delta_width",
+                  "h_width")
 class GradLIF(wiring.Component):
     """Leaky integrate-and-fire unit for ``lanes`` neurons with a surrogate-gradient backward.
 
@@ -97,26 +101,6 @@ err_width, delta_width
     lanes = property(lambda self: self._lanes, doc="Number of lanes (neurons).")
     max_timesteps = property(lambda self: self._max_timesteps,
                              doc="Depth of the membrane store in timesteps.")
-    params = property(lambda self: self._params, doc="The validated ``GradLIFParams``.")
-    mem_width = property(lambda self: self._params.mem_width, doc="Signed membrane width.")
-    frac_bits = property(lambda self: self._params.frac_bits,
-                         doc="Fraction bits of membrane, current and threshold codes.")
-    leak_shift = property(lambda self: self._params.leak_shift,
-                          doc="Leak shift ``k`` (leak ``1 - 2**-k``; 0 is an IF neuron).")
-    threshold = property(lambda self: self._params.threshold, doc="Firing threshold code.")
-    reset = property(lambda self: self._params.reset, doc="Reset mode: hard, soft or none.")
-    current_width = property(lambda self: self._params.current_width,
-                             doc="Signed current width.")
-    sg_width = property(lambda self: self._params.sg_width,
-                        doc="Triangle surrogate half-width code.")
-    grad_shift = property(lambda self: self._params.grad_shift,
-                          doc="Right shift applied to ``h * err``.")
-    err_width = property(lambda self: self._params.err_width, doc="Signed error input width.")
-    delta_width = property(lambda self: self._params.delta_width,
-                           doc="Signed delta output width.")
-    h_width = property(lambda self: self._params.h_width,
-                       doc="Width of the unsigned surrogate code ``h`` (``0 .. sg_width``).")
-
     @property
     def step_width(self) -> int:
         """Width of the timestep index ``step``."""

@@ -8,6 +8,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ...golden.params import READOUT_ROUNDINGS, WGUParams
+from ..common.component import param_properties
 from ..common.fixed import saturate
 from ..common.layouts import (WGUCommandLayout, WGUReadoutLayout, WGUUpdateLayout,
                               step_width)
@@ -15,13 +16,16 @@ from ..common.layouts import (WGUCommandLayout, WGUReadoutLayout, WGUUpdateLayou
 __all__ = ["READOUT_ROUNDINGS", "WGU"]
 
 
+@param_properties("rows", "cols", "grad_width", "delta_width", "shift", "out_width",
+                  "rounding")
 class WGU(wiring.Component):
     """Weight-gradient memory of ``rows`` x ``cols`` signed words with saturating updates.
 
     The arithmetic is that of ``golden.wgu.wgu_accumulate`` and ``golden.wgu.wgu_readout``
-    bit for bit, and the parameters are checked by :class:`golden.params.WGUParams`. The gradients live in a :class:`~amaranth.lib.memory.Memory` of ``rows``
-    words; one word holds a whole row ``G[i, :]`` (``cols`` x ``signed(grad_width)``) and its
-    ``cols`` sticky overflow flags, so every port moves one row per cycle.
+    bit for bit, and the parameters are checked by :class:`golden.params.WGUParams`. The
+    gradients live in a :class:`~amaranth.lib.memory.Memory` of ``rows`` words; one word holds
+    a whole row ``G[i, :]`` (``cols`` x ``signed(grad_width)``) and its ``cols`` sticky
+    overflow flags, so every port moves one row per cycle.
 
     *Update* (stream ``i``): a beat ``{row, delta, spikes}`` is one row ``i`` of the outer
     product of one ``(t, b)`` pair. The unit reads the row, computes per column ``s = G[i, j]
@@ -101,19 +105,6 @@ class WGU(wiring.Component):
             "i_cmd": In(stream.Signature(WGUCommandLayout())),
             "o":     Out(stream.Signature(WGUReadoutLayout(p.rows, p.cols, p.out_width))),
         })
-
-    params = property(lambda self: self._params, doc="The validated ``WGUParams``.")
-    rows = property(lambda self: self._params.rows,
-                    doc="Number of gradient rows (memory depth).")
-    cols = property(lambda self: self._params.cols, doc="Number of gradient words per row.")
-    grad_width = property(lambda self: self._params.grad_width,
-                          doc="Signed width of a gradient word.")
-    delta_width = property(lambda self: self._params.delta_width,
-                           doc="Signed width of ``delta``.")
-    shift = property(lambda self: self._params.shift, doc="Readout right shift.")
-    out_width = property(lambda self: self._params.out_width,
-                         doc="Signed width of the readout words.")
-    rounding = property(lambda self: self._params.rounding, doc="Readout rounding mode.")
 
     @property
     def word_layout(self) -> data.StructLayout:

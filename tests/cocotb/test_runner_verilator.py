@@ -8,9 +8,9 @@ import os
 import pytest
 
 from dfasim.cosim import runner
+from dfasim.cosim.errors import CosimError
 from dfasim.cosim.runner import (VERILATOR_MISSING, default_simulator, have_verilator,
                                  long_run_simulator, run_cocotb, verilator_environ)
-from dfasim.flows.errors import DfasimError
 from dfasim.rtl.accum import PsumAccumulator
 
 
@@ -32,18 +32,18 @@ def test_simulator_from_environment(monkeypatch):
     monkeypatch.setenv("DFASIM_SIM", "icarus")
     assert default_simulator() == long_run_simulator() == "icarus"
     monkeypatch.setenv("DFASIM_SIM", "modelsim")
-    with pytest.raises(DfasimError, match="unknown simulator 'modelsim'"):
+    with pytest.raises(CosimError, match="unknown simulator 'modelsim'"):
         default_simulator()
 
 
 def test_missing_wheel_is_one_line(monkeypatch, tmp_path):
     # Both checks come before the design is emitted, so no component is needed.
     monkeypatch.setattr(runner, "verilator_bin", lambda: None)
-    with pytest.raises(DfasimError) as exc:
+    with pytest.raises(CosimError) as exc:
         run_cocotb(None, "psum_accumulator", "tests.cocotb.tb_psum", sim="verilator",
                    build_dir=tmp_path)
     assert str(exc.value) == VERILATOR_MISSING
-    with pytest.raises(DfasimError, match="request or a build_dir"):
+    with pytest.raises(CosimError, match="request or a build_dir"):
         run_cocotb(None, "psum_accumulator", "tests.cocotb.tb_psum")
 
 
