@@ -2,7 +2,6 @@
 """``dfasim bench``: measured speed figures (never asserted in tests, recorded in docs)."""
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
@@ -229,25 +228,10 @@ def _rtl_entry(res: dict, build_s: float, **extra) -> dict[str, Any]:
 
 def _bench_cocotb(sim: str, config: dict, build_dir: Path) -> dict[str, Any]:
     """Cold-build GradLIF for ``sim`` in ``build_dir`` and run the cocotb bench there."""
-    from ..cosim.runner import CocotbFailure, run_cocotb
-    from ..cosim.tb_bench_grad_lif import CONFIG_ENV, OUT_ENV
-    from ..rtl.neuron import GradLIF
+    from ..cosim.bench_grad_lif import run_cocotb_bench
 
-    # Verilator skips unchanged C++ even with always=True; a cold build is the figure to give.
-    shutil.rmtree(build_dir, ignore_errors=True)
-    out = build_dir / "bench.json"
-    timings: dict[str, float] = {}
-    dut = GradLIF(lanes=config["lanes"], max_timesteps=config["max_timesteps"])
-    try:
-        run_cocotb(dut, "grad_lif", "dfasim.cosim.tb_bench_grad_lif", sim=sim,
-                   build_dir=build_dir, seed=config["seed"], timings=timings, quiet=True,
-                   env={CONFIG_ENV: json.dumps(config), OUT_ENV: str(out.resolve())})
-    except CocotbFailure:
-        if not out.is_file():                # no result at all: a crash, not a mismatch
-            raise
-    res = json.loads(out.read_text())
-    return _rtl_entry(res, timings.get("build_s", float("nan")),
-                      test_wall_s=timings.get("test_s"), build_dir=str(build_dir))
+    res = run_cocotb_bench(sim, config, build_dir)
+    return _rtl_entry(res, res["build_s"], test_wall_s=res["test_s"], build_dir=str(build_dir))
 
 
 def bench_rtl(cycles: int | Mapping[str, int] | None = None,
@@ -256,7 +240,7 @@ def bench_rtl(cycles: int | Mapping[str, int] | None = None,
               progress: bool | None = None) -> dict[str, Any]:
     """Clock cycles per second of GradLIF streaming forward beats, per simulator.
 
-    Every simulator runs the same checked loop (:mod:`cosim.tb_bench_grad_lif`): one forward
+    Every simulator runs the same checked loop (:mod:`cosim.bench_grad_lif`): one forward
     beat per cycle, ``valid`` and ``ready`` held high, every output word compared with the
     golden one. amaranth.sim runs in-process; Icarus and Verilator run the generated Verilog
     under cocotb after a cold build in ``build_root/grad_lif<lanes>-<sim>``.
@@ -286,7 +270,7 @@ def bench_rtl(cycles: int | Mapping[str, int] | None = None,
         the tool ``versions`` and the machine.
     """
     from ..cosim.runner import VERILATOR_MISSING, available_simulators
-    from ..cosim.tb_bench_grad_lif import run_amaranth
+    from ..cosim.bench_grad_lif import run_amaranth
 
     sims = list(sims)
     bad = [s for s in sims if s not in RTL_SIMULATORS]
