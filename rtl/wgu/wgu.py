@@ -136,13 +136,10 @@ class WGU(wiring.Component):
         # Controller. IDLE takes a command (which wins over a pending update beat) or an
         # update beat; READ streams rows 0 .. rows-1 out on `o` under back-pressure and
         # returns once the final row has left the output register; CLEAR zeroes one row per
-        # cycle.
+        # cycle. The handshakes are decoded from the state below, as continuous assignments,
+        # so that they are defined from time 0 in a 4-state simulator.
         with m.FSM(init="IDLE", name="wgu_ctrl") as ctrl:
             with m.State("IDLE"):
-                m.d.comb += [
-                    self.i_cmd.ready.eq(1),
-                    self.i.ready.eq(~self.i_cmd.valid),
-                ]
                 with m.If(self.i_cmd.valid):
                     m.d.sync += [
                         cnt.eq(0),
@@ -153,7 +150,6 @@ class WGU(wiring.Component):
                     with m.Elif(self.i_cmd.payload.clear):
                         m.next = "CLEAR"
             with m.State("READ"):
-                m.d.comb += issue.eq(adv & (cnt < rows))
                 with m.If(adv):
                     m.d.sync += self.o.valid.eq(cnt < rows)
                     with m.If(cnt < rows):
@@ -165,11 +161,17 @@ class WGU(wiring.Component):
                     with m.Else():
                         m.next = "IDLE"
             with m.State("CLEAR"):
-                m.d.comb += sweep_clear.eq(1)
                 m.d.sync += cnt.eq(cnt + 1)
                 with m.If(cnt == rows - 1):
                     m.next = "IDLE"
-        m.d.comb += busy.eq(~ctrl.ongoing("IDLE"))
+        idle = ctrl.ongoing("IDLE")
+        m.d.comb += [
+            busy.eq(~idle),
+            self.i_cmd.ready.eq(idle),
+            self.i.ready.eq(idle & ~self.i_cmd.valid),
+            issue.eq(ctrl.ongoing("READ") & adv & (cnt < rows)),
+            sweep_clear.eq(ctrl.ongoing("CLEAR")),
+        ]
 
         m.d.sync += clr_pend.eq(issue & clear_on_read)
         with m.If(issue):
