@@ -34,9 +34,10 @@ from .checkpoint import Checkpoint, load_checkpoint
 from .config import dump_toml, from_dict, to_dict
 from .errors import DfasimError
 from .fileio import atomic_torch_save, relative_to_run, write_json
-from .limits import adapt_estimate, check_fits
 from .data_prep import DEFAULT_BATCH, prepare_data
 from .evaluation import evaluate
+from .limits import adapt_estimate, check_fits
+from .networks import check_network_fits
 from .runtime import set_determinism
 
 __all__ = ["AdaptConfig", "ADAPT_RULES", "NOISE_CHOICES", "adapt", "load_noise_model",
@@ -176,10 +177,7 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
     data = prepare_data(cfg.dataset or ckpt.dataset, cfg.data_dir)
     ds = data.dataset
     spec = ckpt.model.spec
-    if ds.n_features != spec.n_inputs or ds.n_classes != spec.n_classes:
-        raise DfasimError(f"checkpoint network {'-'.join(map(str, spec.layers))} does not fit "
-                          f"dataset {ds.name} ({ds.n_features} features, {ds.n_classes} "
-                          f"classes)")
+    check_network_fits(spec, ds)
     # The network sees data normalised as at training time.
     x_train = ckpt.normalise(torch.from_numpy(ds.x_train).float())
     x_test = ckpt.normalise(torch.from_numpy(ds.x_test).float())

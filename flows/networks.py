@@ -8,7 +8,7 @@ from .config import TrainConfig
 from .datasets import Dataset
 from .errors import DfasimError
 
-__all__ = ["DEFAULT_NETWORKS", "network_spec"]
+__all__ = ["DEFAULT_NETWORKS", "network_spec", "check_network_fits"]
 
 #: Default network and timesteps per dataset, from :data:`dfasim.golden.networks.NETWORKS`
 #: (where a dataset's name names the network ``dfasim train`` uses for it): Table I's where the
@@ -42,3 +42,11 @@ def network_spec(cfg: TrainConfig, ds: Dataset) -> NetworkSpec:
         return NetworkSpec(layers, timesteps, cfg.neuron.to_lif(), cfg.readout)
     except ValueError as exc:
         raise DfasimError(str(exc)) from None
+
+
+def check_network_fits(spec: NetworkSpec, ds: Dataset) -> None:
+    """Refuse a trained network whose input or output width does not match dataset ``ds``."""
+    if ds.n_features != spec.n_inputs or ds.n_classes != spec.n_classes:
+        raise DfasimError(f"checkpoint network {format_layers(spec.layers)} does not fit "
+                          f"dataset {ds.name} ({ds.n_features} features, {ds.n_classes} "
+                          f"classes)")

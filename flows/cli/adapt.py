@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ...golden.networks import format_layers
 from ...golden.options import ADAPT_RULES, LR_SCHEDULES, NOISE_CHOICES
-from .parsing import NameList, RegistryNames, common_options
+from .parsing import NameList, RegistryNames, apply_options, common_options
 
 __all__ = ["register"]
 
@@ -15,9 +15,9 @@ DATASETS = RegistryNames("dfasim.flows.datasets.registry", "DATASETS")
 #: ``dfasim adapt`` options copied onto the ``[adapt]`` table when given (dest names).
 _ADAPT_KEYS = ("checkpoint", "dataset", "rules", "epochs", "batch_size", "lr_bp", "lr_dfa",
                "lr_schedule", "chips", "seed", "noise", "data_dir")
-#: ... and onto its ``[adapt.chip]`` description: option dest -> (section, field).
-_CHIP_KEYS = {"max_tiles": ("hierarchy", "max_tiles"), "g_min": ("device", "g_min_us"),
-              "g_max": ("device", "g_max_us")}
+#: ... and onto its ``[adapt.chip]`` description: option dest -> field, per part.
+_HIERARCHY_KEYS = {"max_tiles": "max_tiles"}
+_DEVICE_KEYS = {"g_min": "g_min_us", "g_max": "g_max_us"}
 
 
 def register(sub) -> None:
@@ -63,12 +63,9 @@ def run_adapt(args) -> int:
     from ..config import load_toml
 
     cfg = load_toml(args.config, AdaptConfig, "adapt") if args.config else AdaptConfig()
-    for key in _ADAPT_KEYS:
-        if getattr(args, key) is not None:
-            setattr(cfg, key, getattr(args, key))
-    for key, (section, name) in _CHIP_KEYS.items():
-        if getattr(args, key) is not None:
-            setattr(getattr(cfg.chip, section), name, getattr(args, key))
+    apply_options(args, cfg, _ADAPT_KEYS)
+    apply_options(args, cfg.chip.hierarchy, _HIERARCHY_KEYS)
+    apply_options(args, cfg.chip.device, _DEVICE_KEYS)
     run_name = cfg.dataset or Path(cfg.checkpoint).parent.name
     out = Path(args.out or f"runs/adapt/{run_name}-s{cfg.seed}")
     res = adapt(cfg, out, overwrite=args.overwrite, progress=False if args.quiet else None)

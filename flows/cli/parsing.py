@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from ...golden.networks import NETWORKS, parse_network
 from ..errors import DfasimError
 
 __all__ = ["UsageError", "CommandParser", "RegistryNames", "common_options", "network_arg",
-           "NameList", "positive_int", "NETWORK_HELP"]
+           "NameList", "positive_int", "NETWORK_HELP", "apply_options"]
 
 #: How ``--layers`` / ``--network`` / ``NETWORK`` are written, for their help texts.
 NETWORK_HELP = (f"layer sizes joined by dashes, input first (e.g. 9-128-64-32-6), or a named "
@@ -137,3 +137,17 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
     return value
+
+
+def apply_options(args: argparse.Namespace, target: object,
+                  fields: Sequence[str] | Mapping[str, str]) -> None:
+    """Copy the options the user gave (not None) onto the config ``target``.
+
+    ``fields`` names options whose dest is also the field's name, or maps an option's dest to
+    the field it sets (``{"g_min": "g_min_us"}``).
+    """
+    pairs = fields.items() if isinstance(fields, Mapping) else ((f, f) for f in fields)
+    for option, name in pairs:
+        value = getattr(args, option)
+        if value is not None:
+            setattr(target, name, value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...golden.options import NOISE_CHOICES, TRAINING_RULES
-from .parsing import RegistryNames, common_options
+from .parsing import RegistryNames, apply_options, common_options
 
 __all__ = ["register"]
 
@@ -57,19 +57,12 @@ def run_reproduce(args) -> int:
     cfg = flow.load_reproduce_config(args.config) if args.config else flow.ReproduceConfig()
     if args.dataset:
         cfg.dataset = args.dataset
-    for key in ("pretrain_rule", "cost_mode"):
-        if getattr(args, key) is not None:
-            setattr(cfg, key, getattr(args, key))
-    # One option can set a field of several stages: option -> (stage config, field) pairs.
-    stage_fields = {"chips": [(cfg.adapt, "chips")], "epochs": [(cfg.adapt, "epochs")],
-                    "train_epochs": [(cfg.train, "epochs")], "noise": [(cfg.adapt, "noise")],
-                    "seed": [(cfg.train, "seed"), (cfg.adapt, "seed")],
-                    "device": [(cfg.train, "device")],
-                    "data_dir": [(cfg.train, "data_dir"), (cfg.adapt, "data_dir")]}
-    for key, targets in stage_fields.items():
-        if getattr(args, key) is not None:
-            for stage, name in targets:
-                setattr(stage, name, getattr(args, key))
+    apply_options(args, cfg, ("pretrain_rule", "cost_mode"))
+    # One option can set a field of both stages (seed, data directory).
+    apply_options(args, cfg.train, {"train_epochs": "epochs", "seed": "seed",
+                                    "device": "device", "data_dir": "data_dir"})
+    apply_options(args, cfg.adapt, {"chips": "chips", "epochs": "epochs", "noise": "noise",
+                                    "seed": "seed", "data_dir": "data_dir"})
     progress = False if args.quiet else None
     if args.all:
         out = Path(args.out or "runs/reproduce/all")

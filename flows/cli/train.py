@@ -7,8 +7,7 @@ from pathlib import Path
 from ...golden.networks import format_layers, parse_network
 from ...golden.options import (DFA_ERRORS, LOSSES, NEURON_MODELS, READOUTS, RESETS,
                                SURROGATE_NAMES, TRAINING_RULES)
-from ..errors import DfasimError
-from .parsing import NETWORK_HELP, RegistryNames, common_options, network_arg
+from .parsing import NETWORK_HELP, RegistryNames, apply_options, common_options, network_arg
 
 __all__ = ["register"]
 
@@ -74,14 +73,10 @@ def run_train(args) -> int:
     from ..train import train
 
     cfg = load_toml(args.config, TrainConfig, "train") if args.config else TrainConfig()
-    for key in _TRAIN_KEYS:
-        if getattr(args, key) is not None:
-            setattr(cfg, key, getattr(args, key))
+    apply_options(args, cfg, _TRAIN_KEYS)
     if args.layers is not None:
         cfg.layers = format_layers(parse_network(args.layers))
-    for key in _NEURON_KEYS:
-        if getattr(args, key) is not None:
-            setattr(cfg.neuron, key, getattr(args, key))
+    apply_options(args, cfg.neuron, _NEURON_KEYS)
     out = Path(args.out or f"runs/train/{cfg.dataset}-{cfg.rule}-s{cfg.seed}")
     m = train(cfg, out, overwrite=args.overwrite, progress=False if args.quiet else None)
     print(f"{m['dataset']} {m['rule']} {format_layers(m['layers'])} T={m['timesteps']}: "
@@ -97,17 +92,14 @@ def run_evaluate(args) -> int:
     from ..checkpoint import load_checkpoint
     from ..data_prep import prepare_data
     from ..evaluation import evaluate
+    from ..networks import check_network_fits
     from ..runtime import resolve_device
 
     device = resolve_device(args.device or "cpu")
     ckpt = load_checkpoint(args.checkpoint, device=str(device))
     data = prepare_data(args.dataset or ckpt.dataset, args.data_dir)
     ds = data.dataset
-    spec = ckpt.model.spec
-    if ds.n_features != spec.n_inputs or ds.n_classes != spec.n_classes:
-        raise DfasimError(f"checkpoint network {format_layers(spec.layers)} does not fit "
-                          f"dataset {ds.name} ({ds.n_features} features, {ds.n_classes} "
-                          f"classes)")
+    check_network_fits(ckpt.model.spec, ds)
     # Normalise with the statistics stored at training time, not this split's.
     x_test = ckpt.normalise(torch.from_numpy(ds.x_test).float())
     acc = evaluate(ckpt.model, x_test, data.y_test, device=device)
