@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """The vectorised sweep: same numbers as one-at-a-time evaluation, infeasible entries flagged,
-and the design-space speed (>= 10^4 configurations per second)."""
+any chip field as an axis; the speed check (>= 10^4 configurations per second) is slow-marked."""
 import numpy as np
 import pytest
 
