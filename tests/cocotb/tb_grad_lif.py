@@ -58,8 +58,8 @@ def packer(layout):
 
 async def reset(dut) -> None:
     """Drive every input to a known value, start the clock and hold ``rst`` for 3 cycles."""
-    await start_and_reset(dut, ("i__valid", "i__payload", "i_err__valid", "i_err__payload", "o__ready",
-                 "o_delta__ready"))
+    await start_and_reset(dut, ("i__valid", "i__payload", "i_err__valid", "i_err__payload",
+                                "o__ready", "o_delta__ready"))
 
 
 async def run_chunk(dut, vec, *, lanes, max_timesteps, gap, stall, rng) -> int:

@@ -27,7 +27,8 @@ CHUNK_PAIRS = 1024
 
 async def reset(dut) -> None:
     """Drive every input to a known value, start the clock and hold ``rst`` for 3 cycles."""
-    await start_and_reset(dut, ("i__valid", "i__payload", "i_cmd__valid", "i_cmd__payload", "o__ready"))
+    await start_and_reset(dut, ("i__valid", "i__payload", "i_cmd__valid", "i_cmd__payload",
+                                "o__ready"))
 
 
 async def run_chunk(dut, vec, *, gap, stall, rng) -> int:

@@ -13,7 +13,8 @@ import torch
 
 from dfasim.cosim.analog_digital import (layer_codes, project_errors, rtl_grad_lif_layer,
                                   rtl_psum_layer, rtl_wgu_layer)
-from dfasim.models.crossbar import AnalogMatrix, CrossbarConfig
+from dfasim.models.chip import ChipConfig
+from dfasim.models.crossbar import AnalogMatrix
 from dfasim.models.rram.noise import IdealDevice, PolynomialSpread
 from dfasim.golden.grad_lif import GradLIFParams, grad_lif_backward_int, lif_forward_int_seq
 from dfasim.golden.psum import psum_accumulate
@@ -75,14 +76,14 @@ def golden_layer(name: str) -> dict:
     n_in, n_out, n_t, rate, bias, theta, noise, seed = CASES[name]
     gen = torch.Generator().manual_seed(seed)
     weight = torch.randn(n_out, n_in, generator=gen) * 0.1 + bias
-    matrix = AnalogMatrix.from_weight(weight, CrossbarConfig(adc_bits=ADC_BITS), noise(),
-                                      generator=gen)
+    chip = ChipConfig().updated({"crossbar.adc_bits": ADC_BITS})
+    matrix = AnalogMatrix.from_weight(weight, chip, noise(), generator=gen)
     if rate == "uci_har":
         spikes_in = uci_har_spikes(n_t, gen)
     else:
         spikes_in = (torch.rand(n_t, n_in, generator=gen) < rate).to(torch.float32)
     assert spikes_in.shape == (n_t, n_in) and 0 < spikes_in.mean() < 1
-    assert matrix.row_tiles == -(-n_in // matrix.cfg.rows)
+    assert matrix.row_tiles == -(-n_in // matrix.chip.crossbar.rows)
 
     # Forward: differential codes -> psum accumulator -> integer currents.
     codes = layer_codes(matrix, spikes_in, adc_bits=ADC_BITS)            # (T, R, out)
