@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..golden.fixed import check_int
+from ..golden.params import check_int
 from ..golden.papers import DFA_SIM_TABLE2
 
 __all__ = ["MAPPINGS", "ADC_RANGES", "NOISE_MODES", "UPDATE_ROUNDINGS", "TechConfig",

@@ -14,8 +14,9 @@ ALLOWED = {"golden": {"golden"}, "models": {"models", "golden"}, "rtl": {"rtl", 
 #: Third-party packages a layer must never import.
 FORBIDDEN = {"rtl": {"torch", "cocotb"}, "golden": {"amaranth", "cocotb"},
              "models": {"amaranth", "cocotb"}}
-#: Golden modules that the command line and the RTL read: torch-free.
-TORCH_FREE = ("golden/networks.py", "golden/papers.py", "golden/options.py", "golden/params.py")
+#: Modules the command line, the RTL and the chip description read: torch-free.
+TORCH_FREE = ("golden/networks.py", "golden/papers.py", "golden/options.py", "golden/params.py",
+              "models/chip.py")
 
 
 def _imports(path: Path) -> list[tuple[str, int]]:
