@@ -18,7 +18,9 @@ from ..golden.network import SpikingMLP
 from ..golden.rules import make_rule
 from .config import TrainConfig
 from .errors import DfasimError
-from .train import network_spec, prepare_data, resolve_device, set_determinism
+from .data_prep import prepare_data
+from .networks import network_spec
+from .runtime import resolve_device, set_determinism
 
 __all__ = ["bench_train", "bench_adapt", "peak_flops", "adapt_epoch_flops", "bench_rtl",
            "RTL_SIMULATORS", "DEFAULT_RTL_CYCLES", "parse_rtl_cycles", "rtl_tool_versions"]
@@ -115,7 +117,7 @@ def bench_adapt(checkpoint: str, rules: list[str], *, batch_size: int = 50,
     import copy
 
     from ..models.analog_network import AnalogSNN, deploy_feedback
-    from ..models.crossbar import CrossbarConfig
+    from ..models.chip import ChipConfig
     from ..models.rram.noise import PolynomialSpread
     from .checkpoint import load_checkpoint
 
@@ -125,7 +127,7 @@ def bench_adapt(checkpoint: str, rules: list[str], *, batch_size: int = 50,
     y = data.y_train
     spec = ckpt.model.spec
     gen = torch.Generator().manual_seed(0)
-    cfg = CrossbarConfig()
+    cfg = ChipConfig()
     chip = AnalogSNN.deploy(ckpt.model, cfg, PolynomialSpread(), gen, calibration=x[:256])
     fbw = ([ckpt.feedback[f"B{l}"] for l in range(len(spec.hidden))]
            if ckpt.rule == "dfa" and ckpt.feedback else None)

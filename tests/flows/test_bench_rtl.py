@@ -33,9 +33,9 @@ def test_parse_cycles():
 
 
 def test_bench_rtl_amaranth_and_cli(tmp_path, capsys):
-    out = tmp_path / "rtl.json"
+    out = tmp_path / "bench_rtl.json"
     rc = main(["bench", "rtl", "--sims", "amaranth", "--cycles", "120", "--lanes", "4",
-               "--out", str(out)])
+               "--out", str(tmp_path)])
     assert rc == 0 and "cycles/s" in capsys.readouterr().out
     res = json.loads(out.read_text())
     assert res["lanes"] == 4 and res["versions"]["amaranth"]
