@@ -2,6 +2,9 @@
 """Shared pytest options and fixtures: waveform dumps, the stimulus seed, the cocotb tier."""
 from __future__ import annotations
 
+import contextlib
+import signal
+
 import pytest
 
 from dfasim.cosim.runner import available_simulators, default_simulator
@@ -24,6 +27,25 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "cocotb" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def hang_guard():
+    """``with hang_guard(seconds):`` turns a hang into a test failure (a guard against a missing
+    bound that would hang or exhaust memory, not a speed assertion: the limit is generous)."""
+    @contextlib.contextmanager
+    def guard(seconds: float = 60.0):
+        def expired(signum, frame):
+            raise TimeoutError(f"still running after {seconds} s")
+
+        previous = signal.signal(signal.SIGALRM, expired)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    return guard
 
 
 @pytest.fixture

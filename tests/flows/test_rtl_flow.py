@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import json
 import shutil
-import time
 import warnings
 
 import pytest
@@ -121,12 +120,11 @@ def test_bad_params_become_one_line_errors(block, params, tmp_path):
     ("wgu", {"rows": 4, "cols": 100_000}, "100000"),
     ("pingpong", {"depth": 1 << 40}, "1099511627776"),
 ])
-def test_absurd_sizes_fail_fast(block, params, value, tmp_path):
-    # Every parameter has an upper bound, so the request is refused before any elaboration.
-    t0 = time.perf_counter()
-    with pytest.raises(DfasimError, match=value) as exc:
+def test_absurd_sizes_fail_fast(block, params, value, tmp_path, hang_guard):
+    # Every parameter has an upper bound, so the request is refused before any elaboration
+    # (without one, building the block would run for hours or exhaust memory).
+    with hang_guard(60.0), pytest.raises(DfasimError, match=value) as exc:
         emit_verilog(block, params, tmp_path)
-    assert time.perf_counter() - t0 < 1.0
     assert "\n" not in str(exc.value) and "must be <=" in str(exc.value)
 
 

@@ -3,7 +3,6 @@
 """Every RTL block validates with golden.params: same classes, and absurd sizes fail at once."""
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -35,9 +34,7 @@ def test_blocks_hold_the_shared_params():
     (lambda: WGU(rows=2, cols=1 << 16), "65536"),
     (lambda: PingPongBuffer(depth=1 << 32), "4294967296"),
 ])
-def test_absurd_sizes_fail_fast(build, value):
+def test_absurd_sizes_fail_fast(build, value, hang_guard):
     # Upper bounds stop the request in the constructor, long before any elaboration.
-    t0 = time.perf_counter()
-    with pytest.raises(ValueError, match=f"must be <= .*not {value}$"):
+    with hang_guard(60.0), pytest.raises(ValueError, match=f"must be <= .*not {value}$"):
         build()
-    assert time.perf_counter() - t0 < 0.5
