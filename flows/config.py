@@ -120,7 +120,8 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
-        raise DfasimError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(names))})")
+        raise DfasimError(f"{where}: unknown key {unknown[0]!r} "
+                          f"(known: {', '.join(sorted(names))})")
     kwargs = {}
     for key, value in data.items():
         tp = hints[key]

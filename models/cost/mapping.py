@@ -12,8 +12,9 @@ weight it serves (``golden/wgu.py``): BP updates layer by layer, so one bank siz
 largest layer serves all; DFA updates all layers at once, one bank per layer.
 
 All arithmetic is numpy broadcasting, so fields of the chip description may hold arrays (one
-entry per configuration of a sweep, ``sweep.py``); :func:`map_network` reports infeasible entries in ``feasible`` and
-``reason`` instead of raising, and :meth:`Mapping.check` raises for a single configuration.
+entry per configuration of a sweep, ``sweep.py``); :func:`map_network` reports infeasible
+entries in ``feasible`` and ``reason`` instead of raising, and :meth:`Mapping.check` raises for
+a single configuration.
 """
 from __future__ import annotations
 
@@ -199,6 +200,7 @@ def map_network(layers: Sequence[int], chip: ChipConfig, scheme: str) -> Mapping
         wgu_words, wgu_banks = sum(words), len(words)
     return Mapping(scheme=scheme, layers=layers, shapes=shapes, row_tiles=row_tiles,
                    col_tiles=col_tiles, crossbars=crossbars, dup=copies, tiles=tiles,
-                   tile_start=first_tile, b_shapes=b_shapes, b_crossbars=b_crossbars, b_dup=b_dup, b_tiles=b_tiles, layer_tiles=layer_tiles,
+                   tile_start=first_tile, b_shapes=b_shapes, b_crossbars=b_crossbars,
+                   b_dup=b_dup, b_tiles=b_tiles, layer_tiles=layer_tiles,
                    n_tiles=n_tiles, wgu_words=wgu_words, wgu_banks=wgu_banks,
                    feasible=feasible, reason=reason)

@@ -204,7 +204,8 @@ class AnalogMatrix(DeviceArray):
             self._calibrate("forward", self._observed_forward(drives))
         if err is not None:
             e2 = err.detach().to(self.dtype).reshape(-1, self.n_out)
-            planes, *_ = self._error_planes(e2, self.chip.datapath.error_bits if bits is None else bits)
+            error_bits = self.chip.datapath.error_bits if bits is None else bits
+            planes, *_ = self._error_planes(e2, error_bits)
             self._calibrate("transpose", self._observed_transpose(planes))
         return dict(self.full_scale)
 
@@ -387,8 +388,8 @@ class AnalogMatrix(DeviceArray):
                               n_vectors=0, in_bytes=0, out_bytes=0)
         self.counters.add(self.name, phase,
                           buffer_read_bytes=e2.shape[0] * vector_bytes(self.n_out, word_bits),
-                          buffer_write_bytes=e2.shape[0] * vector_bytes(self.n_in,
-                                                                        self.chip.datapath.psum_bits))
+                          buffer_write_bytes=e2.shape[0] * vector_bytes(
+                              self.n_in, self.chip.datapath.psum_bits))
         if self.chip.crossbar.adc_bits == 0:
             signed = torch.einsum("k,kno->no", w, planes[:, 0] - planes[:, 1])
             if not dev.differential:  # the reference is subtracted digitally, nominal g_ref

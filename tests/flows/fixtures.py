@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Shared data fixtures for the flow tests."""
+"""Shared data fixtures and helpers for the flow tests."""
 import shutil
 from pathlib import Path
 
@@ -23,3 +23,13 @@ def basic_motions_with_missing_value(data_dir: Path, split: str = "TEST") -> Pat
     first = text.index("'", text.index("@data")) + 1
     damaged.write_text(text[:first] + "?" + text[text.index(",", first):])
     return damaged
+
+
+def without_wall_times(adapt_json: dict) -> dict:
+    """An ``adapt.json`` without its wall-clock fields, which differ between identical runs."""
+    adapt_json.pop("wall_seconds_this_call", None)
+    for chip in adapt_json["chips"]:
+        for run in chip["adapt"].values():
+            for epoch in run["history"]:
+                epoch.pop("seconds")
+    return adapt_json

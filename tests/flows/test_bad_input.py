@@ -20,6 +20,8 @@ from dfasim.flows.reproduce import ReproduceConfig, reproduce
 from dfasim.flows.train import train
 from dfasim.models.rram.gpr import GPRNoiseModel
 
+from .fixtures import without_wall_times
+
 TINY_TRAIN = dict(dataset="basic_motions", layers="6-8-4", epochs=1, batch_size=10)
 
 
@@ -184,15 +186,6 @@ def test_stale_temporaries_are_removed_live_ones_kept(tmp_path):
         sleeper.wait()
 
 
-def _strip_seconds(adapt_json: dict) -> dict:
-    adapt_json.pop("wall_seconds_this_call")
-    for chip in adapt_json["chips"]:
-        for run in chip["adapt"].values():
-            for h in run["history"]:
-                h.pop("seconds")
-    return adapt_json
-
-
 def test_results_do_not_depend_on_the_run_folder(tmp_path):
     # A GPR noise model (fitted into the run folder) and two folders at different depths.
     cfg = _tiny_reproduce(noise="neurram", noise_epochs=1)
@@ -202,7 +195,7 @@ def test_results_do_not_depend_on_the_run_folder(tmp_path):
     assert (a / "results.json").read_bytes() == (b / "results.json").read_bytes()
     for name in ("report.md", "cost/cost.json"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
-    adapts = [_strip_seconds(json.loads((d / "adapt" / "adapt.json").read_text()))
+    adapts = [without_wall_times(json.loads((d / "adapt" / "adapt.json").read_text()))
               for d in (a, b)]
     assert adapts[0] == adapts[1]
     assert adapts[0]["checkpoint"] == "../train/checkpoint.pt"

@@ -16,6 +16,8 @@ import torch
 
 from dfasim.flows.cli import main
 
+from .fixtures import without_wall_times
+
 # A network small enough to run the whole path in seconds; the crossbar noise is the CrossSim
 # polynomial, so no GPR model is fitted.
 TINY = """\
@@ -125,15 +127,6 @@ def test_reproduce_tiny_end_to_end(tmp_path, capsys):
     assert cost_source.startswith("../adapt/adapt.json")
 
 
-def _strip_times(adapt: dict) -> dict:
-    adapt.pop("wall_seconds_this_call", None)
-    for chip in adapt["chips"]:
-        for r in chip["adapt"].values():
-            for h in r["history"]:
-                h.pop("seconds")
-    return adapt
-
-
 def test_sigkill_mid_adaptation_resumes_to_the_same_numbers(tmp_path):
     cfg = str(_tiny(tmp_path, chips=3, epochs=6))
     ref, run = tmp_path / "ref", tmp_path / "killed"
@@ -155,8 +148,8 @@ def test_sigkill_mid_adaptation_resumes_to_the_same_numbers(tmp_path):
     # Nothing finished was recomputed, and the final numbers equal the uninterrupted run's.
     assert {p: p.stat().st_mtime_ns for p in finished} == finished
     assert (run / "results.json").read_bytes() == (ref / "results.json").read_bytes()
-    a = _strip_times(json.loads((run / "adapt" / "adapt.json").read_text()))
-    b = _strip_times(json.loads((ref / "adapt" / "adapt.json").read_text()))
+    a = without_wall_times(json.loads((run / "adapt" / "adapt.json").read_text()))
+    b = without_wall_times(json.loads((ref / "adapt" / "adapt.json").read_text()))
     for d in (a, b):
         d.pop("checkpoint")
         d["config"].pop("checkpoint")
