@@ -28,7 +28,7 @@ __all__ = ["MODES", "HHAR_SAMPLES", "TABLE1_SAMPLES", "DISPLAY", "table1_specs",
 
 MODES = ("activity", "dense")
 
-#: HHAR windows per epoch: the paper does not give its split size, so a round placeholder;
+#: HHAR windows per epoch: the paper does not give its split size, so a round number (assumed);
 #: every per-epoch figure scales with it and the DFA/BP ratios do not depend on it.
 HHAR_SAMPLES = 10000
 
