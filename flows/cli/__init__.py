@@ -86,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(_INTERRUPTED, file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (``dfasim ... | head``): not an error of the
+        # command; stop quietly, and keep Python from complaining while flushing at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:
         if not is_user_error(exc) or os.environ.get("DFASIM_DEBUG", "") not in ("", "0"):
             raise
