@@ -9,7 +9,17 @@ The update, per timestep ``t`` and neuron ``i`` (DFA_Sim, Sec. II):
          = u[t] - threshold * s[t]       reset="soft"
          = u[t]                          reset="none"
 
-``neuron="if"`` forces ``leak = 1`` (integrate-and-fire). ``u[t]`` (before reset) is what a
+``neuron="if"`` forces ``leak = 1`` (integrate-and-fire).
+
+Two options reproduce spikingjelly (0.0.0.0.14), which the PipeSDFA authors' code uses:
+
+* ``decay_input=True``: the input is scaled by the decay too, spikingjelly's LIF with
+  ``decay_input``: ``H[t] = V[t-1] + (X[t] - (V[t-1] - V_reset)) / tau`` with
+  ``1 / tau = 1 - leak`` and ``V_reset = 0`` (the hard reset's target; a soft reset subtracts the
+  threshold and spikingjelly then decays towards 0 as well), i.e. ``u = v + (I - v) / tau``.
+  IF neurons are unaffected (``H = V + X``).
+* ``fire="ge"``: a spike when ``u >= threshold`` (spikingjelly's ``heaviside(H - V_th)``)
+  instead of dfasim's ``u > threshold`` (``fire="gt"``, the default). ``u[t]`` (before reset) is what a
 GradLIF unit stores for the backward pass, since the surrogate gradient is ``h(u[t] - threshold)``.
 """
 from __future__ import annotations
@@ -19,6 +29,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .options import FIRE_MODES as _FIRE_MODES
 from .options import NEURON_MODELS as _NEURONS
 from .params import RESETS
 from .surrogate import Surrogate, spike
@@ -41,8 +52,16 @@ class LIFConfig:
     surrogate: Surrogate = field(default_factory=Surrogate)
     #: Detach the reset term from the graph (common BPTT simplification); off by default.
     detach_reset: bool = False
+    #: Scale the input by ``1 - leak`` as well (spikingjelly's ``decay_input``); LIF only.
+    decay_input: bool = False
+    #: ``"gt"``: fire on ``u > threshold``; ``"ge"``: on ``u >= threshold`` (spikingjelly).
+    fire: str = "gt"
 
     def __post_init__(self) -> None:
+        if self.fire not in _FIRE_MODES:
+            raise ValueError(f"fire must be one of {_FIRE_MODES}, not {self.fire!r}")
+        if not isinstance(self.decay_input, bool):
+            raise ValueError(f"decay_input must be true or false, not {self.decay_input!r}")
         if self.reset not in RESETS:
             raise ValueError(f"reset must be one of {RESETS}, not {self.reset!r}")
         if self.neuron not in _NEURONS:
@@ -65,8 +84,12 @@ def lif_step(v: torch.Tensor, current: torch.Tensor, cfg: LIFConfig
 
     Returns ``(s, u, v_next)``: spikes, membrane before reset, membrane after reset.
     """
-    u = cfg.effective_leak * v + current
-    s = spike(u - cfg.threshold, cfg.surrogate)
+    if cfg.decay_input and cfg.neuron == "lif":
+        # spikingjelly: H = V + (X - (V - V_reset)) / tau, V_reset = 0.
+        u = v + (current - v) * (1.0 - float(cfg.leak))
+    else:
+        u = cfg.effective_leak * v + current
+    s = spike(u - cfg.threshold, cfg.surrogate, inclusive=cfg.fire == "ge")
     r = s.detach() if cfg.detach_reset else s
     if cfg.reset == "hard":
         v_next = u * (1.0 - r)

@@ -63,11 +63,15 @@ class Trace:
 
     ``inputs[l]`` are the spikes (or encoded input for ``l = 0``) that drive layer ``l``;
     ``membranes[l]`` the membrane before reset; ``spikes[l]`` the layer's output spikes.
+    ``currents[l]`` (filled by :class:`dfasim.golden.conv.SpikingNetwork` only, where a
+    convolution's maps are ``(T, B, C, H, W)``) the neurons' input current, attached to the
+    weights' graph.
     """
 
     inputs: list[torch.Tensor]
     membranes: list[torch.Tensor]
     spikes: list[torch.Tensor]
+    currents: list[torch.Tensor] = field(default_factory=list)
 
 
 def encode(x: torch.Tensor, timesteps: int) -> torch.Tensor:

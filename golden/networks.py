@@ -14,13 +14,33 @@ Sources of the published shapes (numbers in ``shared/REFERENCE.md``):
   authors upsample the 40 Hz analog recording x2, and its letters are 76-77 samples long
   (``shared/datasets/events/README.md``), so the default here is 2 x 77 = 154 steps, chosen).
 * dfasim's own defaults for datasets the papers do not use (BasicMotions, digits).
+
+Convolutional networks are :class:`~dfasim.golden.architecture.Architecture` objects in
+:data:`ARCHITECTURES` (PipeSDFA's DVS-Gesture ConvNet and VGG11); :func:`architecture_of` turns
+any network name or dash form into an Architecture. They are not layer-size tuples, so
+:func:`parse_network` refuses them with a line that says so.
+
+* ``pipesdfa-dvsgesture-convnet``: five ``Conv3x3 (padding 1) + BN + neuron + MaxPool2`` blocks
+  2 -> 32 -> 64 -> 128 -> 128 -> 128 on 2 x 128 x 128 frames (4 x 4 x 128 = 2048 features), then
+  FC 2048 -> 1024 and FC 1024 -> 110, a vote of 10 neurons per class over the 11 gestures;
+  T = 30. (The authors' code is built on spikingjelly's DVS-Gesture example, which also has
+  dropout before each FC layer; dfasim has no dropout.)
+* ``pipesdfa-dvsgesture-vgg11``: VGG11's feature stack (64, M, 128, M, 256, 256, M, 512, 512, M,
+  512, 512, M; 3x3 convolutions with padding 1, no batch norm, max pooling 2) on 2 x 128 x 128
+  (4 x 4 x 512 = 8192 features), T = 30. Its classifier head is not in the sources; dfasim's
+  choice is one FC layer 8192 -> n_classes x 10 with the same vote of 10 as the ConvNet.
+  :func:`vgg11` builds it for other inputs and class counts (e.g. N-Caltech101).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from numbers import Integral
 
-__all__ = ["NamedNetwork", "NETWORKS", "parse_network", "format_layers", "check_layers"]
+from .architecture import Architecture, ConvLayer, DenseLayer
+
+__all__ = ["NamedNetwork", "NETWORKS", "NamedArchitecture", "ARCHITECTURES", "parse_network",
+           "format_layers", "check_layers", "architecture_of", "vgg11", "dvs_gesture_convnet",
+           "VGG11_FEATURES"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +94,96 @@ NETWORKS: dict[str, NamedNetwork] = {n.name: n for n in (
 )}
 
 
+@dataclass(frozen=True)
+class NamedArchitecture:
+    """A convolutional network by name: its :class:`Architecture`, dataset and source."""
+
+    name: str
+    architecture: Architecture
+    dataset: str
+    source: str
+
+    @property
+    def timesteps(self) -> int:
+        return self.architecture.timesteps
+
+
+#: VGG11's feature stack: output channels of each 3x3 convolution, ``"M"`` a 2x2 max pool.
+VGG11_FEATURES = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
+
+
+def dvs_gesture_convnet(input_shape=(2, 128, 128), n_classes: int = 11, timesteps: int = 30,
+                        channels=(32, 64, 128, 128, 128), hidden: int = 1024,
+                        vote_group: int = 10, name: str = "pipesdfa-dvsgesture-convnet"
+                        ) -> Architecture:
+    """PipeSDFA's DVS-Gesture ConvNet (module docstring); smaller variants for tests."""
+    c, h, w = input_shape
+    layers = []
+    for out in channels:
+        layers.append(ConvLayer(c, out, 3, 1, 1, batch_norm=True, pool="max", pool_size=2))
+        c, h, w = out, h // 2, w // 2
+    layers += [DenseLayer(c * h * w, hidden), DenseLayer(hidden, n_classes * vote_group)]
+    return Architecture(name, tuple(input_shape), tuple(layers), timesteps, n_classes, "vote",
+                        vote_group)
+
+
+def vgg11(input_shape=(2, 128, 128), n_classes: int = 11, timesteps: int = 30,
+          vote_group: int = 10, features=VGG11_FEATURES, batch_norm: bool = False,
+          name: str = "vgg11") -> Architecture:
+    """VGG11 without batch norm and dfasim's head: FC to ``n_classes * vote_group``, vote."""
+    c, h, w = input_shape
+    layers: list = []
+    for item in features:
+        if item == "M":
+            last = layers[-1]
+            layers[-1] = ConvLayer(last.in_channels, last.out_channels, 3, 1, 1,
+                                   batch_norm=last.batch_norm, pool="max", pool_size=2)
+            h, w = h // 2, w // 2
+        else:
+            layers.append(ConvLayer(c, int(item), 3, 1, 1, batch_norm=batch_norm))
+            c = int(item)
+    layers.append(DenseLayer(c * h * w, n_classes * vote_group))
+    return Architecture(name, tuple(input_shape), tuple(layers), timesteps, n_classes, "vote",
+                        vote_group)
+
+
+#: Every named convolutional network.
+ARCHITECTURES: dict[str, NamedArchitecture] = {n.name: n for n in (
+    NamedArchitecture("pipesdfa-dvsgesture-convnet", dvs_gesture_convnet(), "dvs_gesture",
+                      f"{_PIPESDFA}: DVS Gesture, 5 conv + 2 FC, T = 30; channels and FC width "
+                      f"as described in the paper's code"),
+    NamedArchitecture("pipesdfa-dvsgesture-vgg11",
+                      vgg11(name="pipesdfa-dvsgesture-vgg11"), "dvs_gesture",
+                      f"{_PIPESDFA}: DVS Gesture, VGG11, T = 30; head (FC to 11 x 10, vote) "
+                      f"chosen by dfasim"),
+)}
+
+
+def architecture_of(text, timesteps: int | None = None) -> Architecture:
+    """The :class:`Architecture` of a network name (convolutional or MLP), a dash form or a
+    sequence of layer sizes; ``timesteps`` overrides the named network's (required for a dash
+    form).
+
+    Raises
+    ------
+    ValueError
+        An unknown name, or a dash form without timesteps.
+    """
+    key = text.strip() if isinstance(text, str) else None
+    if key in ARCHITECTURES:
+        arch = ARCHITECTURES[key].architecture
+        if timesteps is None or timesteps == arch.timesteps:
+            return arch
+        return Architecture(arch.name, arch.input_shape, arch.layers, int(timesteps),
+                            arch.n_classes, arch.readout, arch.vote_group)
+    layers = parse_network(text)
+    if timesteps is None:
+        if key not in NETWORKS:
+            raise ValueError(f"network {text!r} needs its timesteps")
+        timesteps = NETWORKS[key].timesteps
+    return Architecture.mlp(layers, int(timesteps), name=key if key in NETWORKS else "")
+
+
 def check_layers(layers) -> tuple[int, ...]:
     """Return ``layers`` as a tuple of ints after checking it holds at least two positive
     integers (numpy integers included)."""
@@ -99,6 +209,9 @@ def parse_network(text) -> tuple[int, ...]:
     key = text.strip()
     if key in NETWORKS:
         return NETWORKS[key].layers
+    if key in ARCHITECTURES:
+        raise ValueError(f"{key} is a convolutional network, not a sequence of layer sizes "
+                         f"(golden.networks.architecture_of gives its Architecture)")
     parts = key.split("-")
     if not all(p.strip().isdigit() for p in parts):
         raise ValueError(f"network must be layer sizes joined by dashes (e.g. 9-128-64-32-6) or "

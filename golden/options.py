@@ -11,7 +11,7 @@ from __future__ import annotations
 from .params import RESETS
 
 __all__ = ["TRAINING_RULES", "SURROGATE_NAMES", "RESETS", "NEURON_MODELS", "LOSSES",
-           "READOUTS", "DFA_ERRORS", "ADAPT_RULES", "NOISE_CHOICES", "LR_SCHEDULES"]
+           "READOUTS", "DFA_ERRORS", "FIRE_MODES", "MSE_REDUCTIONS", "ADAPT_RULES", "NOISE_CHOICES", "LR_SCHEDULES"]
 
 #: Off-chip training rules of the golden SNN: backprop through time, (sparse) DFA.
 TRAINING_RULES = ("bptt", "dfa", "sdfa")
@@ -24,6 +24,14 @@ NEURON_MODELS = ("lif", "if")
 
 #: Output losses: cross-entropy or mean squared error against one-hot targets.
 LOSSES = ("ce", "mse")
+
+#: When a neuron fires: ``"gt"`` on ``u > threshold`` (dfasim's default), ``"ge"`` on
+#: ``u >= threshold`` (spikingjelly, the PipeSDFA authors' code).
+FIRE_MODES = ("gt", "ge")
+
+#: How the MSE loss reduces over classes: ``"sum"`` (dfasim's default: summed over classes,
+#: averaged over the batch) or ``"mean"`` (PyTorch ``nn.MSELoss``: averaged over both).
+MSE_REDUCTIONS = ("sum", "mean")
 
 #: What the output layer is read as: spike counts or the membrane potential.
 READOUTS = ("spike", "membrane")

@@ -18,6 +18,14 @@ reaches the hidden layers.
   columns ``r[:, :n_l]`` as the gradient of every timestep's spikes (the same value for all t);
   layer inputs are detached (no backpropagation between layers) but BPTT runs inside each layer
   through its neuron dynamics; the output layer gets its true gradient.
+
+The rules run on :class:`~dfasim.golden.network.SpikingMLP` and on
+:class:`~dfasim.golden.conv.SpikingNetwork` (convolutional layers, batch norm, pooling, a voting
+read-out). A hidden layer's neurons are its whole map, before pooling (``spec.hidden``): DFA's
+``B_l`` and SDFA's columns project onto them. On a convolution DFA's ``delta_l[t]`` is the
+gradient of the neurons' input current (after batch norm), carried to the kernel (and the batch
+norm's affine parameters) by autograd; a dense layer keeps the closed form above. With a vote,
+the output layer's error is each class's ``e[t]`` divided among its ``vote_group`` neurons.
 """
 from __future__ import annotations
 
@@ -27,9 +35,10 @@ from typing import ClassVar
 
 import torch
 
+from .architecture import ConvLayer
 from .loss import output_error, output_loss
 from .network import SpikingMLP
-from .options import DFA_ERRORS
+from .options import DFA_ERRORS, MSE_REDUCTIONS
 
 __all__ = ["TrainingRule", "BPTT", "DFA", "SDFA", "RULES", "make_rule"]
 
@@ -39,10 +48,21 @@ class TrainingRule(ABC):
 
     name: ClassVar[str] = ""
 
-    def __init__(self, model: SpikingMLP, *, loss: str = "ce") -> None:
+    def __init__(self, model: SpikingMLP, *, loss: str = "ce", mse_reduction: str = "sum"
+                 ) -> None:
         self.model = model
         self.loss = loss
+        if mse_reduction not in MSE_REDUCTIONS:
+            raise ValueError(f"mse_reduction must be one of {MSE_REDUCTIONS}, "
+                             f"not {mse_reduction!r}")
+        self.mse_reduction = mse_reduction
         output_loss(torch.zeros(1, 2), torch.zeros(1, dtype=torch.long), loss)  # validate kind
+
+    def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return output_loss(out, y, self.loss, self.mse_reduction)
+
+    def _error(self, out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return output_error(out, y, self.loss, self.mse_reduction)
 
     @abstractmethod
     def gradients(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, torch.Tensor]:
@@ -72,7 +92,7 @@ class BPTT(TrainingRule):
     def gradients(self, x, y):
         self.model.zero_grad(set_to_none=True)
         out, _ = self.model(x)
-        loss = output_loss(out, y, self.loss)
+        loss = self._loss(out, y)
         loss.backward()
         return float(loss.detach()), out.detach()
 
@@ -92,8 +112,8 @@ class DFA(TrainingRule):
     ERRORS = DFA_ERRORS
 
     def __init__(self, model: SpikingMLP, *, loss: str = "ce", error: str = "average",
-                 generator: torch.Generator | None = None) -> None:
-        super().__init__(model, loss=loss)
+                 generator: torch.Generator | None = None, mse_reduction: str = "sum") -> None:
+        super().__init__(model, loss=loss, mse_reduction=mse_reduction)
         if error not in self.ERRORS:
             raise ValueError(f"DFA error mode must be one of {self.ERRORS}, not {error!r}")
         self.error = error
@@ -118,15 +138,19 @@ class DFA(TrainingRule):
     def output_errors(self, out: torch.Tensor, trace, y: torch.Tensor
                       ) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(loss, e_t)`` with ``e_t`` shaped ``(T, B, C)``."""
-        loss, e = output_error(out, y, self.loss)
+        loss, e = self._error(out, y)
         T = trace.spikes[-1].shape[0]
         if self.error == "average":
             return loss, (e / T).expand(T, *e.shape)
         last = trace.spikes[-1] if self.model.spec.readout == "spike" else trace.membranes[-1]
-        e_t = torch.stack([output_error(last[t], y, self.loss)[1] for t in range(T)]) / T
+        vote = getattr(self.model, "readout", None)
+        e_t = torch.stack([self._error(vote(last[t:t + 1]) if callable(vote) else last[t],
+                                       y)[1] for t in range(T)]) / T
         return loss, e_t
 
     def gradients(self, x, y):
+        if not isinstance(self.model, SpikingMLP):
+            return self._network_gradients(x, y)
         with torch.no_grad():
             out, trace = self.model(x)
             loss, e_t = self.output_errors(out, trace, y)
@@ -139,6 +163,33 @@ class DFA(TrainingRule):
         self._set_grads(grads)
         return float(loss), out
 
+    def _network_gradients(self, x, y):
+        model = self.model
+        model.zero_grad(set_to_none=True)
+        with torch.enable_grad():
+            out, trace = model(x, detach_inputs=True)
+        out = out.detach()
+        with torch.no_grad():
+            loss, e_t = self.output_errors(out, trace, y)
+            hs = _surrogate_grads(model, [u.detach() for u in trace.membranes])
+            arch = model.architecture
+            if arch.readout == "vote":
+                e_out = (e_t.unsqueeze(-1) / arch.vote_group).expand(
+                    *e_t.shape, arch.vote_group).reshape(*e_t.shape[:2], -1)
+            else:
+                e_out = e_t
+        for l in range(model.n_layers):
+            with torch.no_grad():
+                proj = e_out if l == model.n_layers - 1 else e_t @ self.feedback[l].t()
+                delta = proj.reshape(hs[l].shape) * hs[l]
+            if not isinstance(model.architecture.layers[l], ConvLayer):
+                with torch.no_grad():
+                    model.weights[l].grad = torch.einsum("tbo,tbi->oi", delta,
+                                                         trace.inputs[l].flatten(2))
+            else:
+                torch.autograd.backward(trace.currents[l], delta)
+        return float(loss), out
+
 
 class SDFA(TrainingRule):
     """Spiking DFA as in PipeSDFA: one sliced ``B``, in-layer BPTT, true output gradient."""
@@ -146,8 +197,8 @@ class SDFA(TrainingRule):
     name = "sdfa"
 
     def __init__(self, model: SpikingMLP, *, loss: str = "ce",
-                 generator: torch.Generator | None = None) -> None:
-        super().__init__(model, loss=loss)
+                 generator: torch.Generator | None = None, mse_reduction: str = "sum") -> None:
+        super().__init__(model, loss=loss, mse_reduction=mse_reduction)
         hidden = model.spec.hidden
         self.width = max(hidden) if hidden else 0
         self.feedback = torch.randn(model.spec.n_classes, self.width, generator=generator)
@@ -167,13 +218,14 @@ class SDFA(TrainingRule):
     def gradients(self, x, y):
         self.model.zero_grad(set_to_none=True)
         out, trace = self.model(x, detach_inputs=True)
-        loss, e = output_error(out, y, self.loss)
-        objective = output_loss(out, y, self.loss)
+        loss, e = self._error(out, y)
+        objective = self._loss(out, y)
         if self.width:
             r = (e @ self.feedback) / math.sqrt(self.width)
             for l, n in enumerate(self.model.spec.hidden):
-                # d(objective)/d(s_l[t]) = r[:, :n_l] at every timestep.
-                objective = objective + (trace.spikes[l] * r[:, :n]).sum()
+                # d(objective)/d(s_l[t]) = r[:, :n_l] at every timestep (a convolution's map
+                # flattened channel-major).
+                objective = objective + (trace.spikes[l].flatten(2) * r[:, :n]).sum()
         objective.backward()
         return float(loss.detach()), out.detach()
 
@@ -182,12 +234,15 @@ RULES: dict[str, type[TrainingRule]] = {"bptt": BPTT, "dfa": DFA, "sdfa": SDFA}
 
 
 def make_rule(name: str, model: SpikingMLP, *, loss: str = "ce", dfa_error: str = "average",
-              generator: torch.Generator | None = None) -> TrainingRule:
-    """Build a rule by name (``bptt``, ``dfa`` or ``sdfa``)."""
+              generator: torch.Generator | None = None, mse_reduction: str = "sum"
+              ) -> TrainingRule:
+    """Build a rule by name (``bptt``, ``dfa`` or ``sdfa``) for a :class:`SpikingMLP` or a
+    :class:`~dfasim.golden.conv.SpikingNetwork`."""
     if name == "bptt":
-        return BPTT(model, loss=loss)
+        return BPTT(model, loss=loss, mse_reduction=mse_reduction)
     if name == "dfa":
-        return DFA(model, loss=loss, error=dfa_error, generator=generator)
+        return DFA(model, loss=loss, error=dfa_error, generator=generator,
+                   mse_reduction=mse_reduction)
     if name == "sdfa":
-        return SDFA(model, loss=loss, generator=generator)
+        return SDFA(model, loss=loss, generator=generator, mse_reduction=mse_reduction)
     raise ValueError(f"rule must be one of {sorted(RULES)}, not {name!r}")

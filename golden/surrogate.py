@@ -2,7 +2,8 @@
 """Surrogate gradients for the Heaviside spike function.
 
 Every surrogate is a function ``h(x)`` of ``x = u - theta`` (membrane minus threshold). The forward
-pass is always the exact step ``H(x) = [x > 0]``; only the backward pass uses ``h``.
+pass is always the exact step ``H(x) = [x > 0]`` (or ``[x >= 0]`` with ``inclusive=True``, as
+spikingjelly fires); only the backward pass uses ``h``.
 """
 from __future__ import annotations
 
@@ -81,6 +82,15 @@ class _SpikeFn(torch.autograd.Function):
         return grad_out * ctx.surrogate.grad(x), None
 
 
-def spike(x: torch.Tensor, surrogate: Surrogate) -> torch.Tensor:
-    """Heaviside step ``[x > 0]`` whose gradient is ``surrogate.grad(x)``."""
-    return _SpikeFn.apply(x, surrogate)
+class _SpikeGeFn(_SpikeFn):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, surrogate: Surrogate) -> torch.Tensor:  # noqa: D401
+        ctx.save_for_backward(x)
+        ctx.surrogate = surrogate
+        return (x >= 0).to(x.dtype)
+
+
+def spike(x: torch.Tensor, surrogate: Surrogate, inclusive: bool = False) -> torch.Tensor:
+    """Heaviside step ``[x > 0]`` (``[x >= 0]`` if ``inclusive``) whose gradient is
+    ``surrogate.grad(x)``."""
+    return (_SpikeGeFn if inclusive else _SpikeFn).apply(x, surrogate)
