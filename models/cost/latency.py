@@ -88,7 +88,9 @@ def latency_model(cells: Cells, chip: ChipConfig, mapping: Mapping, prices: Unit
     updates = []
     for l, (n_out, n_in) in enumerate(mapping.shapes):
         counts = cells.get((f"L{l}", "update"), {})
-        beats = workload.samples * workload.timesteps * n_out * np.ceil(
+        # A convolution's WGU streams every output position's outer product.
+        positions = float(mapping.positions[l]) if mapping.positions else 1.0
+        beats = workload.samples * workload.timesteps * positions * n_out * np.ceil(
             n_in / np.asarray(chip.hierarchy.wgu_lanes, float))
         crossbars = np.asarray(mapping.crossbars[l], float)
         write = (safe_divide(counts.get("write_pulses", 0.0), crossbars) * prices.write_pulse_ns

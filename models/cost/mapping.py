@@ -23,10 +23,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ...golden.architecture import Architecture, ConvLayer
 from ...golden.networks import check_layers as check_network_layers
 from ..chip import ChipConfig
 
-__all__ = ["SCHEMES", "Mapping", "map_network", "check_layers", "outputs_per_crossbar"]
+__all__ = ["SCHEMES", "Mapping", "MatrixUse", "map_network", "check_layers",
+           "outputs_per_crossbar", "matrix_uses", "architecture_layers"]
 
 SCHEMES = ("bp", "dfa")
 
@@ -34,6 +36,57 @@ SCHEMES = ("bp", "dfa")
 def check_layers(layers: Sequence[int]) -> list[int]:
     """Layer sizes as a list of positive ints (at least input and output)."""
     return list(check_network_layers(layers))
+
+
+@dataclass(frozen=True)
+class MatrixUse:
+    """How one weight matrix is used per timestep of one sample.
+
+    Members
+    -------
+    rows, cols : int
+        Crossbar inputs and outputs (``k * k * C_in`` and ``C_out`` for a convolution unrolled
+        as im2col, ``n_in`` and ``n_out`` for a dense layer).
+    positions : int
+        Input vectors (reads) per timestep: output positions of a convolution, 1 if dense.
+    in_size : int
+        Values of the layer's input map or vector (what the H-tree brings to the layer).
+    neurons : int
+        Spiking neurons after the matrix (a convolution's whole map, before pooling).
+    """
+
+    rows: int
+    cols: int
+    positions: int
+    in_size: int
+    neurons: int
+
+
+def architecture_layers(architecture: Architecture) -> list[int]:
+    """The layer-size list the cost model keys on: input values, then every layer's neurons
+    (``[n_in, n_1, ..., n_classes]`` for an MLP)."""
+    size = 1
+    for n in architecture.input_shape:
+        size *= n
+    return [size] + list(architecture.neurons())
+
+
+def matrix_uses(layers: Sequence[int], architecture: Architecture | None = None
+                ) -> list[MatrixUse]:
+    """:class:`MatrixUse` of every layer of ``architecture``, or of the MLP ``layers``."""
+    if architecture is None:
+        layers = check_layers(layers)
+        return [MatrixUse(a, b, 1, a, b) for a, b in zip(layers[:-1], layers[1:])]
+    out = []
+    for matrix, layer, (shape, _), neurons in zip(architecture.matrices(), architecture.layers,
+                                                  architecture.shapes(),
+                                                  architecture.neurons()):
+        size = 1
+        for n in shape:
+            size *= n
+        out.append(MatrixUse(matrix.rows, matrix.cols, matrix.reads_per_timestep, size,
+                             neurons))
+    return out
 
 
 def outputs_per_crossbar(chip: ChipConfig):
@@ -56,6 +109,11 @@ class Mapping:
         ``(n_out, n_in)`` of ``W_0 .. W_{L-1}``.
     row_tiles, col_tiles, crossbars, dup, tiles : list of array
         Per layer: ``R``, ``C``, ``R * C`` (one copy), copies, tiles occupied.
+    positions : list of int
+        Reads per timestep of every layer (output positions of a convolution, 1 if dense).
+    utilisation, tile_utilisation : list of array
+        Per layer: devices holding weights over the devices of its ``R * C`` crossbars (one
+        copy), and over the devices of all crossbars of the tiles it occupies (all copies).
     tile_start : list of array
         Index of each layer's first tile (layers occupy consecutive, disjoint tile ranges).
     b_shapes : list of (int, int)
@@ -94,6 +152,9 @@ class Mapping:
     wgu_banks: Any = 1
     feasible: Any = True
     reason: str = ""
+    positions: list[Any] = field(default_factory=list)
+    utilisation: list[Any] = field(default_factory=list)
+    tile_utilisation: list[Any] = field(default_factory=list)
 
     def check(self) -> "Mapping":
         """Raise ``ValueError`` with :attr:`reason` unless every configuration fits."""
@@ -117,23 +178,38 @@ class Mapping:
             out["layers"][f"L{l}"] = {"shape": list(shape), "row_tiles": f(r),
                                       "col_tiles": f(c), "crossbars": f(x), "copies": f(d),
                                       "tiles": f(t), "first_tile": f(s)}
+            if l < len(self.positions):
+                g = lambda v: float(np.asarray(v, float).reshape(-1)[0])  # noqa: E731
+                out["layers"][f"L{l}"].update(
+                    reads_per_timestep=int(self.positions[l]),
+                    utilisation=g(self.utilisation[l]),
+                    tile_utilisation=g(self.tile_utilisation[l]))
         for l, (shape, x) in enumerate(zip(self.b_shapes, self.b_crossbars)):
             out["layers"][f"B{l}"] = {"shape": list(shape), "crossbars": f(x),
                                       "copies": f(self.b_dup)}
         return out
 
 
-def map_network(layers: Sequence[int], chip: ChipConfig, scheme: str) -> Mapping:
-    """Place the network ``layers`` on ``chip``."""
+def map_network(layers: Sequence[int], chip: ChipConfig, scheme: str, *,
+                architecture: Architecture | None = None) -> Mapping:
+    """Place the network ``layers`` on ``chip``.
+
+    With an ``architecture`` (convolutions), ``layers`` is ignored and taken from it
+    (:func:`architecture_layers`); each convolution is one im2col matrix (``k * k * C_in`` rows,
+    ``C_out`` columns) tiled like a dense one, and DFA's ``B_l`` project onto whole neuron maps.
+    """
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {SCHEMES}, not {scheme!r}")
+    if architecture is not None:
+        layers = architecture_layers(architecture)
     layers = check_layers(layers)
+    uses = matrix_uses(layers, architecture)
     rows = np.asarray(chip.crossbar.rows, float)
     outputs = outputs_per_crossbar(chip).astype(float)
     crossbars_per_tile = (np.asarray(chip.hierarchy.pes_per_tile)
                           * np.asarray(chip.hierarchy.crossbars_per_pe))
     placement = chip.mapping
-    shapes = [(layers[l + 1], layers[l]) for l in range(len(layers) - 1)]
+    shapes = [(u.cols, u.rows) for u in uses]
     row_tiles, col_tiles, crossbars, copies, tiles, first_tile = [], [], [], [], [], []
     start = np.zeros_like(crossbars_per_tile)
     for n_out, n_in in shapes:
@@ -193,6 +269,13 @@ def map_network(layers: Sequence[int], chip: ChipConfig, scheme: str) -> Mapping
                   f"(layers {per}{' + B' if scheme == 'dfa' and b_shapes else ''}), the chip "
                   f"has hierarchy.max_tiles={mt}")
     feasible = feasible & ok_t
+    # Devices holding weights: two per weight (differential pair) or one (offset mapping).
+    devices_per_weight = np.where(chip.device.differential, 2.0, 1.0)
+    cells = np.asarray(chip.crossbar.rows, float) * np.asarray(chip.crossbar.cols, float)
+    utilisation = [n_out * n_in * devices_per_weight / (x * cells)
+                   for (n_out, n_in), x in zip(shapes, crossbars)]
+    tile_utilisation = [n_out * n_in * devices_per_weight * d / (t * crossbars_per_tile * cells)
+                        for (n_out, n_in), d, t in zip(shapes, copies, tiles)]
     words = [float(o * i) for o, i in shapes]
     if scheme == "bp":
         wgu_words, wgu_banks = max(words), 1
@@ -203,4 +286,5 @@ def map_network(layers: Sequence[int], chip: ChipConfig, scheme: str) -> Mapping
                    tile_start=first_tile, b_shapes=b_shapes, b_crossbars=b_crossbars,
                    b_dup=b_dup, b_tiles=b_tiles, layer_tiles=layer_tiles,
                    n_tiles=n_tiles, wgu_words=wgu_words, wgu_banks=wgu_banks,
-                   feasible=feasible, reason=reason)
+                   feasible=feasible, reason=reason, positions=[u.positions for u in uses],
+                   utilisation=utilisation, tile_utilisation=tile_utilisation)

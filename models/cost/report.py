@@ -105,6 +105,14 @@ def _scheme_report(result: SchemeResult, layer_order: list[str]) -> dict:
     }
 
 
+def _architecture_summary(architecture) -> dict:
+    """Name, input shape and the im2col matrices of a network with convolutions."""
+    return {"name": architecture.name, "input_shape": list(architecture.input_shape),
+            "matrices": [{"name": m.name, "rows": m.rows, "cols": m.cols,
+                          "reads_per_timestep": m.reads_per_timestep}
+                         for m in architecture.matrices()]}
+
+
 def cost_report(workload: Workload, chip: ChipConfig, *, name: str = "") -> dict:
     """Energy, latency and area of one adaptation epoch of ``workload`` for BP and DFA.
 
@@ -153,7 +161,9 @@ def cost_report(workload: Workload, chip: ChipConfig, *, name: str = "") -> dict
                     "samples_per_epoch": workload.samples,
                     "batches_per_epoch": workload.batches,
                     "sequence_input": workload.sequence, "spike_rate": workload.spike_rate,
-                    "source": workload.source},
+                    "source": workload.source,
+                    **({"architecture": _architecture_summary(workload.architecture)}
+                       if getattr(workload, "architecture", None) is not None else {})},
         "mode": workload.mode,
         "schemes": schemes,
         "ratios": ratios,

@@ -62,7 +62,8 @@ class SchemeResult:
 
 def evaluate(workload: Workload, chip: ChipConfig, scheme: str) -> SchemeResult:
     """Map, floorplan and price one scheme of ``workload`` on ``chip``."""
-    mapping = map_network(workload.layers, chip, scheme)
+    mapping = map_network(workload.layers, chip, scheme,
+                          architecture=getattr(workload, "architecture", None))
     area = area_model(chip, mapping)
     prices = unit_costs(chip, mapping, area["floorplan"])
     cells = workload.counts[scheme]

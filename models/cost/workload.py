@@ -22,9 +22,10 @@ from typing import Any, Mapping as TMapping, Sequence
 
 import numpy as np
 
+from ...golden.architecture import Architecture
 from ..activity import FIELDS, ActivityCounters
 from ..chip import ChipConfig
-from .mapping import check_layers, outputs_per_crossbar
+from .mapping import architecture_layers, check_layers, matrix_uses, outputs_per_crossbar
 
 __all__ = ["TRAINING_PHASES", "Cells", "DenseSpec", "Workload", "dense_counts",
            "dense_workload", "activity_workload"]
@@ -65,6 +66,11 @@ class DenseSpec:
         repeated every timestep; only the DRAM line depends on it.
     name : str
         Label for reports.
+    architecture : Architecture or None
+        A network with convolutions (``golden.architecture``); ``layers`` is then derived from
+        it (:func:`~dfasim.models.cost.mapping.architecture_layers`: input values, then the
+        neurons of every layer). Each convolution is read once per output position per timestep
+        (im2col, ``docs/cost-model.md``).
     """
 
     layers: list[int]
@@ -76,9 +82,16 @@ class DenseSpec:
     write_fraction: float = 0.01
     sequence: bool = True
     name: str = ""
+    architecture: Architecture | None = None
 
     def validate(self) -> "DenseSpec":
         """Raise ``ValueError`` (one line) for values no epoch could have."""
+        if self.architecture is not None:
+            if not isinstance(self.architecture, Architecture):
+                raise ValueError(f"architecture must be an Architecture, not "
+                                 f"{type(self.architecture).__name__}")
+            self.layers = architecture_layers(self.architecture)
+            self.timesteps = self.architecture.timesteps
         self.layers = check_layers(self.layers)
         for name in ("timesteps", "samples_per_epoch", "batch_size"):
             v = getattr(self, name)
@@ -112,6 +125,8 @@ class Workload:
     spike_rate : float or None
         Dense mode's assumption; activity mode: the measured mean input spike rate of the
         hidden layers.
+    architecture : Architecture or None
+        The network with convolutions ``layers`` was derived from (None for an MLP).
     """
 
     layers: list[int]
@@ -123,6 +138,7 @@ class Workload:
     mode: str
     source: str = ""
     spike_rate: float | None = None
+    architecture: Architecture | None = None
 
     @property
     def batches(self) -> float:
@@ -200,6 +216,7 @@ def dense_counts(spec: DenseSpec, chip: ChipConfig, scheme: str) -> Cells:
     """Expected counters of one epoch of ``scheme`` (the rules of ``AnalogSNN.bp_step`` /
     ``dfa_step``), with every line active independently (module docstring)."""
     layers = spec.layers
+    uses = matrix_uses(layers, spec.architecture)
     n_layers = len(layers) - 1
     timesteps, samples = spec.timesteps, float(spec.samples_per_epoch)
     vectors = samples * timesteps
@@ -208,21 +225,25 @@ def dense_counts(spec: DenseSpec, chip: ChipConfig, scheme: str) -> Cells:
     input_bits, error_bits = np.asarray(width.input_bits), np.asarray(width.error_bits)
     cells: Cells = {}
     # Forward (training: membranes are stored for the backward pass).
+    # A convolution reads its im2col matrix once per output position (``reads`` input vectors
+    # per timestep); its neurons are the whole map. Dense layers: one read, n_out neurons.
     for l in range(n_layers):
-        n_in, n_out = layers[l], layers[l + 1]
+        use = uses[l]
+        n_in, n_out, neurons = use.rows, use.cols, use.neurons
+        reads = vectors * use.positions
         key = (f"L{l}", "forward")
         if l == 0:   # multi-bit input: sign-magnitude bit planes, one sign per pass
-            _forward_read(cells, key, chip, n_out, n_in, vectors, 2.0 * (input_bits - 1),
+            _forward_read(cells, key, chip, n_out, n_in, reads, 2.0 * (input_bits - 1),
                           bit_density / 2.0, input_bits)
             in_bits = input_bits
         else:
-            _forward_read(cells, key, chip, n_out, n_in, vectors, 1.0, spike_rate, 1)
+            _forward_read(cells, key, chip, n_out, n_in, reads, 1.0, spike_rate, 1)
             in_bits = 1
-        _add(cells, key, lif_ops=vectors * n_out,
-             buffer_read_bytes=vectors * _bytes(n_out, width.psum_bits),
-             buffer_write_bytes=vectors * (_bytes(n_out, 1)
-                                           + _bytes(n_out, width.membrane_bits)),
-             tile_bytes=vectors * _bytes(n_in, in_bits))
+        _add(cells, key, lif_ops=vectors * neurons,
+             buffer_read_bytes=vectors * _bytes(neurons, width.psum_bits),
+             buffer_write_bytes=vectors * (_bytes(neurons, 1)
+                                           + _bytes(neurons, width.membrane_bits)),
+             tile_bytes=vectors * _bytes(use.in_size, in_bits))
     last = f"L{n_layers - 1}"
     _add(cells, (last, "forward"), tile_bytes=vectors * _bytes(layers[-1], 1))
     # Backward.
@@ -232,8 +253,10 @@ def dense_counts(spec: DenseSpec, chip: ChipConfig, scheme: str) -> Cells:
         _gradlif(cells, (last, "backward"), chip, layers[-1], vectors)
         for l in range(n_layers - 2, -1, -1):
             upper = f"L{l + 1}"
-            _transpose_read(cells, (upper, "backward"), chip, layers[l + 2], layers[l + 1],
-                            vectors, bit_density)
+            # One transposed read per output position of the upper layer (a convolution's
+            # per-position results are summed back onto the input map digitally, col2im).
+            _transpose_read(cells, (upper, "backward"), chip, uses[l + 1].cols,
+                            uses[l + 1].rows, vectors * uses[l + 1].positions, bit_density)
             _add(cells, (upper, "backward"),
                  tile_bytes=vectors * _bytes(layers[l + 1], error_bits))
             _gradlif(cells, (f"L{l}", "backward"), chip, layers[l + 1], vectors)
@@ -251,16 +274,18 @@ def dense_counts(spec: DenseSpec, chip: ChipConfig, scheme: str) -> Cells:
     # Update: WGU read-modify-write per (weight, sample, timestep) with a non-zero input.
     batches = math.ceil(spec.samples_per_epoch / spec.batch_size)
     devices_per_weight = np.where(chip.device.differential, 2.0, 1.0)
+    # A convolution's WGU sums the im2col outer products of every output position.
     for l in range(n_layers):
-        n_in, n_out = layers[l], layers[l + 1]
+        n_in, n_out = uses[l].rows, uses[l].cols
+        reads = vectors * uses[l].positions
         in_rate = 1.0 if l == 0 else spike_rate
         in_bits = input_bits if l == 0 else 1
-        macs = n_out * vectors * n_in * in_rate
+        macs = n_out * reads * n_in * in_rate
         grad_bytes = np.asarray(width.grad_bits) / 8.0
         writes = spec.write_fraction * n_out * n_in * devices_per_weight * batches
         _add(cells, (f"L{l}", "update"), wgu_macs=macs,
-             buffer_read_bytes=vectors * (_bytes(n_out, width.delta_bits)
-                                          + _bytes(n_in, in_bits))
+             buffer_read_bytes=reads * (_bytes(n_out, width.delta_bits)
+                                        + _bytes(n_in, in_bits))
              + (macs + n_out * n_in) * grad_bytes,
              buffer_write_bytes=macs * grad_bytes, write_pulses=writes, devices_written=writes)
     return cells
@@ -274,7 +299,7 @@ def dense_workload(spec: DenseSpec, chip: ChipConfig) -> Workload:
                     sequence=bool(spec.sequence),
                     counts={s: dense_counts(spec, chip, s) for s in ("bp", "dfa")},
                     mode="dense", source=spec.name or "dense spec",
-                    spike_rate=float(spec.spike_rate))
+                    spike_rate=float(spec.spike_rate), architecture=spec.architecture)
 
 
 def _cells_of(counters) -> Cells:
@@ -285,10 +310,15 @@ def _cells_of(counters) -> Cells:
 
 def activity_workload(counters: TMapping[str, Sequence[ActivityCounters] | ActivityCounters],
                       layers: Sequence[int], timesteps: int, batch_size: int, *,
-                      sequence: bool = True, source: str = "") -> Workload:
+                      sequence: bool = True, source: str = "",
+                      architecture: Architecture | None = None) -> Workload:
     """Activity-mode counters: per scheme one or several (chips) :class:`ActivityCounters` of
-    one epoch, averaged; phases other than forward/backward/update are dropped."""
+    one epoch, averaged; phases other than forward/backward/update are dropped. With an
+    ``architecture`` (convolutions) ``layers`` is derived from it."""
+    if architecture is not None:
+        layers = architecture_layers(architecture)
     layers = check_layers(layers)
+    uses = matrix_uses(layers, architecture)
     out: dict[str, Cells] = {}
     for scheme in ("bp", "dfa"):
         if scheme not in counters:
@@ -310,9 +340,10 @@ def activity_workload(counters: TMapping[str, Sequence[ActivityCounters] | Activ
     # Measured mean spike rate of the hidden layers: the WGU counts one MAC per output and
     # non-zero input, so MACs / (vectors x n_in x n_out) is the input spike rate of W_l.
     rates = [out["bp"].get((f"L{l}", "update"), {}).get("wgu_macs", 0.0)
-             / (samples * timesteps * layers[l] * layers[l + 1])
+             / (samples * timesteps * uses[l].positions * uses[l].rows * uses[l].cols)
              for l in range(1, len(layers) - 1)]
     rate = float(np.mean(rates)) if rates else None
     return Workload(layers=layers, timesteps=int(timesteps), batch_size=int(batch_size),
                     samples=float(samples), sequence=bool(sequence), counts=out,
-                    mode="activity", source=source, spike_rate=rate)
+                    mode="activity", source=source, spike_rate=rate,
+                    architecture=architecture)
