@@ -38,6 +38,9 @@ class Dataset:
         ``"sequence"`` or ``"static"``.
     source : str
         Provenance: which files, which split or subset, which preprocessing.
+    frame_shape : tuple of int, optional
+        For event data, the shape ``(C, H, W)`` (or ``(C, L)``) that the last axis of a
+        sample flattens, channel-major; ``None`` for plain channel vectors.
     """
 
     name: str
@@ -48,6 +51,7 @@ class Dataset:
     class_names: tuple[str, ...]
     kind: str
     source: str
+    frame_shape: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         where = f"dataset {self.name}"
@@ -72,6 +76,12 @@ class Dataset:
         if self.x_train.shape[1:] != self.x_test.shape[1:]:
             raise DatasetError(f"{where}: train samples {self.x_train.shape[1:]} and test "
                                f"samples {self.x_test.shape[1:]} differ in shape")
+        if self.frame_shape is not None:
+            size = int(np.prod(self.frame_shape))
+            if size != self.x_train.shape[-1]:
+                raise DatasetError(f"{where}: frame_shape {tuple(self.frame_shape)} holds "
+                                   f"{size} values, but samples have "
+                                   f"{self.x_train.shape[-1]} features")
 
     @property
     def n_classes(self) -> int:

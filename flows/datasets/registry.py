@@ -2,11 +2,13 @@
 """Dataset names, aliases and the two entry points: ``load_dataset`` and ``describe_datasets``."""
 from __future__ import annotations
 
+import inspect
 import os
 from types import ModuleType
 from typing import Any
 
-from . import basic_motions, digits, fashion_mnist, hhar, uci_har
+from . import (basic_motions, braille, braille_spikes, digits, dvs_gesture, fashion_mnist, hhar,
+               nmnist, shd, uci_har)
 from .base import Dataset, DatasetError
 from .paths import Search
 
@@ -18,13 +20,21 @@ _MODULES: dict[str, ModuleType] = {
     "fashion_mnist": fashion_mnist,
     "basic_motions": basic_motions,
     "digits": digits,
+    "nmnist": nmnist,
+    "braille": braille,
+    "braille_spikes": braille_spikes,
+    "dvs_gesture": dvs_gesture,
+    "shd": shd,
 }
 #: Canonical names, in the order ``describe_datasets`` lists them.
 DATASETS: tuple[str, ...] = tuple(_MODULES)
 #: Extra spellings (after lower-casing and mapping '-' to '_').
-ALIASES: dict[str, str] = {"basicmotions": "basic_motions"}
+ALIASES: dict[str, str] = {"basicmotions": "basic_motions", "n_mnist": "nmnist",
+                           "dvsgesture": "dvs_gesture", "dvs128_gesture": "dvs_gesture"}
 KIND: dict[str, str] = {"uci_har": "sequence", "hhar": "sequence", "fashion_mnist": "static",
-                        "basic_motions": "sequence", "digits": "static"}
+                        "basic_motions": "sequence", "digits": "static", "nmnist": "sequence",
+                        "braille": "sequence", "braille_spikes": "sequence",
+                        "dvs_gesture": "sequence", "shd": "sequence"}
 
 
 def canonical_name(name: str) -> str:
@@ -43,7 +53,7 @@ def canonical_name(name: str) -> str:
 
 
 def load_dataset(name: str, data_dir: str | os.PathLike | None = None,
-                 download: bool = True) -> Dataset:
+                 download: bool = True, **options: Any) -> Dataset:
     """Load a dataset by name.
 
     Parameters
@@ -55,6 +65,10 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None,
     download : bool
         Allow fetching missing official files (UCI-HAR, HHAR, Fashion-MNIST) when no usable
         local copy exists.
+    **options
+        Preprocessing options of the event datasets (e.g. ``timesteps``, ``split_by``,
+        ``pool``, ``pad``, ``limit``; see each module's ``load``). A dataset without an
+        option named raises ``DatasetError``.
 
     Returns
     -------
@@ -66,7 +80,14 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None,
         With a one-line message saying what is missing or wrong and how to fix it.
     """
     key = canonical_name(name)
-    return _MODULES[key].load(Search(key, data_dir, download))
+    loader = _MODULES[key].load
+    if options:
+        accepted = set(inspect.signature(loader).parameters) - {"search"}
+        unknown = sorted(set(options) - accepted)
+        if unknown:
+            raise DatasetError(f"dataset {key} has no option {unknown[0]!r}; it takes "
+                               f"{', '.join(sorted(accepted)) or 'none'}")
+    return loader(Search(key, data_dir, download), **options)
 
 
 def describe_datasets(data_dir: str | os.PathLike | None = None) -> list[dict[str, Any]]:

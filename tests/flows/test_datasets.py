@@ -60,7 +60,8 @@ def _one_line(exc: pytest.ExceptionInfo) -> str:
 # ----------------------------------------------------------------------------- registry, paths
 
 def test_names_and_aliases():
-    assert DATASETS == ("uci_har", "hhar", "fashion_mnist", "basic_motions", "digits")
+    assert DATASETS == ("uci_har", "hhar", "fashion_mnist", "basic_motions", "digits",
+                        "nmnist", "braille", "braille_spikes", "dvs_gesture", "shd")
     ds = load_dataset("BasicMotions")
     assert ds.name == "basic_motions"
     assert load_dataset("Basic-Motions").name == "basic_motions"
