@@ -21,10 +21,11 @@ Digital parts
     inputs to the next layer, which are then driven bit-serially (``datapath.input_bits``).
 
 Adaptation (plain SGD on chip, as :mod:`.analog_network`)
-    * **DFA** (:meth:`AnalogNetwork.dfa_step`): ``e_t = e / T`` (per output neuron; a vote
-      read-out spreads each class's error evenly over its group); the B tile holds one
-      ``B_l`` of ``neurons_l x n_outputs`` per hidden layer (a convolution's whole map before
-      pooling) and projects ``e_t`` once per sample; GradLIF gives
+    * **DFA** (:meth:`AnalogNetwork.dfa_step`): ``e_t = e / T`` per class (``golden.rules.DFA``,
+      ``error="average"``); the B tile holds one ``B_l`` of ``neurons_l x n_classes`` per hidden
+      layer (a convolution's whole map before pooling) and projects ``e_t`` once per sample;
+      the output layer gets ``e_t`` itself (a vote read-out spreads each class's error evenly
+      over its group); GradLIF gives
       ``delta_l[t] = (B_l e_t) * h(u_l[t] - theta)`` per neuron of the map, the batch-norm scale
       carries it to the convolution's output, and the WGU sums the im2col outer products
       ``delta[t, position] x patch[t, position]`` over all positions and timesteps.
@@ -139,9 +140,9 @@ def conv_matrix(weight: torch.Tensor) -> torch.Tensor:
 
 def conv_feedback(architecture: Architecture, generator: torch.Generator | None = None
                   ) -> list[torch.Tensor]:
-    """Fixed random DFA matrices ``B_l ~ N(0, 1/C)`` of ``neurons_l x n_outputs`` per hidden
-    layer (``C`` output neurons), drawn as ``analog_network.default_feedback``."""
-    c = architecture.neurons()[-1]
+    """Fixed random DFA matrices ``B_l ~ N(0, 1/C)`` of ``neurons_l x C`` per hidden layer
+    (``C`` classes), drawn as ``analog_network.default_feedback`` and ``golden.rules.DFA``."""
+    c = architecture.n_classes
     return [torch.randn(n, c, generator=generator) / math.sqrt(c)
             for n in architecture.hidden_sizes]
 
@@ -153,7 +154,7 @@ def deploy_conv_feedback(architecture: Architecture, chip: ChipConfig, noise: No
     """Program the DFA feedback matrices (``B0``, ``B1``, ...) into noisy crossbars, once."""
     if matrices is None:
         matrices = conv_feedback(architecture, generator)
-    hidden, c = architecture.hidden_sizes, architecture.neurons()[-1]
+    hidden, c = architecture.hidden_sizes, architecture.n_classes
     if len(matrices) != len(hidden):
         raise ValueError(f"need one feedback matrix per hidden layer ({len(hidden)}), "
                          f"got {len(matrices)}")
@@ -457,14 +458,17 @@ class AnalogNetwork:
             raise ValueError(f"lr must be a non-negative number, not {lr!r}")
 
     def _output_error(self, x: torch.Tensor, y: torch.Tensor, loss: str):
-        """Forward a training batch; ``(out, trace, loss, e_t (B, n_outputs), T, B, bits, hs)``."""
+        """Forward a training batch; ``(out, trace, loss, e_t (B, n_classes), e_out
+        (B, n_outputs), T, B, bits, hs)``: ``e_out`` is ``e_t`` at the output neurons (a vote
+        spreads each class's error evenly over its group)."""
         out, trace = self.forward(x, training=True)
         loss_v, e = output_error(out, y, loss)
-        arch = self.architecture
-        if arch.readout == "vote":   # each class is the mean of its group
-            e = e.repeat_interleave(arch.vote_group, dim=-1) / arch.vote_group
         T, B = trace.spikes[-1].shape[:2]
-        return (out, trace, loss_v, e / T, T, B, self.chip.datapath.error_bits,
+        e_t = e / T
+        arch = self.architecture
+        e_out = e_t.repeat_interleave(arch.vote_group, dim=-1) / arch.vote_group \
+            if arch.readout == "vote" else e_t
+        return (out, trace, loss_v, e_t, e_out, T, B, self.chip.datapath.error_bits,
                 self._surrogates(trace.membranes))
 
     @torch.no_grad()
@@ -472,13 +476,13 @@ class AnalogNetwork:
                  lr: float, loss: str = "ce") -> StepResult:
         """One on-chip DFA step: forward, ``B_l e`` in crossbars, GradLIF, WGU, update."""
         self._check_lr(lr)
-        hidden, c = self.architecture.hidden_sizes, self.architecture.neurons()[-1]
+        hidden, c = self.architecture.hidden_sizes, self.architecture.n_classes
         if len(feedback) != len(hidden):
             raise ValueError(f"need {len(hidden)} feedback matrices, got {len(feedback)}")
         for l, (b, n) in enumerate(zip(feedback, hidden)):
             if b.shape != (n, c):
                 raise ValueError(f"feedback {l} is {b.shape}, expected {(n, c)}")
-        out, trace, loss_v, e_t, T, B, eb, hs = self._output_error(x, y, loss)
+        out, trace, loss_v, e_t, e_out, T, B, eb, hs = self._output_error(x, y, loss)
         deltas: list[torch.Tensor] = [None] * self.n_layers  # type: ignore[list-item]
         if feedback:
             feedback[0].counters.add(feedback[0].name, "backward",
@@ -489,7 +493,7 @@ class AnalogNetwork:
             self.counters.add(fb.name, "backward",
                               tile_bytes=B * vector_bytes(fb.n_out, eb or 16))
             deltas[l] = self._gradlif(l, proj.unsqueeze(0), hs[l], eb)
-        deltas[-1] = self._gradlif(self.n_layers - 1, e_t.unsqueeze(0), hs[-1], eb)
+        deltas[-1] = self._gradlif(self.n_layers - 1, e_out.unsqueeze(0), hs[-1], eb)
         dws, writes = self._wgu_and_update(deltas, trace, lr)
         return StepResult(float(loss_v), out, dws, writes)
 
@@ -511,13 +515,13 @@ class AnalogNetwork:
         """One on-chip BP step: errors back through transposed reads (per output position of a
         convolution, col2im digital), pooling and GradLIF; WGU and update."""
         self._check_lr(lr)
-        out, trace, loss_v, e_t, T, B, eb, hs = self._output_error(x, y, loss)
+        out, trace, loss_v, _, e_out, T, B, eb, hs = self._output_error(x, y, loss)
         L = self.n_layers
         arch = self.architecture
         deltas: list[torch.Tensor] = [None] * L  # type: ignore[list-item]
         self.counters.add(self.layers[-1].name, "backward",
                           tile_bytes=B * vector_bytes(arch.neurons()[-1], eb or 16))
-        deltas[-1] = self._gradlif(L - 1, e_t.unsqueeze(0), hs[-1], eb)
+        deltas[-1] = self._gradlif(L - 1, e_out.unsqueeze(0), hs[-1], eb)
         for l in range(L - 2, -1, -1):
             upper, layer = self.layers[l + 1], arch.layers[l + 1]
             d = self._to_matrix_delta(l + 1, deltas[l + 1])

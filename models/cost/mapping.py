@@ -237,7 +237,8 @@ def map_network(layers: Sequence[int], chip: ChipConfig, scheme: str, *,
     b_dup = np.zeros_like(layer_tiles)
     b_tiles = np.zeros_like(layer_tiles)
     if scheme == "dfa" and len(layers) > 2:
-        n_cls = layers[-1]
+        # B_l projects the class error (a vote read-out has more output neurons than classes).
+        n_cls = architecture.n_classes if architecture is not None else layers[-1]
         b_shapes = [(n, n_cls) for n in layers[1:-1]]
         for n_out, n_in in b_shapes:
             b_crossbars.append(np.ceil(n_in / rows) * np.ceil(n_out / outputs))

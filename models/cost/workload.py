@@ -261,6 +261,9 @@ def dense_counts(spec: DenseSpec, chip: ChipConfig, scheme: str) -> Cells:
                  tile_bytes=vectors * _bytes(layers[l + 1], error_bits))
             _gradlif(cells, (f"L{l}", "backward"), chip, layers[l + 1], vectors)
     else:
+        # B_l projects the class error (a vote read-out has more output neurons than classes).
+        if spec.architecture is not None:
+            n_classes = spec.architecture.n_classes
         if n_layers > 1:
             _add(cells, ("B0", "backward"), tile_bytes=samples * _bytes(n_classes, error_bits))
         for l in range(n_layers - 1):

@@ -327,3 +327,52 @@ def test_bad_deployments_are_one_line():
     with pytest.raises(ValueError, match="max_tiles"):
         AnalogNetwork.deploy(arch, weights, chip.updated({"hierarchy.max_tiles": 1}),
                              IdealDevice())
+
+
+# --- the golden convolutional network ---------------------------------------------------------
+
+def _golden_setup():
+    from dfasim.golden.conv import SpikingNetwork
+    from dfasim.golden.networks import dvs_gesture_convnet
+    arch = dvs_gesture_convnet((2, 8, 8), n_classes=3, timesteps=3, channels=(4, 6),
+                               hidden=12, vote_group=2, name="small")
+    model = SpikingNetwork(arch, generator=gen(20)).double().eval()
+    with torch.no_grad():
+        for w in model.weights:
+            w.copy_(on_grid((w * 4.0).reshape(w.shape[0], -1)).reshape(w.shape))
+        for i, bn in enumerate(n for n in model.norms if hasattr(n, "running_mean")):
+            bn.running_mean.copy_(torch.linspace(-0.2, 0.2, bn.num_features) * (i + 1))
+            bn.running_var.copy_(torch.linspace(0.6, 1.5, bn.num_features))
+            bn.weight.copy_(torch.linspace(0.9, 1.3, bn.num_features))
+            bn.bias.copy_(torch.linspace(0.0, 0.3, bn.num_features))
+    x = (torch.rand(5, 3, 2, 8, 8, generator=gen(21), dtype=DT) < 0.5).to(DT)
+    y = torch.randint(0, 3, (5,), generator=gen(22))
+    return model, x, y
+
+
+def test_ideal_chip_equals_the_golden_convolutional_network():
+    model, x, _ = _golden_setup()
+    net = AnalogNetwork.from_model(model, ChipConfig().updated(IDEAL), IdealDevice(), gen(23))
+    out, trace = net.forward(x)
+    with torch.no_grad():
+        ref, rtr = model(x)
+    for a, b in zip(trace.spikes, rtr.spikes):
+        assert torch.equal(a, b)
+    assert torch.equal(out, ref)
+    assert all(float(s.sum()) > 0 for s in trace.spikes)
+
+
+def test_ideal_dfa_step_equals_the_golden_dfa_rule():
+    from dfasim.golden.rules import DFA
+    model, x, y = _golden_setup()
+    chip = ChipConfig().updated(IDEAL)
+    net = AnalogNetwork.from_model(model, chip, IdealDevice(), gen(24))
+    rule = DFA(model, loss="mse", generator=gen(25))
+    rule.feedback = [on_grid(b.to(DT)) for b in rule.feedback]
+    fb = deploy_conv_feedback(model.architecture, chip, IdealDevice(), gen(26),
+                              matrices=rule.feedback)
+    rule.gradients(x, y)
+    res = net.dfa_step(x, y, fb, lr=0.2, loss="mse")
+    for dw, w in zip(res.delta_w, model.weights):
+        assert torch.allclose(dw, -0.2 * w.grad, atol=1e-12)
+        assert float(dw.abs().sum()) > 0

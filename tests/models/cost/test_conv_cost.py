@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dfasim.golden.architecture import Architecture, ConvLayer, DenseLayer
+from dfasim.golden.networks import vgg11 as golden_vgg11
 from dfasim.models.chip import ChipConfig
 from dfasim.models.cost import evaluate
 from dfasim.models.cost.mapping import architecture_layers, map_network
@@ -17,27 +18,17 @@ from dfasim.models.cost.workload import DenseSpec, dense_workload
 P = ChipConfig()        # Table II: 256 x 256 crossbars, differential pairs (128 outputs each),
 #                         4 PEs x 4 crossbars = 16 crossbars per tile, 8 input / 8 error bits
 
-VGG11 = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
-
-
 def vgg11(size, channels, classes):
-    layers, c_in = [], channels
-    for i, v in enumerate(VGG11):
-        if v == "M":
-            continue
-        pool = "max" if i + 1 < len(VGG11) and VGG11[i + 1] == "M" else None
-        layers.append(ConvLayer(c_in, v, 3, 1, 1, pool=pool))
-        c_in = v
-    side = size // 32
-    layers.append(DenseLayer(512 * side * side, classes))
-    return Architecture(f"vgg11-{size}", (channels, size, size), tuple(layers), 4, classes)
+    """golden's VGG11 (no batch norm, a vote read-out of 10 neurons per class), T = 4."""
+    return golden_vgg11((channels, size, size), classes, timesteps=4)
 
 
 # Hand count. Convolution l: rows = 3 * 3 * C_in, cols = C_out, reads per timestep = H x W of
 # its (padded, stride 1) output, i.e. its input side; row tiles ceil(rows / 256), column tiles
 # ceil(C_out / 128), crossbars = their product, tiles ceil(crossbars / 16).
 #
-# 32 x 32 x 3 (CIFAR-10): sides 32, 16, 8, 8, 4, 4, 2, 2, then a 512 -> 10 dense layer.
+# 32 x 32 x 3 (CIFAR-10): sides 32, 16, 8, 8, 4, 4, 2, 2, then a 512 -> 10 x 10 (vote) dense
+# layer.
 #  layer  rows  cols  reads/t  row tiles  col tiles  crossbars  tiles
 VGG11_32 = [
     (27,   64,   1024, 1,  1, 1,  1),     # 3*9 = 27
@@ -48,10 +39,10 @@ VGG11_32 = [
     (4608, 512,  16,   18, 4, 72, 5),     # 72 / 16 = 4.5 -> 5
     (4608, 512,  4,    18, 4, 72, 5),
     (4608, 512,  4,    18, 4, 72, 5),
-    (512,  10,   1,    2,  1, 2,  1),     # dense 512 -> 10
+    (512,  100,  1,    2,  1, 2,  1),     # dense 512 -> 100
 ]
 # 128 x 128 x 2 (DVS128 Gesture, two polarities, 11 classes): sides 128, 64, 32, 32, 16, 16,
-# 8, 8, then 512 x 4 x 4 = 8192 -> 11.
+# 8, 8, then 512 x 4 x 4 = 8192 -> 11 x 10 (vote).
 VGG11_128 = [
     (18,   64,   16384, 1,  1, 1,  1),    # 2*9 = 18
     (576,  128,  4096,  3,  1, 3,  1),
@@ -61,7 +52,7 @@ VGG11_128 = [
     (4608, 512,  256,   18, 4, 72, 5),
     (4608, 512,  64,    18, 4, 72, 5),
     (4608, 512,  64,    18, 4, 72, 5),
-    (8192, 11,   1,     32, 1, 32, 2),    # 8192 / 256 = 32 row tiles
+    (8192, 110,  1,     32, 1, 32, 2),    # 8192 / 256 = 32 row tiles
 ]
 
 
@@ -93,7 +84,7 @@ def test_vgg11_dfa_feedback_matrices_project_onto_whole_maps():
     # Hidden neurons (maps before pooling): 64x32x32, 128x16x16, 256x8x8 (twice), 512x4x4
     # (twice), 512x2x2 (twice); B_l is neurons x 10: 1 row tile, neurons / 128 column tiles.
     hidden = [65536, 32768, 16384, 16384, 8192, 8192, 2048, 2048]
-    assert architecture_layers(arch) == [3 * 32 * 32] + hidden + [10]
+    assert architecture_layers(arch) == [3 * 32 * 32] + hidden + [100]
     m = map_network([], P, "dfa", architecture=arch)
     assert [int(x) for x in m.b_crossbars] == [n // 128 for n in hidden]   # 1184 in all
     assert not bool(m.feasible) and "1184 crossbars" in m.reason
@@ -126,6 +117,9 @@ def test_vgg11_dense_counts_scale_with_positions():
     # DFA: B_1 (32768 x 10) read once per sample, 14 bit planes.
     d = w.counts["dfa"][("B1", "backward")]
     assert d["reads"] == pytest.approx(100 * 14 * (1 - 0.5 ** 10) * 256)
+    # The class error (10 classes, not the 100 vote neurons) goes to the B tile once per sample.
+    assert w.counts["dfa"][("B0", "backward")]["tile_bytes"] == pytest.approx(
+        100 * 10 + 100 * 65536)
     rep = cost_report(w, P.updated({"mapping.b_tiles": 74}), name="vgg11")
     assert rep["network"]["architecture"]["matrices"][0]["reads_per_timestep"] == 1024
     assert rep["schemes"]["bp"]["mapping"]["layers"]["L5"]["crossbars"] == 72
