@@ -73,7 +73,10 @@ def stack_frames(spec: FrameSpec, items: Iterable, count: int,
             events_to_frames(events, spec.sensor, spec.timesteps, spec.split_by, t_range,
                              spec.pool, spec.pad, out=x[i])
         except ValueError as exc:
-            where = item if isinstance(item, (str, Path)) else f"sample {i}"
+            if isinstance(item, tuple) and item and isinstance(item[0], (str, Path)):
+                where = f"{item[0]} (sample {i})"
+            else:
+                where = item if isinstance(item, (str, Path)) else f"sample {i}"
             raise DatasetError(f"dataset {spec.dataset}: {where}: {exc}") from exc
         n += 1
     if n != count:

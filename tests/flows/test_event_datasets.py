@@ -402,6 +402,12 @@ def test_dvs_gesture_official_layout(tmp_path, no_bundled):
     (root / "trials_to_test.txt").write_text("user01_fluorescent.aedat\n")
     swapped = load_dataset("dvs_gesture", data_dir=tmp_path, timesteps=2)
     assert swapped.y_train.tolist() == [10] and swapped.y_test.tolist() == [0, 1]
+    (root / "user30_natural.aedat").write_bytes(_aedat31_bytes([(1, 0, [(200, 5, 1, 10)])]))
+    (root / "user30_natural_labels.csv").write_text("class,startTime_usec,endTime_usec\n3,0,99\n")
+    (root / "trials_to_test.txt").write_text("user30_natural.aedat\n")
+    with pytest.raises(DatasetError, match="outside the 128 x 128 sensor") as exc:
+        load_dataset("dvs_gesture", data_dir=tmp_path)
+    _one_line(exc, "user30_natural.aedat")
     (root / "user24_led_labels.csv").write_text("class,startTime_usec,endTime_usec\n12,1,2\n")
     with pytest.raises(DatasetError, match="outside 1..11") as exc:
         load_dataset("dvs_gesture", data_dir=tmp_path)
