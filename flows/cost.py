@@ -32,14 +32,13 @@ from ..models.cost.sweep import SWEEP_AXES, random_configs, sweep, sweep_grid
 from ..models.cost.workload import (TRAINING_PHASES, DenseSpec, Workload, activity_workload,
                                     dense_workload)
 from .config import from_dict
+from .datasets.registry import KIND
 from .errors import DfasimError
 from .fileio import atomic_write_bytes, read_text, write_json
 
 __all__ = ["cost_report", "write_cost_outputs", "format_report", "table1_report",
            "format_table1", "synth_areas", "run_sweep", "read_adapt", "adapt_fields"]
 
-#: Datasets whose samples are time series (a new input vector every timestep).
-_SEQUENCE_DATASETS = {"uci_har", "hhar", "basic_motions"}
 
 #: Chip fields the recorded counts depend on: pricing them on another value is refused.
 _COUNTED_FIELDS = (("crossbar", "rows"), ("crossbar", "cols"), ("device", "mapping"),
@@ -95,8 +94,20 @@ def _chip_of_adapt(d: dict, chip: ChipConfig | None, where: str) -> ChipConfig:
     return chip
 
 
+def _adapt_architecture(d: dict, where: str):
+    """The convolutional network an ``adapt.json`` ran (None for an MLP)."""
+    if d.get("architecture") is None:
+        return None
+    from ..golden.architecture import Architecture
+    try:
+        return Architecture.from_dict(d["architecture"])
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise DfasimError(f"{where}: bad architecture ({exc})") from None
+
+
 def _adapt_workload(d: dict, where: str) -> Workload:
     layers, timesteps, batch_size, dataset = adapt_fields(d, where)
+    architecture = _adapt_architecture(d, where)
     runs: dict[str, list[ActivityCounters]] = {"bp": [], "dfa": []}
     for chip in d.get("chips") or []:
         for rule, res in (chip.get("adapt") or {}).items():
@@ -111,10 +122,13 @@ def _adapt_workload(d: dict, where: str) -> Workload:
         raise DfasimError(f"{where} has no per-epoch activity counts for "
                           f"{' and '.join(r.upper() for r in missing)} (run dfasim adapt with "
                           f"--rules bp,dfa)")
-    sequence = dataset in _SEQUENCE_DATASETS if dataset else True
+    # Time series and event frames bring a new input vector every timestep (the DRAM line);
+    # an unknown dataset is taken as one.
+    sequence = KIND.get(dataset, "sequence") == "sequence"
     try:
         return activity_workload(runs, layers, timesteps, batch_size, sequence=sequence,
-                                 source=f"{where}: {len(runs['bp'])} chips, first epoch")
+                                 source=f"{where}: {len(runs['bp'])} chips, first epoch",
+                                 architecture=architecture)
     except ValueError as exc:
         raise DfasimError(f"{where}: {exc}") from None
 
@@ -185,7 +199,8 @@ def cost_report(source, chip: ChipConfig | None = None, *, mode: str = "activity
         if mode == "dense":
             spec = DenseSpec(workload.layers, workload.timesteps, int(round(workload.samples)),
                              workload.batch_size, spike_rate=workload.spike_rate or 0.0,
-                             sequence=workload.sequence, name=f"{where} (dense)")
+                             sequence=workload.sequence, name=f"{where} (dense)",
+                             architecture=workload.architecture)
             workload = dense_workload(spec.validate(), chip)
     else:
         if mode == "activity":
