@@ -7,6 +7,10 @@ that same chip is adapted for ``epochs`` epochs with each rule (``bp``: errors b
 the noisy transposed crossbars, layer by layer; ``dfa``: ``B_l`` held in noisy crossbars, all
 layers updated in parallel). Accuracy on the test split is recorded after every epoch.
 
+A convolutional checkpoint (a ``golden.conv.SpikingNetwork``) is deployed as
+:class:`~dfasim.models.analog_conv.AnalogNetwork` (one im2col matrix per convolution, batch norm
+and pooling digital); ``adapt.json`` then also holds its ``architecture`` for the cost model.
+
 The run directory is the checkpoint: after every epoch of every (chip, rule) the whole chip state
 (conductances, device personalities, ADC ranges, random generators) is saved, so an interrupted
 run continues where it stopped and ends with the same numbers as an uninterrupted one.
@@ -27,6 +31,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..golden.options import ADAPT_RULES, LR_SCHEDULES, NOISE_CHOICES
+from ..models.analog_conv import AnalogNetwork, deploy_conv_feedback
 from ..models.analog_network import AnalogSNN, deploy_feedback
 from ..models.chip import ChipConfig
 from ..models.rram.noise import IdealDevice, NoiseModel, PolynomialSpread
@@ -36,7 +41,8 @@ from .errors import DfasimError
 from .fileio import atomic_torch_save, relative_to_run, write_json
 from .data_prep import DEFAULT_BATCH, prepare_data
 from .evaluation import evaluate
-from .limits import adapt_estimate, check_fits
+from . import limits
+from .limits import ResourceEstimate, adapt_estimate, check_fits
 from .networks import check_network_fits
 from .runtime import set_determinism
 
@@ -130,6 +136,32 @@ def load_noise_model(name: str, out_dir: Path, *, g_min: float, g_max: float, ep
     return model, f"GPR noise model {path.name if path.parent == out_dir else path}"
 
 
+def _architecture(model) -> Any:
+    """The Architecture of a convolutional checkpoint's network, None for an MLP."""
+    return getattr(model, "architecture", None)
+
+
+def _conv_adapt_estimate(arch, *, n_train: int, n_test: int, batch_size: int, epochs: int,
+                         chips: int, rules: int) -> ResourceEstimate:
+    """:func:`~dfasim.flows.limits.adapt_estimate` for a convolutional network: its kernels
+    once per weight cell, once per output position for compute; the im2col patches and every
+    neuron of the maps for the saved activations."""
+    mats = arch.matrices()
+    cells = sum(m.rows * m.cols for m in mats) + arch.n_classes * sum(arch.hidden_sizes)
+    macs = sum(m.rows * m.cols * m.reads_per_timestep for m in mats) \
+        + arch.n_classes * sum(arch.hidden_sizes)
+    per_step = sum(m.rows * m.reads_per_timestep for m in mats) \
+        + limits._TRAIN_SAVED_PER_NEURON * sum(arch.neurons())
+    batch = max(1, min(batch_size, n_train))
+    memory = limits._CHIP_COPIES * limits._CELL_BYTES * cells \
+        + 2 * limits._F32 * max(batch, min(limits._EVAL_BATCH, max(1, n_test))) \
+        * arch.timesteps * per_step
+    macs_per_epoch = arch.timesteps * macs * (limits._TRAIN_PASSES * n_train + n_test)
+    flops = 2.0 * limits._CROSSBAR_OVERHEAD * chips * (rules * epochs + 1) * macs_per_epoch
+    return ResourceEstimate(f"adapting network {arch.name} (T={arch.timesteps}, batch {batch}) "
+                            f"on {chips} chips", float(memory), flops)
+
+
 def _chip_generator(seed: int, chip: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + chip)
 
@@ -184,8 +216,11 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
     y_train, y_test = data.y_train, data.y_test
     batch = cfg.batch_size or DEFAULT_BATCH.get(ds.name, 50)
     # Checked before the folder is touched: a refused request leaves no trace in it.
-    check_fits(adapt_estimate(spec, n_train=len(x_train), n_test=len(x_test), batch_size=batch,
-                              epochs=cfg.epochs, chips=cfg.chips, rules=len(cfg.rules)))
+    arch = _architecture(ckpt.model)
+    estimate = adapt_estimate if arch is None else (
+        lambda _, **kw: _conv_adapt_estimate(arch, **kw))
+    check_fits(estimate(spec, n_train=len(x_train), n_test=len(x_test), batch_size=batch,
+                        epochs=cfg.epochs, chips=cfg.chips, rules=len(cfg.rules)))
     if cfg_path.exists() and not overwrite and state_dir.exists():
         try:
             saved = from_dict(AdaptConfig, tomllib.loads(cfg_path.read_text())["adapt"])
@@ -213,7 +248,8 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
     results: dict[str, Any] = {
         "dataset": ds.name, "source": ds.source,
         "checkpoint": relative_to_run(cfg.checkpoint, out),
-        "pretrained_rule": ckpt.rule, "layers": list(spec.layers),
+        "pretrained_rule": ckpt.rule,
+        "layers": list(spec.layers) if arch is None else [spec.n_inputs, *arch.neurons()],
         "timesteps": spec.timesteps, "noise": noise_desc, "fp32_accuracy": fp32,
         "rules": list(cfg.rules), "epochs": cfg.epochs, "batch_size": batch,
         "feedback": ("the checkpoint's own DFA matrices" if feedback_w is not None else
@@ -221,6 +257,8 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
         "config": {**dataclasses.asdict(cfg),
                    "checkpoint": relative_to_run(cfg.checkpoint, out)}, "chips": [],
     }
+    if arch is not None:
+        results["architecture"] = arch.to_dict()
     total = cfg.chips * len(cfg.rules) * cfg.epochs
     bar = tqdm(total=total, desc=f"adapt {ds.name}", unit="epoch", disable=progress is False)
     t_start = time.perf_counter()
@@ -233,9 +271,15 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
             gen = _chip_generator(cfg.seed, c)
             calib = x_train[torch.randperm(len(x_train), generator=gen)[:cfg.calibration_samples]]
             try:
-                chip = AnalogSNN.deploy(ckpt.model, cfg.chip, noise, gen, calibration=calib)
-                fb = deploy_feedback(spec, cfg.chip, noise, gen, matrices=feedback_w,
-                                     counters=chip.counters)
+                if arch is None:
+                    chip = AnalogSNN.deploy(ckpt.model, cfg.chip, noise, gen, calibration=calib)
+                    fb = deploy_feedback(spec, cfg.chip, noise, gen, matrices=feedback_w,
+                                         counters=chip.counters)
+                else:
+                    chip = AnalogNetwork.from_model(ckpt.model, cfg.chip, noise, gen,
+                                                    calibration=calib)
+                    fb = deploy_conv_feedback(arch, cfg.chip, noise, gen, matrices=feedback_w,
+                                              counters=chip.counters)
             except ValueError as exc:
                 raise DfasimError(str(exc)) from None
             nonideal = chip.evaluate(x_test, y_test)
