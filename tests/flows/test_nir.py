@@ -254,3 +254,111 @@ def test_a_graph_written_by_snntorch(tmp_path):
         ours, trace = ckpt.model(x)
     assert trace.spikes[0].sum() > 0 and theirs.sum() > 0
     assert torch.equal(ours, theirs)
+
+
+# --- convolutional networks (golden/conv.py) ---
+
+def _conv_checkpoint(pool="avg", readout="mean", vote_group=1, **layer):
+    from dfasim.golden.architecture import Architecture, ConvLayer, DenseLayer
+    from dfasim.golden.conv import SpikingNetwork
+
+    arch = Architecture("tiny-conv", (2, 8, 8), (
+        ConvLayer(2, 4, 3, 1, 1, pool=pool, **layer), ConvLayer(4, 6, 3, 2, 0),
+        DenseLayer(6 * 1 * 1 if pool else 6 * 3 * 3, 3 * vote_group)), 6, 3, readout,
+        vote_group)
+    cfg = NeuronConfig(leak=0.8, threshold=0.5)
+    model = SpikingNetwork(arch, cfg.to_lif(), generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        for w in model.weights:
+            w.mul_(4.0)
+    model.eval()
+    return Checkpoint(model, cfg, "bptt", {}, None, None, "", {})
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(pool=None), dict(readout="vote", vote_group=2)])
+def test_conv_round_trip_is_bit_for_bit(tmp_path, kw):
+    ckpt = _conv_checkpoint(**kw)
+    path = nir_io.write_graph(nir_io.export_graph(ckpt), tmp_path / "conv.nir")
+    kinds = [type(n).__name__ for n in nir.read(path).nodes.values()]
+    assert "Conv2d" in kinds and "Flatten" in kinds
+    assert ("AvgPool2d" in kinds) == (kw.get("pool", "avg") == "avg")
+    back = nir_io.to_checkpoint(nir_io.import_graph(nir_io.read_graph(path)))
+    assert back.model.architecture == ckpt.model.architecture
+    x = (torch.rand(8, 6, 2, 8, 8, generator=torch.Generator().manual_seed(0)) < 0.4).float()
+    with torch.no_grad():
+        (ya, ta), (yb, tb) = ckpt.model(x), back.model(x)
+    assert torch.equal(ya, yb)
+    for sa, sb in zip(ta.spikes, tb.spikes):
+        assert torch.equal(sa, sb) and sa.sum() > 0
+
+
+@pytest.mark.parametrize("kw, needle", [(dict(pool="max"), "max pooling has no NIR node"),
+                                        (dict(batch_norm=True), "batch norm")])
+def test_conv_layers_nir_cannot_say_are_one_line(kw, needle):
+    with pytest.raises(DfasimError, match=needle):
+        nir_io.export_graph(_conv_checkpoint(**kw))
+
+
+def test_a_hand_built_conv_graph_with_a_sum_pool(tmp_path):
+    """Conv2d (padding 'same') -> LIF (R = 1) -> SumPool2d -> Flatten -> Linear -> LIF, checked
+    against NIR's equations stepped in float64."""
+    rng = np.random.default_rng(7)
+    wc = (rng.integers(-4, 5, (3, 1, 3, 3)) / 4.0).astype(np.float32)
+    wd = (rng.integers(-4, 5, (2, 3 * 2 * 2)) / 4.0).astype(np.float32)
+
+    def lif(shape, tau, theta):
+        return nir.LIF(tau=np.full(shape, tau), r=np.ones(shape), v_leak=np.zeros(shape),
+                       v_threshold=np.full(shape, theta), v_reset=np.zeros(shape))
+
+    nodes = {"in": nir.Input(input_type={"input": np.array([1, 4, 4])}),
+             "conv": nir.Conv2d(input_shape=(4, 4), weight=wc, stride=1, padding="same",
+                                dilation=1, groups=1, bias=np.zeros(3)),
+             "lif_c": lif((3, 4, 4), 2.0, 0.25),
+             "pool": nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]),
+                                   padding=np.array([0, 0])),
+             "flat": nir.Flatten(input_type={"input": np.array([3, 2, 2])}, start_dim=0),
+             "fc": nir.Linear(weight=wd), "lif_d": lif((2,), 2.0, 0.5),
+             "out": nir.Output(output_type={"output": np.array([2])})}
+    names = list(nodes)
+    path = tmp_path / "conv.nir"
+    nir.write(path, nir.NIRGraph(nodes=nodes, edges=list(zip(names, names[1:])),
+                                 type_check=False))
+    ckpt = nir_io.to_checkpoint(nir_io.import_graph(nir_io.read_graph(path)), timesteps=8)
+    arch = ckpt.model.architecture
+    assert arch.input_shape == (1, 4, 4) and arch.layers[0].pool == "avg"
+    assert arch.layers[0].padding == 1 and ckpt.neuron.leak == 0.5
+    x = (rng.random((8, 16, 1, 4, 4)) < 0.5).astype(np.float32)
+    with torch.no_grad():
+        _, trace = ckpt.model(torch.from_numpy(x).transpose(0, 1))
+
+    def neurons(current, node):
+        v, out = torch.zeros_like(current[0]), []
+        for c in current:
+            v = v + 1.0 / float(node.tau.flat[0]) * (-v + c)
+            z = v > torch.from_numpy(node.v_threshold)
+            v = torch.where(z, torch.zeros_like(v), v)
+            out.append(z.double())
+        return torch.stack(out)
+
+    h = torch.from_numpy(x).double()
+    c = torch.nn.functional.conv2d(h.flatten(0, 1), torch.from_numpy(wc).double(), padding=1)
+    s = neurons(c.reshape(8, 16, 3, 4, 4), nodes["lif_c"])
+    pooled = torch.nn.functional.avg_pool2d(s.flatten(0, 1), 2) * 4
+    d = pooled.reshape(8, 16, -1) @ torch.from_numpy(wd).double().T
+    ref = neurons(d, nodes["lif_d"])
+    assert ref.sum() > 0 and torch.equal(trace.spikes[-1].double(), ref)
+
+
+def test_conv_graph_through_the_command_line(tmp_path, capsys):
+    from dfasim.flows import checkpoint as checkpoints
+
+    path = nir_io.write_graph(nir_io.export_graph(_conv_checkpoint()), tmp_path / "c.nir")
+    rc = main(["nir", "import", str(path), "--out", str(tmp_path / "o")])
+    if not hasattr(checkpoints, "SpikingNetwork"):
+        _one_line(capsys, rc, "checkpoints hold spiking MLPs only")
+        return
+    assert rc == 0
+    back = load_checkpoint(tmp_path / "o" / "checkpoint.pt")
+    assert back.model.architecture.is_convolutional
+    assert main(["nir", "export", str(tmp_path / "o" / "checkpoint.pt"), "--out",
+                 str(tmp_path / "again")]) == 0
