@@ -257,8 +257,9 @@ def dense_counts(spec: DenseSpec, chip: ChipConfig, scheme: str) -> Cells:
             # per-position results are summed back onto the input map digitally, col2im).
             _transpose_read(cells, (upper, "backward"), chip, uses[l + 1].cols,
                             uses[l + 1].rows, vectors * uses[l + 1].positions, bit_density)
+            # The errors on the upper layer's input (after pooling) go back to layer l.
             _add(cells, (upper, "backward"),
-                 tile_bytes=vectors * _bytes(layers[l + 1], error_bits))
+                 tile_bytes=vectors * _bytes(uses[l + 1].in_size, error_bits))
             _gradlif(cells, (f"L{l}", "backward"), chip, layers[l + 1], vectors)
     else:
         # B_l projects the class error (a vote read-out has more output neurons than classes).

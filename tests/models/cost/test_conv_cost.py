@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from dfasim.golden.architecture import Architecture, ConvLayer, DenseLayer
 from dfasim.golden.networks import vgg11 as golden_vgg11
@@ -13,7 +14,9 @@ from dfasim.models.chip import ChipConfig
 from dfasim.models.cost import evaluate
 from dfasim.models.cost.mapping import architecture_layers, map_network
 from dfasim.models.cost.report import cost_report, table1_report
-from dfasim.models.cost.workload import DenseSpec, dense_workload
+from dfasim.models.cost.workload import DenseSpec, dense_counts, dense_workload
+from dfasim.models.analog_conv import AnalogNetwork, deploy_conv_feedback
+from dfasim.models.rram.noise import IdealDevice
 
 P = ChipConfig()        # Table II: 256 x 256 crossbars, differential pairs (128 outputs each),
 #                         4 PEs x 4 crossbars = 16 crossbars per tile, 8 input / 8 error bits
@@ -226,3 +229,39 @@ def test_an_mlp_architecture_prices_like_its_layer_list():
             net["schemes"][scheme]["energy_pj"]["by_component"]
         assert rep["schemes"][scheme]["latency_ns"]["total"] == \
             net["schemes"][scheme]["latency_ns"]["total"]
+
+
+def test_dense_mode_mirrors_the_convolutional_counting_rules():
+    # Counters that depend only on shapes equal the analog network's, event for event.
+    arch = Architecture("mirror", (2, 6, 6), (
+        ConvLayer(2, 3, 3, 1, 1, pool="max"), ConvLayer(3, 4, 3, 1, 0),
+        DenseLayer(4, 6), DenseLayer(6, 3)), 3, 3)
+    g = torch.Generator().manual_seed(0)
+    weights = [torch.randn(3, 2, 3, 3, generator=g), torch.randn(4, 3, 3, 3, generator=g),
+               torch.randn(6, 4, generator=g), torch.randn(3, 6, generator=g)]
+    B = 5
+    x = torch.randn(B, 3, 2, 6, 6, generator=g)
+    y = torch.randint(0, 3, (B,), generator=g)
+    spec = DenseSpec([], 3, B, B, architecture=arch).validate()
+    for scheme in ("bp", "dfa"):
+        net = AnalogNetwork.deploy(arch, weights, P, IdealDevice(), g, calibration=x)
+        fb = deploy_conv_feedback(arch, P, IdealDevice(), g, counters=net.counters)
+        net.counters.clear()
+        if scheme == "dfa":
+            net.dfa_step(x, y, fb, lr=0.01)
+        else:
+            net.bp_step(x, y, lr=0.01)
+        dense = dense_counts(spec, P, scheme)
+        keys = {k for k in dense if k[1] != "update"}
+        assert keys == {k for k in net.counters.cells if k[1] != "update"}
+        for key in keys:
+            got = net.counters.get(*key)
+            for f in ("lif_ops", "gradlif_ops", "tile_bytes", "buffer_read_bytes",
+                      "buffer_write_bytes"):
+                assert float(dense[key].get(f, 0.0)) == getattr(got, f), (scheme, key, f)
+        # One WGU MAC per output and non-zero patch line: multi-bit inputs never vanish, zero
+        # padding does; dense mode counts padding lines like the others (an upper bound).
+        ones = torch.nn.functional.unfold(torch.ones(1, 2, 6, 6), 3, padding=1)
+        lines = int(ones.sum())
+        assert net.counters.get("L0", "update").wgu_macs == 3 * 3 * B * lines
+        assert float(dense[("L0", "update")]["wgu_macs"]) == 3 * 3 * B * 36 * 18
