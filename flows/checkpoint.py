@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from ..golden.architecture import Architecture
+from ..golden.conv import ArchitectureSpec, SpikingNetwork
 from ..golden.network import NetworkSpec, SpikingMLP
 from .config import NeuronConfig, from_dict
 from .errors import DfasimError
@@ -28,7 +30,7 @@ VERSION = 1
 class Checkpoint:
     """A trained network and what is needed to feed it data the way it was trained."""
 
-    model: SpikingMLP
+    model: SpikingMLP | SpikingNetwork
     neuron: NeuronConfig
     rule: str
     feedback: dict[str, torch.Tensor]
@@ -46,10 +48,12 @@ class Checkpoint:
 
 def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> None:
     spec = ckpt.model.spec
+    conv = isinstance(ckpt.model, SpikingNetwork)
     payload = {
         "format": FORMAT,
         "version": VERSION,
-        "layers": list(spec.layers),
+        "layers": ([spec.n_inputs, *spec.architecture.neurons()] if conv
+                   else list(spec.layers)),
         "timesteps": spec.timesteps,
         "readout": spec.readout,
         "neuron": dataclasses.asdict(ckpt.neuron),
@@ -61,6 +65,11 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> None:
         "dataset": ckpt.dataset,
         "meta": ckpt.meta,
     }
+    if conv:
+        # a convolutional network: its architecture and batch-norm state
+        payload["architecture"] = spec.architecture.to_dict()
+        payload["norms"] = {k: v.detach().cpu().clone()
+                            for k, v in ckpt.model.norms.state_dict().items()}
     atomic_torch_save(payload, path)
 
 
@@ -82,9 +91,15 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> Checkpoint:
                           f"this dfasim reads version {VERSION}")
     try:
         neuron = from_dict(NeuronConfig, data["neuron"], f"{path.name} neuron")
-        spec = NetworkSpec(tuple(data["layers"]), int(data["timesteps"]), neuron.to_lif(),
-                           data["readout"])
-        model = SpikingMLP(spec)
+        if "architecture" in data:
+            model = SpikingNetwork(ArchitectureSpec(
+                Architecture.from_dict(data["architecture"]), neuron.to_lif(), data["readout"]))
+            model.norms.load_state_dict(data["norms"])
+            model.eval()
+        else:
+            spec = NetworkSpec(tuple(data["layers"]), int(data["timesteps"]), neuron.to_lif(),
+                               data["readout"])
+            model = SpikingMLP(spec)
         weights = data["weights"]
         if len(weights) != model.n_layers:
             raise ValueError(f"{len(weights)} weight matrices for {model.n_layers} layers")
@@ -95,7 +110,7 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> Checkpoint:
                 if not torch.isfinite(saved).all():
                     raise ValueError("weights contain NaN or inf")
                 w.copy_(saved)
-    except (KeyError, TypeError, ValueError, DfasimError) as exc:
+    except (KeyError, TypeError, ValueError, RuntimeError, DfasimError) as exc:
         raise DfasimError(f"checkpoint {path} is inconsistent: {exc}") from None
     model.to(device)
     return Checkpoint(model, neuron, data.get("rule", ""), data.get("feedback", {}),

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import tomli_w
 
 from ..golden.lif import LIFConfig
+from ..golden.options import MSE_REDUCTIONS
 from ..golden.surrogate import Surrogate
 from .errors import DfasimError
 from .fileio import read_text
@@ -38,11 +39,16 @@ class NeuronConfig:
     reset: str = "hard"
     surrogate: str = "triangle"
     surrogate_width: float = 1.0
+    #: spikingjelly's ``decay_input`` (the input scaled by ``1 - leak`` too); LIF only.
+    decay_input: bool = False
+    #: ``"gt"``: fire on ``u > threshold`` (default); ``"ge"``: on ``u >= threshold``.
+    fire: str = "gt"
 
     def to_lif(self) -> LIFConfig:
         return LIFConfig(leak=self.leak, threshold=self.threshold, reset=self.reset,
                          neuron=self.neuron,
-                         surrogate=Surrogate(self.surrogate, self.surrogate_width))
+                         surrogate=Surrogate(self.surrogate, self.surrogate_width),
+                         decay_input=self.decay_input, fire=self.fire)
 
 
 @dataclass
@@ -59,6 +65,8 @@ class TrainConfig:
     batch_size: int = 0
     lr: float = 3e-3
     loss: str = "mse"
+    #: MSE over classes: ``"sum"`` (default) or ``"mean"`` (PyTorch ``nn.MSELoss``).
+    mse_reduction: str = "sum"
     readout: str = "spike"
     dfa_error: str = "average"
     seed: int = 0
@@ -70,6 +78,9 @@ class TrainConfig:
         """Raise :class:`DfasimError` for values no run could use."""
         if self.rule not in ("bptt", "dfa", "sdfa"):
             raise DfasimError(f"rule must be bptt, dfa or sdfa, not {self.rule!r}")
+        if self.mse_reduction not in MSE_REDUCTIONS:
+            raise DfasimError(f"mse_reduction must be one of {', '.join(MSE_REDUCTIONS)}, "
+                              f"not {self.mse_reduction!r}")
         if self.epochs <= 0:
             raise DfasimError(f"epochs must be positive, not {self.epochs!r}")
         if self.batch_size < 0:

@@ -1,5 +1,9 @@
 # SPDX-License-Identifier: MIT
-"""``dfasim train``: train a spiking MLP from scratch with BPTT, DFA or SDFA.
+"""``dfasim train``: train a spiking network from scratch with BPTT, DFA or SDFA.
+
+The network is a spiking MLP, or a convolutional network named in
+:data:`dfasim.golden.networks.ARCHITECTURES` on a dataset of frames (its flattened samples are
+reshaped to the architecture's ``(C, H, W)`` input).
 
 A run directory holds ``config.toml`` (every setting), ``train_state.pt`` (written after every
 epoch: weights, optimiser, scheduler and RNG state), and at the end ``checkpoint.pt`` and
@@ -17,6 +21,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from ..golden.conv import ArchitectureSpec, SpikingNetwork
 from ..golden.network import NetworkSpec, SpikingMLP
 from ..golden.rules import make_rule
 from .checkpoint import Checkpoint, save_checkpoint
@@ -25,20 +30,22 @@ from .data_prep import PreparedData, batch_size_for, prepare_data
 from .errors import DfasimError
 from .evaluation import evaluate
 from .fileio import atomic_torch_save, relative_to_run, remove_stale_temporaries, write_json
-from .limits import check_fits, train_estimate
-from .networks import network_spec
+from .limits import check_fits
+from .networks import estimate_training, network_spec
 from .runtime import resolve_device, set_determinism
 
 __all__ = ["train", "check_train_input"]
 
 
-def check_train_input(cfg: TrainConfig) -> tuple[torch.device, PreparedData, NetworkSpec]:
+def check_train_input(cfg: TrainConfig
+                      ) -> tuple[torch.device, PreparedData, NetworkSpec | ArchitectureSpec]:
     """Everything about a training request that can be wrong, checked before any file is written.
 
     Returns
     -------
     device, data, spec
-        The torch device, the prepared dataset and the :class:`NetworkSpec`.
+        The torch device, the prepared dataset and the :class:`NetworkSpec` (an
+        :class:`~dfasim.golden.conv.ArchitectureSpec` for a convolutional network).
 
     Raises
     ------
@@ -50,18 +57,30 @@ def check_train_input(cfg: TrainConfig) -> tuple[torch.device, PreparedData, Net
     device = resolve_device(cfg.device)
     data = prepare_data(cfg.dataset, cfg.data_dir)
     spec = network_spec(cfg, data.dataset)
-    check_fits(train_estimate(spec, n_train=len(data.x_train), n_test=len(data.x_test),
+    check_fits(estimate_training(spec, n_train=len(data.x_train), n_test=len(data.x_test),
                               batch_size=batch_size_for(cfg, data.dataset.name),
                               epochs=cfg.epochs), device)
     return device, data, spec
 
 
 def _make_state(cfg, epoch, model, rule, opt, sched, gen, history) -> dict[str, Any]:
-    return {"config": to_dict(cfg), "epoch": epoch,
-            "weights": [w.detach().cpu().clone() for w in model.weights],
-            "feedback": {k: v.cpu().clone() for k, v in rule.state_dict().items()},
-            "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-            "generator": gen.get_state(), "history": history}
+    state = {"config": to_dict(cfg), "epoch": epoch,
+             "weights": [w.detach().cpu().clone() for w in model.weights],
+             "feedback": {k: v.cpu().clone() for k, v in rule.state_dict().items()},
+             "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+             "generator": gen.get_state(), "history": history}
+    if isinstance(model, SpikingNetwork):
+        # batch-norm parameters and running statistics
+        state["norms"] = {k: v.detach().cpu().clone() for k, v in model.norms.state_dict().items()}
+    return state
+
+
+def make_model(spec: NetworkSpec | ArchitectureSpec, generator: torch.Generator
+               ) -> SpikingMLP | SpikingNetwork:
+    """The untrained network of ``spec``, initialised from ``generator``."""
+    if isinstance(spec, ArchitectureSpec):
+        return SpikingNetwork(spec, generator=generator)
+    return SpikingMLP(spec, generator=generator)
 
 
 def train(cfg: TrainConfig, out_dir: str | Path, *, overwrite: bool = False,
@@ -74,8 +93,9 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, overwrite: bool = False,
     set_determinism(cfg.seed)
 
     gen = torch.Generator().manual_seed(cfg.seed)
-    model = SpikingMLP(spec, generator=gen)
-    rule = make_rule(cfg.rule, model, loss=cfg.loss, dfa_error=cfg.dfa_error, generator=gen)
+    model = make_model(spec, gen)
+    rule = make_rule(cfg.rule, model, loss=cfg.loss, dfa_error=cfg.dfa_error, generator=gen,
+                     mse_reduction=cfg.mse_reduction)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
     history: list[dict[str, float]] = []
@@ -94,6 +114,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, overwrite: bool = False,
         with torch.no_grad():
             for w, saved in zip(model.weights, state["weights"]):
                 w.copy_(saved)
+        if isinstance(model, SpikingNetwork):
+            model.norms.load_state_dict(state["norms"])
         rule.load_state_dict(state["feedback"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
@@ -142,7 +164,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, overwrite: bool = False,
         "dataset": data.dataset.name,
         "source": data.dataset.source,
         "rule": cfg.rule,
-        "layers": list(spec.layers),
+        "layers": (list(spec.layers) if isinstance(spec, NetworkSpec)
+                   else [spec.n_inputs, *spec.architecture.neurons()]),
         "timesteps": spec.timesteps,
         "n_train": n,
         "batch_size": batch_size,
@@ -158,5 +181,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, overwrite: bool = False,
         "config": dataclasses.asdict(cfg),
         "checkpoint": relative_to_run(ckpt_path, out),
     }
+    if isinstance(spec, ArchitectureSpec):
+        metrics["architecture"] = spec.architecture.to_dict()
     write_json(out / "metrics.json", metrics)
     return metrics

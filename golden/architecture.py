@@ -170,6 +170,34 @@ class Architecture:
                    tuple(DenseLayer(a, b) for a, b in zip(sizes[:-1], sizes[1:])),
                    timesteps, sizes[-1])
 
+    def to_dict(self) -> dict:
+        """Plain data (str, int, bool, lists, dicts) for checkpoints and files; each layer
+        carries ``"type": "conv"`` or ``"dense"``. :meth:`from_dict` reads it back."""
+        layers = []
+        for layer in self.layers:
+            kind = "conv" if isinstance(layer, ConvLayer) else "dense"
+            layers.append({"type": kind, **{f: getattr(layer, f)
+                                            for f in layer.__dataclass_fields__}})
+        return {"name": self.name, "input_shape": list(self.input_shape), "layers": layers,
+                "timesteps": self.timesteps, "n_classes": self.n_classes,
+                "readout": self.readout, "vote_group": self.vote_group}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Architecture":
+        """The inverse of :meth:`to_dict`; ``ValueError`` on a malformed description."""
+        try:
+            layers = []
+            for item in data["layers"]:
+                fields = {k: v for k, v in item.items() if k != "type"}
+                kind = {"conv": ConvLayer, "dense": DenseLayer}[item["type"]]
+                layers.append(kind(**fields))
+            return cls(str(data["name"]), tuple(int(n) for n in data["input_shape"]),
+                       tuple(layers), data["timesteps"], data["n_classes"], data["readout"],
+                       data["vote_group"])
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not an architecture description ({type(exc).__name__}: "
+                             f"{exc})") from None
+
     @property
     def is_convolutional(self) -> bool:
         return any(isinstance(layer, ConvLayer) for layer in self.layers)

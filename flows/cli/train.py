@@ -2,11 +2,12 @@
 """``dfasim train`` and ``dfasim evaluate``: off-chip training of the golden SNN, test accuracy."""
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
-from ...golden.networks import format_layers, parse_network
-from ...golden.options import (DFA_ERRORS, LOSSES, NEURON_MODELS, READOUTS, RESETS,
-                               SURROGATE_NAMES, TRAINING_RULES)
+from ...golden.networks import ARCHITECTURES, format_layers, parse_network
+from ...golden.options import (DFA_ERRORS, FIRE_MODES, LOSSES, MSE_REDUCTIONS, NEURON_MODELS,
+                               READOUTS, RESETS, SURROGATE_NAMES, TRAINING_RULES)
 from .parsing import NETWORK_HELP, RegistryNames, apply_options, common_options, network_arg
 
 __all__ = ["register"]
@@ -14,10 +15,18 @@ __all__ = ["register"]
 DATASETS = RegistryNames("dfasim.flows.datasets.registry", "DATASETS")
 
 #: ``dfasim train`` options copied onto the ``[train]`` table when given (dest names).
-_TRAIN_KEYS = ("dataset", "rule", "timesteps", "epochs", "batch_size", "lr", "loss", "readout",
-               "dfa_error", "seed", "device", "data_dir")
+_TRAIN_KEYS = ("dataset", "rule", "timesteps", "epochs", "batch_size", "lr", "loss",
+               "mse_reduction", "readout", "dfa_error", "seed", "device", "data_dir")
 #: ... and onto its ``[train.neuron]`` table.
-_NEURON_KEYS = ("neuron", "reset", "surrogate")
+_NEURON_KEYS = ("neuron", "reset", "surrogate", "decay_input", "fire")
+
+
+def _train_network_arg(text: str) -> str:
+    """``--layers`` of ``dfasim train``: an MLP (:func:`network_arg`) or a convolutional
+    network's name."""
+    if text.strip() in ARCHITECTURES:
+        return text.strip()
+    return network_arg(text)
 
 
 def register(sub) -> None:
@@ -35,8 +44,9 @@ def register(sub) -> None:
     p.add_argument("--dataset", choices=DATASETS, metavar="NAME",
                    help="dataset: %(choices)s (default basic_motions)")
     p.add_argument("--rule", choices=TRAINING_RULES, help="training rule (default bptt)")
-    p.add_argument("--layers", type=network_arg, metavar="NETWORK",
-                   help=f"network, {NETWORK_HELP} (default: the dataset's)")
+    p.add_argument("--layers", type=_train_network_arg, metavar="NETWORK",
+                   help=f"network, {NETWORK_HELP}; or a convolutional network on a dataset "
+                        f"of frames: {', '.join(ARCHITECTURES)} (default: the dataset's)")
     p.add_argument("--timesteps", type=int,
                    help="timesteps T (default: the dataset's; sequences fix it)")
     p.add_argument("--epochs", type=int, help="training epochs (default 30)")
@@ -44,6 +54,9 @@ def register(sub) -> None:
                    help="samples per batch (default: the dataset's, 50 for most)")
     p.add_argument("--lr", type=float, help="Adam learning rate (default 3e-3)")
     p.add_argument("--loss", choices=LOSSES, help="output loss (default mse)")
+    p.add_argument("--mse-reduction", choices=MSE_REDUCTIONS, dest="mse_reduction",
+                   help="MSE summed over classes or averaged as PyTorch's MSELoss "
+                        "(default sum)")
     p.add_argument("--readout", choices=READOUTS,
                    help="output read as spike counts or membrane (default spike)")
     p.add_argument("--dfa-error", choices=DFA_ERRORS, dest="dfa_error",
@@ -52,6 +65,12 @@ def register(sub) -> None:
     p.add_argument("--reset", choices=RESETS, help="membrane reset after a spike (default hard)")
     p.add_argument("--surrogate", choices=SURROGATE_NAMES,
                    help="surrogate gradient of the spike (default triangle)")
+    p.add_argument("--decay-input", action=argparse.BooleanOptionalAction, dest="decay_input",
+                   help="scale the LIF input by the decay too, as spikingjelly's decay_input "
+                        "(default off)")
+    p.add_argument("--fire", choices=FIRE_MODES,
+                   help="spike when the membrane is above (gt, default) or at least (ge) the "
+                        "threshold")
     p.add_argument("--overwrite", action="store_true",
                    help="start again even if the run folder holds an unfinished run")
     p.set_defaults(handler=run_train)
@@ -75,11 +94,13 @@ def run_train(args) -> int:
     cfg = load_toml(args.config, TrainConfig, "train") if args.config else TrainConfig()
     apply_options(args, cfg, _TRAIN_KEYS)
     if args.layers is not None:
-        cfg.layers = format_layers(parse_network(args.layers))
+        cfg.layers = (args.layers if args.layers in ARCHITECTURES
+                      else format_layers(parse_network(args.layers)))
     apply_options(args, cfg.neuron, _NEURON_KEYS)
     out = Path(args.out or f"runs/train/{cfg.dataset}-{cfg.rule}-s{cfg.seed}")
     m = train(cfg, out, overwrite=args.overwrite, progress=False if args.quiet else None)
-    print(f"{m['dataset']} {m['rule']} {format_layers(m['layers'])} T={m['timesteps']}: "
+    network = m["architecture"]["name"] if "architecture" in m else format_layers(m["layers"])
+    print(f"{m['dataset']} {m['rule']} {network} T={m['timesteps']}: "
           f"test accuracy {100 * m['test_accuracy']:.2f} % ({m['n_test']} samples)")
     print(f"wrote {out / 'checkpoint.pt'} and {out / 'metrics.json'}")
     return 0

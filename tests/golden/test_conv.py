@@ -163,3 +163,12 @@ def test_every_rule_runs_on_the_pipesdfa_networks_small(build, rule):
     assert out.shape == (2, 3)
     assert all(w.grad is not None and torch.isfinite(w.grad).all() for w in net.weights)
     assert float(net.weights[-1].grad.abs().sum()) > 0
+
+
+def test_architecture_round_trips_through_plain_data():
+    from dfasim.golden.architecture import Architecture as A
+    for named in ARCHITECTURES.values():
+        assert A.from_dict(named.architecture.to_dict()) == named.architecture
+    assert A.from_dict(TINY.to_dict()) == TINY
+    with pytest.raises(ValueError, match="architecture"):
+        A.from_dict({"layers": [{"type": "pool"}]})
