@@ -387,6 +387,7 @@ def import_graph(graph, dt: float | None = None) -> ImportedNetwork:
     layers: list = []
     input_shape: tuple[int, ...] | None = None
     shape: tuple[int, ...] | None = None            # what the next node sees
+    prev_shape = None                               # what the last convolution saw
     pending = None          # (node name, layer, weight, neuron shape) awaiting its neurons
     carry = 1.0             # a sum pool's k * k, folded into the next weights
     kinds: set[str] = set()

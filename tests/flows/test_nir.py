@@ -362,3 +362,43 @@ def test_conv_graph_through_the_command_line(tmp_path, capsys):
     assert back.model.architecture.is_convolutional
     assert main(["nir", "export", str(tmp_path / "o" / "checkpoint.pt"), "--out",
                  str(tmp_path / "again")]) == 0
+
+
+def _conv_graph(conv=None, theta=None):
+    w = np.ones((2, 1, 3, 3), np.float32)
+    conv = conv or dict(stride=1, padding=1, dilation=1, groups=1, bias=np.zeros(2))
+    theta = np.full((2, 4, 4), 0.5) if theta is None else theta
+    nodes = {"in": nir.Input(input_type={"input": np.array([1, 4, 4])}),
+             "conv": nir.Conv2d(input_shape=(4, 4), weight=w, **conv),
+             "lif": nir.LIF(tau=np.full((2, 4, 4), 4.0), r=np.full((2, 4, 4), 4.0),
+                            v_leak=np.zeros((2, 4, 4)), v_threshold=theta,
+                            v_reset=np.zeros((2, 4, 4))),
+             "flat": nir.Flatten(input_type={"input": np.array([2, 4, 4])}, start_dim=0),
+             "fc": nir.Linear(weight=np.ones((3, 32), np.float32)),
+             "lif2": nir.LIF(tau=np.full(3, 4.0), r=np.full(3, 4.0), v_leak=np.zeros(3),
+                             v_threshold=np.full(3, 0.5), v_reset=np.zeros(3)),
+             "out": nir.Output(output_type={"output": np.array([3])})}
+    names = list(nodes)
+    return nir.NIRGraph(nodes=nodes, edges=list(zip(names, names[1:])), type_check=False)
+
+
+@pytest.mark.parametrize("graph, needle", [
+    (dict(conv=dict(stride=1, padding=1, dilation=2, groups=1, bias=np.zeros(2))),
+     "node 'conv': grouped or dilated"),
+    (dict(conv=dict(stride=(1, 2), padding=1, dilation=1, groups=1, bias=np.zeros(2))),
+     r"node 'conv': stride \[1, 2\] is not one integer"),
+    (dict(conv=dict(stride=1, padding=1, dilation=1, groups=1, bias=np.ones(2))),
+     "node 'conv' has a non-zero bias"),
+    (dict(theta=np.where(np.arange(32).reshape(2, 4, 4) == 5, 0.25, 0.5)),
+     "differ within a channel"),
+])
+def test_bad_conv_graphs_are_one_line(graph, needle):
+    with pytest.raises(DfasimError, match=needle):
+        nir_io.import_graph(_conv_graph(**graph), dt=1.0)
+
+
+def test_per_channel_thresholds_fold_into_the_kernels():
+    theta = np.concatenate([np.full((1, 4, 4), 0.5), np.full((1, 4, 4), 0.25)])
+    net = nir_io.import_graph(_conv_graph(theta=theta))
+    assert net.threshold == 0.5
+    assert np.all(net.weights[0][0] == 1.0) and np.all(net.weights[0][1] == 2.0)
