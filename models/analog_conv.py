@@ -55,8 +55,15 @@ from .chip import ChipConfig
 from .crossbar import AnalogMatrix, WriteStats
 from .rram.noise import NoiseModel
 
-__all__ = ["AnalogNetwork", "BatchNormAffine", "conv_matrix", "conv_feedback",
+__all__ = ["AnalogNetwork", "BatchNormAffine", "CHUNK_VALUES", "conv_matrix", "conv_feedback",
            "deploy_conv_feedback", "encode_frames"]
+
+#: Values one batch of convolution reads may hold (im2col patches plus the column currents of
+#: their bit planes): larger inputs are read, updated and back-propagated in chunks of frames
+#: (``T x B`` frames in all). The counters are sums over reads, so they do not depend on it; an
+#: ADC range still to be calibrated is set by the first chunk, and :meth:`calibrate` looks at
+#: every ``n``-th frame when the calibration set exceeds one chunk.
+CHUNK_VALUES = 1 << 24
 
 
 class BatchNormAffine:
@@ -289,11 +296,20 @@ class AnalogNetwork:
     # --- one layer ------------------------------------------------------------------------------
 
     def _patches(self, l: int, h: torch.Tensor) -> torch.Tensor:
-        """im2col of ``h (T, B, C, H, W)``: ``(T*B, positions, k*k*C)``."""
+        """im2col of ``h (..., C, H, W)``: ``(frames, positions, k*k*C)``."""
         layer = self.architecture.layers[l]
-        p = F.unfold(h.reshape(-1, *h.shape[2:]), layer.kernel_size, padding=layer.padding,
+        p = F.unfold(h.reshape(-1, *h.shape[-3:]), layer.kernel_size, padding=layer.padding,
                      stride=layer.stride)
         return p.transpose(1, 2)
+
+    def _chunks(self, l: int, frames: int, map_shape: tuple[int, ...]) -> list[slice]:
+        """Slices of the ``frames`` input maps of convolution ``l`` read as one batch."""
+        layer, m = self.architecture.layers[l], self.layers[l]
+        _, height, width = layer.conv_shape(tuple(map_shape))
+        planes = 1 if self._binary(l) else 2 * max(1, self.chip.datapath.input_bits)
+        per_frame = height * width * (m.n_in + planes * m.row_tiles * 2 * m.n_out)
+        step = max(1, min(frames, CHUNK_VALUES // max(1, per_frame)))
+        return [slice(i, i + step) for i in range(0, frames, step)]
 
     def _binary(self, l: int) -> bool | None:
         """Whether layer ``l``'s input is known to be spikes (an average pool is not)."""
@@ -308,7 +324,10 @@ class AnalogNetwork:
         T, B = h.shape[:2]
         if isinstance(layer, ConvLayer):
             _, height, width = layer.conv_shape(tuple(h.shape[2:]))
-            cur = m.forward(self._patches(l, h), phase=phase, binary=self._binary(l))
+            flat = h.reshape(T * B, *h.shape[2:])
+            cur = torch.cat([m.forward(self._patches(l, flat[c]), phase=phase,
+                                       binary=self._binary(l))
+                             for c in self._chunks(l, T * B, h.shape[2:])])
             cur = cur.transpose(1, 2).reshape(T, B, layer.out_channels, height, width)
             if self.norms[l] is not None:
                 cur = self.norms[l].apply(cur)
@@ -330,8 +349,12 @@ class AnalogNetwork:
         h = encode_frames(x.detach(), arch.input_shape, arch.timesteps)
         for l, m in enumerate(self.layers):
             layer = arch.layers[l]
-            m.calibrate(self._patches(l, h) if isinstance(layer, ConvLayer)
-                        else h.reshape(*h.shape[:2], -1))
+            if isinstance(layer, ConvLayer):
+                flat = h.reshape(-1, *h.shape[2:])
+                chunks = self._chunks(l, flat.shape[0], h.shape[2:])
+                m.calibrate(self._patches(l, flat[::len(chunks)]))
+            else:
+                m.calibrate(h.reshape(*h.shape[:2], -1))
             s, _ = lif_forward(self._currents(l, h, "calibrate"), self.lif)
             h = self._pool(l, s)
 
@@ -427,17 +450,21 @@ class AnalogNetwork:
             T, B = h.shape[:2]
             d = self._to_matrix_delta(l, deltas[l])
             if isinstance(layer, ConvLayer):
-                s = self._patches(l, h)                                   # (TB, P, rows)
-                d = d.expand(s.shape[0], *d.shape[1:]) if d.shape[0] == 1 else d
-                grad = torch.einsum("npo,npi->oi", d, s)
+                flat = h.reshape(T * B, *h.shape[2:])
+                grad, nonzero = 0, 0
+                for c in self._chunks(l, T * B, h.shape[2:]):
+                    s = self._patches(l, flat[c])                         # (frames, P, rows)
+                    grad = grad + torch.einsum("npo,npi->oi", d[c], s)
+                    nonzero += int((s != 0).sum())
                 positions = s.shape[1]
             else:
                 s = h.reshape(T, B, -1)
                 d = d.reshape(d.shape[0], B, -1)
                 grad = torch.einsum("tbo,tbi->oi", d.expand(T, *d.shape[1:]), s)
                 positions = 1
+                nonzero = int((s != 0).sum())
             dws.append(-lr * grad)
-            macs = m.n_out * int((s != 0).sum())
+            macs = m.n_out * nonzero
             in_bits = _word_bits(h, width.input_bits) if l == 0 or self._binary(l) is None \
                 else 1
             self.counters.add(
@@ -527,10 +554,12 @@ class AnalogNetwork:
             d = self._to_matrix_delta(l + 1, deltas[l + 1])
             below = trace.inputs[l + 1]                                   # (T, B, ...) pooled
             if isinstance(layer, ConvLayer):
-                back = upper.transpose(d, bits=eb, phase="backward")      # (TB, P, rows)
-                back = F.fold(back.transpose(1, 2), below.shape[-2:], layer.kernel_size,
-                              padding=layer.padding, stride=layer.stride)
-                back = back.reshape(below.shape)
+                parts = []
+                for c in self._chunks(l + 1, T * B, below.shape[2:]):
+                    b = upper.transpose(d[c], bits=eb, phase="backward")  # (frames, P, rows)
+                    parts.append(F.fold(b.transpose(1, 2), below.shape[-2:], layer.kernel_size,
+                                        padding=layer.padding, stride=layer.stride))
+                back = torch.cat(parts).reshape(below.shape)
             else:
                 d = d.expand(T, *d.shape[1:]) if d.shape[0] == 1 else d
                 back = upper.transpose(d.reshape(T, B, -1), bits=eb, phase="backward")

@@ -376,3 +376,24 @@ def test_ideal_dfa_step_equals_the_golden_dfa_rule():
     for dw, w in zip(res.delta_w, model.weights):
         assert torch.allclose(dw, -0.2 * w.grad, atol=1e-12)
         assert float(dw.abs().sum()) > 0
+
+
+def test_reading_in_chunks_changes_nothing(monkeypatch):
+    import dfasim.models.analog_conv as analog_conv
+    arch, weights, _, x, y = _float_setup()
+    chip = ChipConfig().updated({"datapath.error_bits": 6, "datapath.input_bits": 6,
+                                 "crossbar.adc_range": "max"})
+    runs = []
+    for chunk in (analog_conv.CHUNK_VALUES, 2000):
+        monkeypatch.setattr(analog_conv, "CHUNK_VALUES", chunk)
+        net = AnalogNetwork.deploy(arch, weights, chip, PolynomialSpread(), gen(40))
+        assert len(net._chunks(0, 18, (2, 6, 6))) == (1 if chunk > 2000 else 18)
+        fb = deploy_conv_feedback(arch, chip, PolynomialSpread(), gen(41))
+        out, _ = net.forward(x)
+        r1 = net.dfa_step(x, y, fb, lr=0.05)
+        r2 = net.bp_step(x, y, lr=0.05)
+        runs.append((out, r1.delta_w + r2.delta_w, net.counters))
+    (o1, d1, c1), (o2, d2, c2) = runs
+    assert torch.allclose(o1, o2, atol=1e-9)
+    assert all(torch.allclose(a, b, atol=1e-9) for a, b in zip(d1, d2))
+    assert c1 == c2 and c1.total("reads") > 0
