@@ -48,7 +48,8 @@ represent is refused in one line naming the node: a bias, a leak or reset voltag
 leaks that differ between neurons or layers, recurrent edges, subgraphs, synaptic-current
 neurons (CubaLIF), a non-spiking read-out, anything but a chain.
 
-NIR carries no timestep count, training data or normalisation: the export stores them in the
+NIR carries no timestep count, training data, normalisation or DFA feedback matrices: the export
+stores them in the
 graph's metadata (``dfasim.*`` keys, with a vote read-out's group size: the graph's output is
 the voting layer's spikes); an imported foreign graph needs ``timesteps`` (and, for
 ``dfasim adapt``, a dataset) from the caller.
@@ -204,6 +205,8 @@ def export_graph(ckpt, dt: float = DT):
             f"{META_PREFIX}name": arch.name}
     if lif.neuron == "if":   # the unused leak field, so that the checkpoint comes back equal
         meta[f"{META_PREFIX}if_leak"] = float(lif.leak)
+    for key, matrix in (ckpt.feedback or {}).items():   # DFA's B matrices, for dfasim adapt
+        meta[f"{META_PREFIX}feedback.{key}"] = matrix.detach().cpu().numpy()
     if ckpt.norm_mean is not None:
         meta[f"{META_PREFIX}norm_mean"] = ckpt.norm_mean.detach().cpu().numpy()
         meta[f"{META_PREFIX}norm_std"] = ckpt.norm_std.detach().cpu().numpy()
@@ -600,7 +603,10 @@ def to_checkpoint(net: ImportedNetwork, *, timesteps: int | None = None, dataset
         norm_mean = torch.as_tensor(np.asarray(meta[f"{META_PREFIX}norm_mean"]))
         norm_std = torch.as_tensor(np.asarray(meta[f"{META_PREFIX}norm_std"]))
     rule = str(meta.get(f"{META_PREFIX}rule", "")) or "nir"
-    return Checkpoint(model, neuron, rule, {}, norm_mean, norm_std,
+    prefix = f"{META_PREFIX}feedback."
+    feedback = {key[len(prefix):]: torch.as_tensor(np.asarray(value))
+                for key, value in meta.items() if key.startswith(prefix)}
+    return Checkpoint(model, neuron, rule, feedback, norm_mean, norm_std,
                       dataset or str(meta.get(f"{META_PREFIX}dataset", "")),
                       {"source": "nir", "graph": source})
 

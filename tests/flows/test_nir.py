@@ -24,7 +24,9 @@ def _checkpoint(tmp_path, layers=(6, 24, 12, 4), timesteps=12, **neuron):
     with torch.no_grad():
         for w in model.weights:
             w.mul_(3.0)   # enough drive that every layer spikes
-    ckpt = Checkpoint(model, cfg, "dfa", {}, torch.linspace(-1, 1, layers[0]),
+    feedback = {f"B{l}": torch.randn(n, layers[-1], generator=gen)
+                for l, n in enumerate(layers[1:-1])}
+    ckpt = Checkpoint(model, cfg, "dfa", feedback, torch.linspace(-1, 1, layers[0]),
                       torch.linspace(0.5, 2, layers[0]), "basic_motions", {})
     path = tmp_path / "pre" / "checkpoint.pt"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,6 +51,8 @@ def test_round_trip_is_bit_for_bit(tmp_path, capsys, neuron):
     a, b = load_checkpoint(src), load_checkpoint(tmp_path / "back" / "checkpoint.pt")
     assert a.neuron == b.neuron and a.model.spec == b.model.spec
     assert b.dataset == "basic_motions" and torch.equal(a.norm_std, b.norm_std)
+    assert a.feedback.keys() == b.feedback.keys() == {"B0", "B1"}
+    assert all(torch.equal(a.feedback[k], b.feedback[k]) for k in a.feedback)
     for wa, wb in zip(a.model.weights, b.model.weights):
         assert torch.equal(wa, wb)
     x = torch.randn(16, 12, 6, generator=torch.Generator().manual_seed(1))
@@ -216,6 +220,7 @@ def test_an_imported_graph_adapts_and_is_priced(tmp_path, capsys):
                       calibration_samples=16), run, progress=False)
     saved = json.loads((run / "adapt.json").read_text())
     assert saved["layers"] == [6, 16, 4]
+    assert saved["feedback"].startswith("the checkpoint's own")
     assert main(["cost", "adapt", str(run / "adapt.json"), "--out", str(tmp_path / "c")]) == 0
     assert "DFA" in capsys.readouterr().out
 
