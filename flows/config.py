@@ -69,6 +69,8 @@ class TrainConfig:
     mse_reduction: str = "sum"
     readout: str = "spike"
     dfa_error: str = "average"
+    #: Initial weights ``U(-g, g) / sqrt(fan_in)``: ``g`` (1 = PyTorch's default bound).
+    init_gain: float = 1.0
     seed: int = 0
     device: str = "cpu"
     data_dir: str = ""
@@ -89,6 +91,8 @@ class TrainConfig:
         if self.timesteps < 0:
             raise DfasimError(f"timesteps must be positive (0 = dataset default), "
                               f"not {self.timesteps!r}")
+        if not self.init_gain > 0:
+            raise DfasimError(f"init_gain must be positive, not {self.init_gain!r}")
         if not self.lr > 0:
             raise DfasimError(f"lr must be positive, not {self.lr!r}")
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):

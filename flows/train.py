@@ -75,12 +75,18 @@ def _make_state(cfg, epoch, model, rule, opt, sched, gen, history) -> dict[str, 
     return state
 
 
-def make_model(spec: NetworkSpec | ArchitectureSpec, generator: torch.Generator
-               ) -> SpikingMLP | SpikingNetwork:
-    """The untrained network of ``spec``, initialised from ``generator``."""
+def make_model(spec: NetworkSpec | ArchitectureSpec, generator: torch.Generator,
+               init_gain: float = 1.0) -> SpikingMLP | SpikingNetwork:
+    """The untrained network of ``spec``, initialised from ``generator``, its weights scaled by
+    ``init_gain``."""
     if isinstance(spec, ArchitectureSpec):
-        return SpikingNetwork(spec, generator=generator)
-    return SpikingMLP(spec, generator=generator)
+        return SpikingNetwork(spec, generator=generator, init_gain=init_gain)
+    model = SpikingMLP(spec, generator=generator)
+    if init_gain != 1.0:
+        with torch.no_grad():
+            for w in model.weights:
+                w.mul_(init_gain)
+    return model
 
 
 def train(cfg: TrainConfig, out_dir: str | Path, *, overwrite: bool = False,
@@ -93,7 +99,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, overwrite: bool = False,
     set_determinism(cfg.seed)
 
     gen = torch.Generator().manual_seed(cfg.seed)
-    model = make_model(spec, gen)
+    model = make_model(spec, gen, cfg.init_gain)
     rule = make_rule(cfg.rule, model, loss=cfg.loss, dfa_error=cfg.dfa_error, generator=gen,
                      mse_reduction=cfg.mse_reduction)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)

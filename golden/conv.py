@@ -120,8 +120,13 @@ class SpikingNetwork(nn.Module):
     readout : str
         ``"spike"`` or ``"membrane"`` (ignored when an ArchitectureSpec is given).
     generator : torch.Generator, optional
-        Initialisation: Kaiming-uniform ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` per layer in layer
-        order (for an MLP the same draws as :class:`SpikingMLP`).
+        Initialisation: Kaiming-uniform ``U(-g/sqrt(fan_in), g/sqrt(fan_in))`` per layer in layer
+        order (for an MLP and ``g = 1`` the same draws as :class:`SpikingMLP`).
+    init_gain : float
+        ``g`` above, 1 by default (PyTorch's ``nn.Conv2d`` / ``nn.Linear`` default bound).
+        Deep networks without batch norm fall silent at 1 with threshold-1 neurons: VGG11 on
+        standardised 2 x 128 x 128 event frames with the authors' LIF settings needs about 6
+        for spikes to reach its last layers (``docs/golden-spec.md``).
 
     Members
     -------
@@ -133,8 +138,10 @@ class SpikingNetwork(nn.Module):
 
     def __init__(self, architecture: Architecture | ArchitectureSpec,
                  lif: LIFConfig | None = None, readout: str = "spike", *,
-                 generator: torch.Generator | None = None) -> None:
+                 generator: torch.Generator | None = None, init_gain: float = 1.0) -> None:
         super().__init__()
+        if not (isinstance(init_gain, (int, float)) and init_gain > 0):
+            raise ValueError(f"init_gain must be a positive number, not {init_gain!r}")
         if isinstance(architecture, ArchitectureSpec):
             spec = architecture
         else:
@@ -152,7 +159,7 @@ class SpikingNetwork(nn.Module):
             else:
                 shape, fan_in = (layer.n_out, layer.n_in), layer.n_in
                 norms.append(nn.Identity())
-            bound = 1.0 / fan_in ** 0.5
+            bound = float(init_gain) / fan_in ** 0.5
             params.append(nn.Parameter((torch.rand(*shape, generator=generator) * 2.0 - 1.0)
                                        * bound))
         self.weights = nn.ParameterList(params)

@@ -16,7 +16,8 @@ DATASETS = RegistryNames("dfasim.flows.datasets.registry", "DATASETS")
 
 #: ``dfasim train`` options copied onto the ``[train]`` table when given (dest names).
 _TRAIN_KEYS = ("dataset", "rule", "timesteps", "epochs", "batch_size", "lr", "loss",
-               "mse_reduction", "readout", "dfa_error", "seed", "device", "data_dir")
+               "mse_reduction", "readout", "dfa_error", "init_gain", "seed", "device",
+               "data_dir")
 #: ... and onto its ``[train.neuron]`` table.
 _NEURON_KEYS = ("neuron", "reset", "surrogate", "decay_input", "fire")
 
@@ -53,6 +54,9 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, dest="batch_size",
                    help="samples per batch (default: the dataset's, 50 for most)")
     p.add_argument("--lr", type=float, help="Adam learning rate (default 3e-3)")
+    p.add_argument("--init-gain", type=float, dest="init_gain",
+                   help="initial weights U(-g, g)/sqrt(fan in) with this g (default 1; deep "
+                        "networks without batch norm such as VGG11 need more)")
     p.add_argument("--loss", choices=LOSSES, help="output loss (default mse)")
     p.add_argument("--mse-reduction", choices=MSE_REDUCTIONS, dest="mse_reduction",
                    help="MSE summed over classes or averaged as PyTorch's MSELoss "

@@ -106,3 +106,12 @@ def test_conv_network_that_does_not_fit_is_refused(tmp_path, frames, monkeypatch
     with pytest.raises(DfasimError, match="mse_reduction"):
         train_mod.train(_cfg(mse_reduction="median"), tmp_path, progress=False)
     assert not any(tmp_path.iterdir())
+
+
+def test_init_gain_scales_the_initial_weights(tmp_path, frames):
+    a = train_mod.make_model(train_mod.network_spec(_cfg(), frames), torch.Generator(), 1.0)
+    b = train_mod.make_model(train_mod.network_spec(_cfg(), frames), torch.Generator(), 3.0)
+    for wa, wb in zip(a.weights, b.weights):
+        assert torch.allclose(3.0 * wa, wb)
+    with pytest.raises(DfasimError, match="init_gain"):
+        train_mod.train(_cfg(init_gain=0.0), tmp_path, progress=False)
