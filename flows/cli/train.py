@@ -19,7 +19,8 @@ _TRAIN_KEYS = ("dataset", "rule", "timesteps", "epochs", "batch_size", "lr", "lo
                "mse_reduction", "readout", "dfa_error", "init_gain", "seed", "device",
                "data_dir")
 #: ... and onto its ``[train.neuron]`` table.
-_NEURON_KEYS = ("neuron", "reset", "surrogate", "decay_input", "fire")
+_NEURON_KEYS = ("neuron", "leak", "threshold", "reset", "surrogate", "surrogate_width",
+                "decay_input", "fire")
 
 
 def _train_network_arg(text: str) -> str:
@@ -66,9 +67,14 @@ def register(sub) -> None:
     p.add_argument("--dfa-error", choices=DFA_ERRORS, dest="dfa_error",
                    help="DFA output error averaged over T or per timestep (default average)")
     p.add_argument("--neuron", choices=NEURON_MODELS, help="neuron model (default lif)")
+    p.add_argument("--leak", type=float,
+                   help="membrane leak per timestep, 1 - 1/tau (default 0.75)")
+    p.add_argument("--threshold", type=float, help="firing threshold (default 0.5)")
     p.add_argument("--reset", choices=RESETS, help="membrane reset after a spike (default hard)")
     p.add_argument("--surrogate", choices=SURROGATE_NAMES,
                    help="surrogate gradient of the spike (default triangle)")
+    p.add_argument("--surrogate-width", type=float, dest="surrogate_width",
+                   help="the surrogate's width or sharpness (default 1)")
     p.add_argument("--decay-input", action=argparse.BooleanOptionalAction, dest="decay_input",
                    help="scale the LIF input by the decay too, as spikingjelly's decay_input "
                         "(default off)")

@@ -115,3 +115,29 @@ def test_init_gain_scales_the_initial_weights(tmp_path, frames):
         assert torch.allclose(3.0 * wa, wb)
     with pytest.raises(DfasimError, match="init_gain"):
         train_mod.train(_cfg(init_gain=0.0), tmp_path, progress=False)
+
+
+def test_command_line_takes_conv_networks_and_the_authors_options(monkeypatch, tmp_path):
+    from dfasim.flows.cli import main
+
+    seen = {}
+
+    def fake_train(cfg, out, **kw):
+        seen["cfg"] = cfg
+        return {"dataset": cfg.dataset, "rule": cfg.rule, "layers": [1, 1], "timesteps": 30,
+                "test_accuracy": 0.0, "n_test": 1,
+                "architecture": {"name": cfg.layers}}
+
+    monkeypatch.setattr(train_mod, "train", fake_train)
+    argv = ["train", "--layers", "pipesdfa-dvsgesture-vgg11", "--rule", "sdfa", "--leak", "0.5",
+            "--threshold", "1", "--surrogate", "atan", "--surrogate-width", "2",
+            "--decay-input", "--fire", "ge", "--loss", "mse", "--mse-reduction", "mean",
+            "--init-gain", "6", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    cfg = seen["cfg"]
+    assert cfg.layers == "pipesdfa-dvsgesture-vgg11" and cfg.mse_reduction == "mean"
+    assert cfg.init_gain == 6.0
+    lif = cfg.neuron.to_lif()
+    assert (lif.leak, lif.threshold, lif.decay_input, lif.fire) == (0.5, 1.0, True, "ge")
+    assert (lif.surrogate.name, lif.surrogate.width) == ("atan", 2.0)
+    assert main(["train", "--fire", "geq", "--out", str(tmp_path)]) == 2
