@@ -11,8 +11,9 @@ Sources of the published shapes (numbers in ``shared/REFERENCE.md``):
 * DFA_Sim Table I (arXiv 2502.06736): Fashion-MNIST, UCI-HAR and HHAR MLPs.
 * PipeSDFA (arXiv 2507.15603), its accuracy table: the N-MNIST MLPs 2312-1000x(L-1)-10 for
   L = 2..5 at T = 10, SHD 700-100-100-20 at T = 100, Braille 4-200-200-28 (T not given: the
-  authors upsample the 40 Hz analog recording x2, and its letters are 76-77 samples long
-  (``shared/datasets/events/README.md``), so the default here is 2 x 77 = 154 steps, chosen).
+  authors upsample the 40 Hz analog recording x2; the ``braille`` dataset cuts every letter to
+  its shortest length, 76 samples (``shared/datasets/events/README.md``), so T = 2 x 76 = 152,
+  chosen).
 * dfasim's own defaults for datasets the papers do not use (BasicMotions, digits).
 
 Convolutional networks are :class:`~dfasim.golden.architecture.Architecture` objects in
@@ -89,7 +90,7 @@ NETWORKS: dict[str, NamedNetwork] = {n.name: n for n in (
                  "dfasim default: a small MLP for the 8 x 8 scikit-learn digits"),
     *(_nmnist(fc) for fc in (2, 3, 4, 5)),
     NamedNetwork("pipesdfa-shd", (700, 100, 100, 20), 100, "shd", f"{_PIPESDFA}: SHD (IF)"),
-    NamedNetwork("pipesdfa-braille", (4, 200, 200, 28), 154, "braille",
+    NamedNetwork("pipesdfa-braille", (4, 200, 200, 28), 152, "braille",
                  f"{_PIPESDFA}: Braille (IF); T chosen, see module docstring"),
 )}
 
