@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: MIT
+"""``dfasim adapt`` on a convolutional checkpoint: deployed as an AnalogNetwork, BP and DFA
+adapted, the activity counted per output position and priced with the architecture."""
+import numpy as np
+import pytest
+import torch
+
+from dfasim.flows import adapt as adapt_mod
+from dfasim.flows import train as train_mod
+from dfasim.flows.adapt import AdaptConfig, adapt
+from dfasim.flows.config import NeuronConfig, TrainConfig
+from dfasim.flows.cost import cost_report as run_cost
+from dfasim.flows.data_prep import PreparedData
+from dfasim.flows.datasets import Dataset
+from dfasim.golden import networks
+from dfasim.golden.architecture import Architecture
+from dfasim.golden.networks import NamedArchitecture, dvs_gesture_convnet
+from dfasim.models.activity import ActivityCounters
+from dfasim.models.chip import ChipConfig
+from dfasim.models.cost.report import cost_report
+from dfasim.models.cost.workload import activity_workload
+
+TINY = dvs_gesture_convnet(input_shape=(2, 8, 8), n_classes=3, timesteps=4, channels=(4, 4),
+                           hidden=16, vote_group=2, name="tiny-conv-adapt")
+
+
+def _frames(n, seed):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n).astype(np.int64)
+    x = (rng.random((n, 4, 2, 8, 8)) < 0.1 + 0.2 * y[:, None, None, None, None] / 2)
+    return x.reshape(n, 4, 128).astype(np.float32), y
+
+
+@pytest.fixture
+def conv_ckpt(tmp_path, monkeypatch):
+    monkeypatch.setitem(networks.ARCHITECTURES, "tiny-conv-adapt",
+                        NamedArchitecture("tiny-conv-adapt", TINY, "frames", "test"))
+    x_train, y_train = _frames(16, 0)
+    x_test, y_test = _frames(8, 1)
+    ds = Dataset("frames", x_train, y_train, x_test, y_test, ("a", "b", "c"), "sequence",
+                 "synthetic frames")
+
+    def prepare(name, data_dir=None):
+        return PreparedData(ds, torch.from_numpy(x_train), torch.from_numpy(y_train),
+                            torch.from_numpy(x_test), torch.from_numpy(y_test), None, None)
+
+    monkeypatch.setattr(train_mod, "prepare_data", prepare)
+    monkeypatch.setattr(adapt_mod, "prepare_data", prepare)
+    train_mod.train(TrainConfig(dataset="frames", layers="tiny-conv-adapt", rule="dfa", epochs=1,
+                                batch_size=8, lr=1e-2, neuron=NeuronConfig(threshold=0.3)),
+                    tmp_path / "pre", progress=False)
+    return tmp_path / "pre" / "checkpoint.pt"
+
+
+def test_adapt_a_convolutional_checkpoint(conv_ckpt, tmp_path):
+    cfg = AdaptConfig(checkpoint=str(conv_ckpt), chips=1, epochs=1, noise="crosssim",
+                      calibration_samples=8, batch_size=8)
+    res = adapt(cfg, tmp_path / "run", progress=False)
+    arch = Architecture.from_dict(res["architecture"])
+    assert arch == TINY
+    assert res["layers"] == [128, 4 * 8 * 8, 4 * 4 * 4, 16, 6]
+    assert res["feedback"].startswith("the checkpoint's own")
+    chip = res["chips"][0]
+    counts = {r: ActivityCounters.from_dict(chip["adapt"][r]["epoch_counts"])
+              for r in ("bp", "dfa")}
+    # L0: one read per output position (8 x 8) per timestep and sample, all-zero patches
+    # skipped; every neuron of the 4 x 8 x 8 map is updated each timestep.
+    fwd = counts["dfa"].get("L0", "forward")
+    assert 0 < fwd.reads <= 16 * 4 * 64 * 14 and fwd.lif_ops == 16 * 4 * 256
+    assert counts["bp"].total("reads", layer="L1", phase="backward") > 0
+    assert counts["dfa"].total("reads", layer="B0", phase="backward") > 0
+    w = activity_workload(counts, res["layers"], 4, 8, architecture=arch)
+    assert w.samples == pytest.approx(16)
+    rep = cost_report(w, ChipConfig(), name="tiny-conv")
+    assert rep["schemes"]["dfa"]["energy_pj"]["total"] > 0
+    assert rep["schemes"]["bp"]["mapping"]["layers"]["L0"]["reads_per_timestep"] == 64
+    # The cost flow reads the architecture from adapt.json, in both modes.
+    for mode in ("activity", "dense"):
+        report = run_cost(tmp_path / "run" / "adapt.json", mode=mode)
+        assert report["schemes"]["bp"]["mapping"]["layers"]["L0"]["reads_per_timestep"] == 64
+        assert report["network"]["architecture"]["name"] == "tiny-conv-adapt"
