@@ -24,7 +24,8 @@ def batch_size_for(cfg: TrainConfig, ds_name: str) -> int:
 
 @dataclass
 class PreparedData:
-    """Tensors ready for the network: sequences standardised with training-set statistics."""
+    """Tensors ready for the network: time series standardised with training-set statistics,
+    event frames left as event counts."""
 
     dataset: Dataset
     x_train: torch.Tensor
@@ -36,7 +37,8 @@ class PreparedData:
 
 
 def prepare_data(name: str, data_dir: str | None = None) -> PreparedData:
-    """Load a dataset and standardise sequence channels with the training split's statistics."""
+    """Load a dataset; standardise time-series channels with the training split's statistics
+    (event frames keep their counts)."""
     try:
         ds = load_dataset(name, data_dir=data_dir or None)
     except DatasetError as exc:
@@ -44,7 +46,9 @@ def prepare_data(name: str, data_dir: str | None = None) -> PreparedData:
     x_train = torch.from_numpy(ds.x_train).float()
     x_test = torch.from_numpy(ds.x_test).float()
     mean = std = None
-    if ds.kind == "sequence":
+    # Time series are standardised per channel; event frames (``frame_shape`` set) stay event
+    # counts, as a sensor delivers them and as spike rows drive a crossbar.
+    if ds.kind == "sequence" and ds.frame_shape is None:
         mean = x_train.mean(dim=(0, 1))
         # A constant channel would divide by zero; leave it centred but unscaled.
         std = x_train.std(dim=(0, 1)).clamp_min(1e-6)
