@@ -11,18 +11,19 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from ..golden.network import SpikingMLP
 from ..golden.rules import make_rule
 from .config import TrainConfig
-from .errors import DfasimError
 from .data_prep import prepare_data
+from .errors import DfasimError
 from .networks import network_spec
 from .runtime import resolve_device, set_determinism
 
-__all__ = ["bench_train", "bench_adapt", "peak_flops", "adapt_epoch_flops", "bench_rtl",
+__all__ = ["bench_train", "bench_conv_epoch", "dvs_clip_frames", "bench_adapt", "peak_flops", "adapt_epoch_flops", "bench_rtl",
            "RTL_SIMULATORS", "DEFAULT_RTL_CYCLES", "parse_rtl_cycles", "rtl_tool_versions"]
 
 
@@ -318,3 +319,82 @@ def bench_rtl(cycles: int | Mapping[str, int] | None = None,
             res["simulators"][sim] = _bench_cocotb(sim, config,
                                                    Path(build_root) / f"grad_lif{lanes}-{sim}")
     return res
+
+
+def dvs_clip_frames(timesteps: int, data_dir: str | None = None) -> torch.Tensor:
+    """The ten real unlabelled 128 x 128 DVS clips (``events/dvs128_clips_slayer``) binned by
+    time into ``timesteps`` frames each: ``(10, T, 2, 128, 128)`` event counts."""
+    from .datasets.events import events_to_frames, read_atis_bin
+    from .datasets.paths import Search
+
+    folder = Search("dvs128 clips", data_dir).find("events/dvs128_clips_slayer")
+    files = sorted(folder.glob("*.bs2"), key=lambda p: int(p.stem)) if folder else []
+    if not files:
+        raise DfasimError("the ten 128x128 DVS clips (events/dvs128_clips_slayer/*.bs2) are "
+                          "not in any data directory")
+    frames = [events_to_frames(read_atis_bin(f), (128, 128), timesteps) for f in files]
+    return torch.from_numpy(np.stack(frames))
+
+
+def bench_conv_epoch(network: str, rules: list[str], *, timesteps: int | None = None,
+                     batch_size: int = 5, device: str = "cpu", data_dir: str | None = None,
+                     init_gain: float = 1.0, progress: bool | None = None) -> dict[str, Any]:
+    """Seconds per training epoch of a convolutional named network on real event frames.
+
+    The epoch is the ten real 128 x 128 DVS clips, each binned into ``T`` frames (``T x 10``
+    event frames in all, 300 at the networks' T = 30). The clips are unlabelled, so each gets
+    the class of its index: the time of an epoch does not depend on the labels. One warm-up
+    batch, then the best of three timed epochs per rule.
+    """
+    from ..golden.conv import SpikingNetwork
+    from ..golden.networks import architecture_of
+
+    try:
+        arch = architecture_of(network, timesteps)
+    except ValueError as exc:
+        raise DfasimError(str(exc)) from None
+    if tuple(arch.input_shape) != (2, 128, 128):
+        raise DfasimError(f"network {network} takes {arch.input_shape} inputs; the DVS clips "
+                          f"are (2, 128, 128)")
+    dev = resolve_device(device)
+    x = dvs_clip_frames(arch.timesteps, data_dir)
+    y = torch.arange(len(x)) % arch.n_classes
+    x, y = x.to(dev), y.to(dev)
+    results: dict[str, Any] = {
+        "network": network, "timesteps": arch.timesteps, "samples": len(x),
+        "event_frames": len(x) * arch.timesteps, "batch_size": batch_size,
+        "device": str(dev), "device_name": (torch.cuda.get_device_name(dev)
+                                            if dev.type == "cuda" else platform.processor()
+                                            or platform.machine()),
+        "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "rules": {}}
+    for name in tqdm(rules, desc="bench conv", unit="rule", disable=progress is False):
+        set_determinism(0)
+        gen = torch.Generator().manual_seed(0)
+        model = SpikingNetwork(arch, generator=gen, init_gain=init_gain).to(dev)
+        rule = make_rule(name, model, loss="mse", generator=gen).to(dev)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+        def epoch():
+            for i in range(0, len(x), batch_size):
+                rule.gradients(x[i:i + batch_size], y[i:i + batch_size])
+                opt.step()
+
+        rule.gradients(x[:batch_size], y[:batch_size])     # warm-up
+        opt.step()
+        if dev.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(dev)
+        best = float("inf")
+        for _ in range(3):
+            if dev.type == "cuda":
+                torch.cuda.synchronize(dev)
+            t0 = time.perf_counter()
+            epoch()
+            if dev.type == "cuda":
+                torch.cuda.synchronize(dev)
+            best = min(best, time.perf_counter() - t0)
+        entry = {"seconds_per_epoch": best, "event_frames_per_second":
+                 results["event_frames"] / best}
+        if dev.type == "cuda":
+            entry["peak_memory_gib"] = torch.cuda.max_memory_allocated(dev) / 2 ** 30
+        results["rules"][name] = entry
+    return results

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""``dfasim bench train|adapt|noise|rtl``: speed figures, each written to OUT/bench_WHAT.json."""
+"""``dfasim bench train|conv|adapt|noise|rtl``: speed figures, each written to
+OUT/bench_WHAT.json."""
 from __future__ import annotations
 
 import json
@@ -40,6 +41,26 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=positive_int, default=50, dest="batch_size",
                    help="samples per batch (default %(default)s)")
     p.set_defaults(handler=run_train)
+
+    p = actions.add_parser(
+        "conv", help="seconds per training epoch of a convolutional network on real DVS frames",
+        description="One training epoch of a named convolutional network on the ten real "
+                    "128x128 DVS clips (T frames each), per rule.",
+        parents=[common_options(data_dir=True, out=_out_help("conv"),
+                                device="cpu (default), cuda or cuda:N")])
+    p.add_argument("--network", default="pipesdfa-dvsgesture-convnet", metavar="NAME",
+                   help="named convolutional network with 2x128x128 inputs (default %(default)s)")
+    p.add_argument("--rules", type=NameList(TRAINING_RULES, "rule"), metavar="RULES",
+                   default=list(TRAINING_RULES),
+                   help="comma-separated subset of %(type)s (default all)")
+    p.add_argument("--timesteps", type=positive_int,
+                   help="frames per clip (default: the network's T)")
+    p.add_argument("--batch-size", type=positive_int, default=5, dest="batch_size",
+                   help="clips per batch (default %(default)s)")
+    p.add_argument("--init-gain", type=float, default=1.0, dest="init_gain",
+                   help="weight initialisation gain (VGG11 needs about 6 to spike past its "
+                        "first layer; default %(default)s)")
+    p.set_defaults(handler=run_conv)
 
     p = actions.add_parser(
         "adapt", help="seconds and GFLOP/s of one adaptation epoch, BP and DFA",
@@ -151,4 +172,24 @@ def run_rtl(args) -> int:
         print(f"dfasim: error: GradLIF output differs from the golden model under "
               f"{', '.join(wrong)}", file=sys.stderr)
         return 1
+    return 0
+
+
+def run_conv(args) -> int:
+    """``dfasim bench conv``: seconds per epoch of a convolutional network, per rule."""
+    from ..bench import bench_conv_epoch
+    from ..fileio import write_json
+
+    out = _out_file(args)
+    res = bench_conv_epoch(args.network, args.rules, timesteps=args.timesteps,
+                           batch_size=args.batch_size, device=args.device or "cpu",
+                           data_dir=args.data_dir, init_gain=args.init_gain)
+    write_json(out, res)
+    print(f"{res['network']} on {res['event_frames']} real DVS event frames ({res['samples']} "
+          f"clips x T={res['timesteps']}), {res['device_name']} ({res['device']}):")
+    for name, r in res["rules"].items():
+        memory = f", peak {r['peak_memory_gib']:.1f} GiB" if "peak_memory_gib" in r else ""
+        print(f"  {name:<5} {r['seconds_per_epoch']:8.2f} s/epoch  "
+              f"{r['event_frames_per_second']:8.1f} frames/s{memory}")
+    print(f"wrote {out}")
     return 0
