@@ -19,12 +19,14 @@ from .limits import ResourceEstimate, train_estimate
 __all__ = ["DEFAULT_NETWORKS", "network_spec", "check_network_fits", "describe_network",
            "estimate_training"]
 
-#: Default network and timesteps per dataset, from :data:`dfasim.golden.networks.NETWORKS`
-#: (where a dataset's name names the network ``dfasim train`` uses for it): Table I's where the
-#: paper has one; BasicMotions (6 channels x 100, like HHAR) uses the HHAR network, 4 outputs.
-DEFAULT_NETWORKS: dict[str, tuple[str, int]] = {
-    net.dataset: (format_layers(net.layers), net.timesteps)
-    for net in NETWORKS.values() if net.name == net.dataset}
+#: Default network and timesteps per dataset: the first network of
+#: :data:`dfasim.golden.networks.NETWORKS` made for it (the one named after the dataset where
+#: there is one). Table I's where the paper has one; BasicMotions (6 channels x 100, like HHAR)
+#: uses the HHAR network with 4 outputs; N-MNIST, Braille and SHD PipeSDFA's (N-MNIST: 2 FC).
+DEFAULT_NETWORKS: dict[str, tuple[str, int]] = {}
+for _net in sorted(NETWORKS.values(), key=lambda net: net.name != net.dataset):
+    DEFAULT_NETWORKS.setdefault(_net.dataset, (format_layers(_net.layers), _net.timesteps))
+del _net
 
 
 def network_spec(cfg: TrainConfig, ds: Dataset) -> NetworkSpec:
