@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""``dfasim nir export|import``: networks in and out through NIR (``flows/nir_io.py``).
+"""``dfasim nir export|import``: networks in and out through NIR (``flows/nir_io/` (mapping, export, importer)`).
 
 Building the parser imports neither nir nor torch; the handlers do.
 """

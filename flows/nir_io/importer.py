@@ -1,234 +1,19 @@
 # SPDX-License-Identifier: MIT
-"""Networks in and out through NIR, the Neuromorphic Intermediate Representation.
-
-Export turns a dfasim checkpoint into a ``nir.NIRGraph`` written by ``nir.write``: a spiking MLP
-is ``Input -> Linear -> LIF -> ... -> Linear -> LIF -> Output``; a convolutional network
-(``golden/conv.py``) is ``Conv2d`` (zero bias) ``-> LIF`` over the whole map ``-> AvgPool2d``
-(window = stride, when the layer pools) per convolution, then ``Flatten -> Linear -> LIF`` (max
-pooling and batch norm have no NIR form and are refused). Import turns a NIR graph written by
-dfasim or another framework into a :class:`Checkpoint` that ``dfasim adapt`` deploys on noisy
-crossbars like one trained here (a convolutional one where the checkpoint format holds
-convolutional networks). A ``SumPool2d`` of a ``k x k`` window is dfasim's average pool with the
-next layer's weights times ``k * k``; a ``Conv2d`` needs a square kernel, one stride and one
-padding (or ``'valid'`` / ``'same'``) on both axes, no dilation, no groups.
-
-Neuron mapping (one timestep of dfasim is one forward-Euler step of length ``dt``)
-------------------------------------------------------------------------------------
-NIR's LIF is continuous: ``tau dv/dt = (v_leak - v) + R I``, a spike when ``v > v_threshold``,
-then ``v = v_reset``. One Euler step of length ``dt`` with ``v_leak = 0`` gives
-
-    v[t] = v[t-1] + dt/tau (-v[t-1] + R I[t]) = (1 - dt/tau) v[t-1] + (R dt / tau) I[t]
-
-and dfasim's LIF (``golden/lif.py``) is ``u[t] = leak * v[t-1] + I[t]``, a spike when
-``u > threshold``, hard reset to 0. They agree for
-
-    leak = 1 - dt/tau        tau = dt / (1 - leak)        R = tau / dt      (R dt / tau = 1)
-    v_threshold = threshold  v_leak = 0                   v_reset = 0
-
-With ``dt = 1`` (dfasim's default, stored in the graph's metadata as ``dfasim.dt``) a leak of
-0.75 is ``tau = 4``, ``R = 4``. ``leak = 1 - dt/tau`` is chosen over ``leak = exp(-dt/tau)``
-because it is the exact Euler step that other frameworks (snnTorch: ``tau = dt / (1 - beta)``,
-``R = tau / dt``) write. The import works ``1 - dt/tau`` in exact rational arithmetic and
-rounds once; the export nudges ``tau`` by a few ulps where needed so that this gives back the
-very same float64 ``leak``: exact for every leak in [0.5, 1] and for 0 (there ``dt/tau`` moves by
-less than an ulp of ``leak`` per ulp of ``tau``); below 0.5 at worst one float64 ulp off, which
-rounds to the same float32 the network computes with. So an exported and re-imported network
-gives the same outputs bit for bit. IF neurons (``leak = 1``) are NIR's IF, ``dv/dt = R I``,
-with ``R = 1 / dt``.
-
-On import the input gain ``R dt / tau`` (``R dt`` for IF) and a per-neuron threshold are folded
-into the rows of the weight matrix before the neurons (``W_i * gain_i * threshold /
-threshold_i``): with ``v_leak = v_reset = 0`` a neuron's dynamics are linear in its input, so
-scaling a row by ``c > 0`` scales its membrane by ``c`` and leaves its spikes unchanged (for a
-convolution the factor must be one per output channel). A graph
-whose gains and thresholds are already 1 and uniform is copied unchanged (folding other
-factors rounds the weights once, so a foreign graph runs as its framework runs it up to float32
-rounding; exactly where the factors are powers of two). What dfasim cannot
-represent is refused in one line naming the node: a bias, a leak or reset voltage other than 0,
-leaks that differ between neurons or layers, recurrent edges, subgraphs, synaptic-current
-neurons (CubaLIF), a non-spiking read-out, anything but a chain.
-
-NIR carries no timestep count, training data, normalisation or DFA feedback matrices: the export
-stores them in the
-graph's metadata (``dfasim.*`` keys, with a vote read-out's group size: the graph's output is
-the voting layer's spikes); an imported foreign graph needs ``timesteps`` (and, for
-``dfasim adapt``, a dataset) from the caller.
-"""
+"""Import: a NIR graph (from dfasim or another framework) as a dfasim network and checkpoint."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import DfasimError
+from ..errors import DfasimError
+from .mapping import DT, META_PREFIX, tau_to_leak, nir_module as _nir
 
-__all__ = ["DT", "leak_to_tau", "tau_to_leak", "export_graph", "write_graph", "read_graph",
-           "import_graph", "export_checkpoint", "import_file", "ImportedNetwork"]
+__all__ = ["read_graph", "ImportedNetwork", "import_graph", "to_checkpoint", "import_file"]
 
-#: Default Euler step of one dfasim timestep, in NIR's time unit.
-DT = 1.0
-
-#: Graph metadata keys the export writes and the import reads.
-META_PREFIX = "dfasim."
-
-
-def _nir():
-    try:
-        import nir
-    except ImportError:  # pragma: no cover - nir is a dependency
-        raise DfasimError("NIR support needs the nir package (pip install nir)") from None
-    return nir
-
-
-def tau_to_leak(tau: float, dt: float = DT) -> float:
-    """dfasim's leak of a NIR time constant: ``1 - dt / tau`` (one Euler step), worked in
-    exact rational arithmetic and rounded once (``inf`` gives 1)."""
-    if math.isinf(tau):
-        return 1.0
-    return float(1 - Fraction(dt) / Fraction(tau))
-
-
-def leak_to_tau(leak: float, dt: float = DT) -> float:
-    """The NIR time constant ``tau = dt / (1 - leak)``, nudged by ulps until
-    :func:`tau_to_leak` gives back exactly ``leak`` (``inf`` for ``leak = 1``).
-
-    Exact for every leak in [0.5, 1] and 0: there ``dt / tau`` moves by less than an ulp of
-    ``leak`` per ulp of ``tau``. Below 0.5 the nearest is returned (off by at most an ulp of
-    float64, which rounds to the same float32 the network computes with)."""
-    leak = float(leak)
-    if not 0.0 <= leak < 1.0:
-        if leak == 1.0:
-            return math.inf
-        raise ValueError(f"leak must be in [0, 1], not {leak!r}")
-    tau = dt / (1.0 - leak)
-    if tau_to_leak(tau, dt) == leak:
-        return tau
-    best, down, up = tau, tau, tau
-    for _ in range(64):
-        down, up = math.nextafter(down, 0.0), math.nextafter(up, math.inf)
-        for cand in (down, up):
-            if tau_to_leak(cand, dt) == leak:
-                return cand
-            if abs(tau_to_leak(cand, dt) - leak) < abs(tau_to_leak(best, dt) - leak):
-                best = cand
-    return best   # leak < 0.5: within an ulp of float64 (module docstring)
-
-
-# ---------------------------------------------------------------------------------- export ---
-
-def _neuron_node(nir, lif, shape: tuple[int, ...], dt: float):
-    """NIR LIF (or IF) node of a layer of ``shape`` neurons (module docstring)."""
-    ones = np.ones(shape, dtype=np.float64)
-    theta = ones * float(lif.threshold)
-    if lif.neuron == "if" or lif.effective_leak == 1.0:
-        return nir.IF(r=ones / dt, v_threshold=theta, v_reset=np.zeros(shape))
-    tau = leak_to_tau(lif.effective_leak, dt)
-    # decay_input scales the input by 1 - leak = dt / tau: R = 1 instead of tau / dt.
-    r = 1.0 if (getattr(lif, "decay_input", False) and lif.neuron == "lif") else tau / dt
-    return nir.LIF(tau=ones * tau, r=ones * r, v_leak=np.zeros(shape), v_threshold=theta,
-                   v_reset=np.zeros(shape))
-
-
-def export_graph(ckpt, dt: float = DT):
-    """The NIR graph of a :class:`~dfasim.flows.checkpoint.Checkpoint` (module docstring):
-    a spiking MLP, or a convolutional network (``golden/conv.py``) whose convolutions have
-    no batch norm and no or average pooling."""
-    nir = _nir()
-    model = ckpt.model
-    spec = model.spec
-    lif = spec.lif
-    if lif.reset != "hard":
-        raise DfasimError(f"reset {lif.reset!r} has no NIR form (NIR's LIF and IF reset to "
-                          f"v_reset); only reset 'hard' exports")
-    if spec.readout != "spike":
-        raise DfasimError(f"read-out {spec.readout!r} has no NIR form (NIR nodes pass spikes); "
-                          f"only read-out 'spike' exports")
-    if getattr(lif, "fire", "gt") != "gt":
-        raise DfasimError("fire 'ge' (spike when u >= threshold) has no NIR form (NIR fires on "
-                          "v > v_threshold)")
-    if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
-        raise DfasimError(f"dt must be a positive number, not {dt!r}")
-    arch = getattr(model, "architecture", None)
-    if arch is None:
-        from ..golden.architecture import Architecture
-
-        arch = Architecture.mlp(spec.layers, spec.timesteps)
-    from ..golden.architecture import ConvLayer
-
-    nodes: dict[str, Any] = {
-        "input": nir.Input(input_type={"input": np.array(arch.input_shape)})}
-    edges = []
-    prev = "input"
-
-    def add(name, node):
-        nonlocal prev
-        nodes[name] = node
-        edges.append((prev, name))
-        prev = name
-
-    for l, (layer, w, (shape, out_shape)) in enumerate(zip(arch.layers, model.weights,
-                                                          arch.shapes())):
-        weight = w.detach().cpu().numpy().copy()
-        if isinstance(layer, ConvLayer):
-            if layer.batch_norm:
-                raise DfasimError(f"layer {l}: batch norm (a per-channel scale and bias) has "
-                                  f"no bias-free NIR form")
-            if layer.pool == "max":
-                raise DfasimError(f"layer {l}: max pooling has no NIR node (NIR has SumPool2d "
-                                  f"and AvgPool2d)")
-            add(f"conv{l}", nir.Conv2d(input_shape=tuple(shape[1:]), weight=weight,
-                                       stride=layer.stride, padding=layer.padding, dilation=1,
-                                       groups=1, bias=np.zeros(layer.out_channels,
-                                                               dtype=weight.dtype)))
-            add(f"lif{l}", _neuron_node(nir, lif, layer.conv_shape(shape), dt))
-            if layer.pool == "avg":
-                size = np.array([layer.pool_size] * 2)
-                add(f"pool{l}", nir.AvgPool2d(kernel_size=size, stride=size,
-                                              padding=np.zeros(2, dtype=int)))
-        else:
-            if len(shape) > 1:
-                add(f"flatten{l}", nir.Flatten(input_type={"input": np.array(shape)},
-                                               start_dim=0, end_dim=-1))
-            add(f"fc{l}", nir.Linear(weight=weight))
-            add(f"lif{l}", _neuron_node(nir, lif, (layer.n_out,), dt))
-    add("output", nir.Output(output_type={"output": np.array([arch.neurons()[-1]])}))
-    meta = {f"{META_PREFIX}dt": float(dt), f"{META_PREFIX}timesteps": int(spec.timesteps),
-            f"{META_PREFIX}dataset": ckpt.dataset or "", f"{META_PREFIX}rule": ckpt.rule or "",
-            f"{META_PREFIX}surrogate": lif.surrogate.name,
-            f"{META_PREFIX}surrogate_width": float(lif.surrogate.width),
-            f"{META_PREFIX}n_classes": int(arch.n_classes),
-            f"{META_PREFIX}vote_group": int(arch.vote_group if arch.readout == "vote" else 1),
-            f"{META_PREFIX}name": arch.name}
-    if lif.neuron == "if":   # the unused leak field, so that the checkpoint comes back equal
-        meta[f"{META_PREFIX}if_leak"] = float(lif.leak)
-    for key, matrix in (ckpt.feedback or {}).items():   # DFA's B matrices, for dfasim adapt
-        meta[f"{META_PREFIX}feedback.{key}"] = matrix.detach().cpu().numpy()
-    if ckpt.norm_mean is not None:
-        meta[f"{META_PREFIX}norm_mean"] = ckpt.norm_mean.detach().cpu().numpy()
-        meta[f"{META_PREFIX}norm_std"] = ckpt.norm_std.detach().cpu().numpy()
-    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta, type_check=False)
-
-
-def write_graph(graph, path: str | Path) -> Path:
-    """Write ``graph`` to ``path`` (HDF5, ``nir.write``), creating its folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _nir().write(path, graph)
-    return path
-
-
-def export_checkpoint(checkpoint: str | Path, out: str | Path, dt: float = DT) -> Path:
-    """``dfasim nir export``: read a checkpoint, write ``out/network.nir``."""
-    from .checkpoint import load_checkpoint
-
-    return write_graph(export_graph(load_checkpoint(checkpoint), dt), Path(out) / "network.nir")
-
-
-# ---------------------------------------------------------------------------------- import ---
 
 def read_graph(path: str | Path):
     """Read a ``.nir`` file; a missing or unreadable file is a one-line :class:`DfasimError`."""
@@ -342,7 +127,7 @@ def _pair(node_name: str, field: str, value, allow_str: bool = False) -> int | s
 
 def _conv_layer(name: str, node, shape):
     """ConvLayer and weight of a NIR Conv2d node seeing maps of ``shape``."""
-    from ..golden.architecture import ConvLayer
+    from ...golden.architecture import ConvLayer
 
     weight = np.asarray(node.weight)
     if weight.ndim != 4 or weight.shape[2] != weight.shape[3]:
@@ -377,7 +162,7 @@ def import_graph(graph, dt: float | None = None) -> ImportedNetwork:
     """The dfasim network of a NIR graph (module docstring); unsupported parts are one line."""
     import dataclasses
 
-    from ..golden.architecture import ConvLayer, DenseLayer
+    from ...golden.architecture import ConvLayer, DenseLayer
 
     nir = _nir()
     meta = _meta(graph)
@@ -553,10 +338,10 @@ def to_checkpoint(net: ImportedNetwork, *, timesteps: int | None = None, dataset
     :class:`~dfasim.golden.conv.SpikingNetwork`."""
     import torch
 
-    from ..golden.architecture import Architecture
-    from ..golden.network import NetworkSpec, SpikingMLP
-    from .checkpoint import Checkpoint
-    from .config import NeuronConfig
+    from ...golden.architecture import Architecture
+    from ...golden.network import NetworkSpec, SpikingMLP
+    from ..checkpoint import Checkpoint
+    from ..config import NeuronConfig
 
     meta = net.metadata
     if timesteps is None:
@@ -586,7 +371,7 @@ def to_checkpoint(net: ImportedNetwork, *, timesteps: int | None = None, dataset
             arch = Architecture(str(meta.get(f"{META_PREFIX}name", "")) or "nir",
                                 net.input_shape, tuple(net.layers), timesteps, outputs)
         if arch.is_convolutional or len(arch.input_shape) > 1 or vote > 1:
-            from ..golden.conv import ArchitectureSpec, SpikingNetwork
+            from ...golden.conv import ArchitectureSpec, SpikingNetwork
 
             model = SpikingNetwork(ArchitectureSpec(arch, neuron.to_lif(), "spike"))
             model.eval()
@@ -614,9 +399,9 @@ def to_checkpoint(net: ImportedNetwork, *, timesteps: int | None = None, dataset
 def import_file(path: str | Path, out: str | Path, *, timesteps: int | None = None,
                 dt: float | None = None, dataset: str = "") -> Path:
     """``dfasim nir import``: read a ``.nir`` graph, write ``out/checkpoint.pt``."""
-    from .checkpoint import save_checkpoint
+    from ..checkpoint import save_checkpoint
 
-    from . import checkpoint as checkpoints
+    from .. import checkpoint as checkpoints
 
     ckpt = to_checkpoint(import_graph(read_graph(path), dt), timesteps=timesteps,
                          dataset=dataset, source=str(path))
