@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["Table1Row", "DFA_SIM_TABLE1", "DFA_SIM_TABLE2", "DFA_SIM_DRAM_ENERGY_HHAR",
-           "DFA_SIM_RATIO_RANGES", "dfa_sim_row_for"]
+           "DFA_SIM_RATIO_RANGES", "dfa_sim_row_for", "PIPESDFA_ACCURACY",
+           "PIPESDFA_SPEEDUP_RANGE", "PIPESDFA_ENERGY_SAVING_RANGE"]
 
 
 @dataclass(frozen=True)
@@ -105,3 +106,21 @@ def dfa_sim_row_for(layers) -> Table1Row | None:
         if tuple(NETWORKS[row.network].layers) == tuple(layers):
             return row
     return None
+
+
+#: PipeSDFA (arXiv 2507.15603) test accuracy in %, ``(BP, SDFA)``, by network name
+#: (``golden.networks``), trained on the full datasets.
+PIPESDFA_ACCURACY: dict[str, tuple[float, float]] = {
+    "pipesdfa-nmnist-2fc": (98.52, 97.92),
+    "pipesdfa-nmnist-3fc": (98.46, 97.97),
+    "pipesdfa-nmnist-4fc": (98.38, 97.95),
+    "pipesdfa-nmnist-5fc": (97.87, 97.82),
+    "pipesdfa-shd": (74.09, 73.29),
+    "pipesdfa-braille": (99.62, 99.26),
+    "pipesdfa-dvsgesture-convnet": (95.14, 93.75),
+    "pipesdfa-dvsgesture-vgg11": (88.92, 92.36),
+}
+
+#: PipeSDFA against PipeLayer: training-time speed-up and energy saving, smallest and largest.
+PIPESDFA_SPEEDUP_RANGE = (1.1, 10.5)
+PIPESDFA_ENERGY_SAVING_RANGE = (1.37, 2.1)

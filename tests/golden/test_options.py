@@ -43,3 +43,12 @@ def test_the_adaptation_flow_uses_these_names():
 
     assert adapt.ADAPT_RULES is options.ADAPT_RULES
     assert adapt.NOISE_CHOICES is options.NOISE_CHOICES
+
+
+def test_pipesdfa_paper_numbers_name_registered_networks():
+    # Every network the paper's accuracy table names is one dfasim can build by that name.
+    from dfasim.golden.networks import ARCHITECTURES, NETWORKS
+    from dfasim.golden.papers import PIPESDFA_ACCURACY
+
+    assert set(PIPESDFA_ACCURACY) <= set(NETWORKS) | set(ARCHITECTURES)
+    assert PIPESDFA_ACCURACY["pipesdfa-nmnist-2fc"] == (98.52, 97.92)
