@@ -90,6 +90,9 @@ NETWORKS: dict[str, NamedNetwork] = {n.name: n for n in (
                  "dfasim default: a small MLP for the 8 x 8 scikit-learn digits"),
     *(_nmnist(fc) for fc in (2, 3, 4, 5)),
     NamedNetwork("pipesdfa-shd", (700, 100, 100, 20), 100, "shd", f"{_PIPESDFA}: SHD (IF)"),
+    NamedNetwork("braille", (4, 200, 200, 27), 152, "braille",
+                 "dfasim default: PipeSDFA's Braille MLP with one output per class of the "
+                 "offline recording (27: space and A-Z; the paper's network has 28 outputs)"),
     NamedNetwork("pipesdfa-braille", (4, 200, 200, 28), 152, "braille",
                  f"{_PIPESDFA}: Braille (IF); T chosen, see module docstring"),
 )}
