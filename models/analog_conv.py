@@ -46,17 +46,18 @@ import torch
 import torch.nn.functional as F
 
 from ..golden.architecture import Architecture, ConvLayer
+from ..golden.conv import encode_frames
 from ..golden.lif import LIFConfig, lif_forward
 from ..golden.loss import output_error
 from ..golden.network import Trace
 from .activity import ActivityCounters, vector_bytes
-from .analog_network import StepResult, _word_bits
+from .analog_network import DeployedNetwork, StepResult, _word_bits
 from .chip import ChipConfig
 from .crossbar import AnalogMatrix, WriteStats
 from .rram.noise import NoiseModel
 
 __all__ = ["AnalogNetwork", "BatchNormAffine", "CHUNK_VALUES", "conv_matrix", "conv_feedback",
-           "deploy_conv_feedback", "encode_frames"]
+           "deploy_conv_feedback"]
 
 #: Values one batch of convolution reads may hold (im2col patches plus the column currents of
 #: their bit planes): larger inputs are read, updated and back-propagated in chunks of frames
@@ -116,29 +117,6 @@ class BatchNormAffine:
         return z * s + self.shift.to(z.dtype)[:, None, None]
 
 
-def encode_frames(x: torch.Tensor, input_shape: Sequence[int], timesteps: int) -> torch.Tensor:
-    """Direct encoding to ``(T, B, *input_shape)``: sequences ``(B, T, ...)`` (shaped or
-    flattened per timestep) are transposed, static inputs ``(B, ...)`` repeated over ``T``."""
-    n = math.prod(input_shape)
-    d = len(input_shape)
-    if x.dim() == d + 2 or (d > 1 and x.dim() == 3):
-        if x.shape[1] != timesteps:
-            raise ValueError(f"sequence has {x.shape[1]} timesteps, the network expects "
-                             f"{timesteps}")
-        if x[0, 0].numel() != n:
-            raise ValueError(f"each timestep has {x[0, 0].numel()} values, the network expects "
-                             f"{'x'.join(map(str, input_shape))}")
-        return x.reshape(x.shape[0], timesteps, *input_shape).transpose(0, 1)
-    if x.dim() == d + 1 or x.dim() == 2:
-        if x[0].numel() != n:
-            raise ValueError(f"each sample has {x[0].numel()} values, the network expects "
-                             f"{'x'.join(map(str, input_shape))}")
-        x = x.reshape(x.shape[0], *input_shape)
-        return x.unsqueeze(0).expand(timesteps, *x.shape)
-    raise ValueError(f"input shape {tuple(x.shape)} does not fit a network with input "
-                     f"{'x'.join(map(str, input_shape))} and T = {timesteps}")
-
-
 def conv_matrix(weight: torch.Tensor) -> torch.Tensor:
     """A convolution weight ``(C_out, C_in, k, k)`` as the crossbar's ``C_out x k*k*C_in``
     matrix (patch order of ``unfold``); a dense ``(out, in)`` weight unchanged."""
@@ -174,7 +152,7 @@ def deploy_conv_feedback(architecture: Architecture, chip: ChipConfig, noise: No
     return out
 
 
-class AnalogNetwork:
+class AnalogNetwork(DeployedNetwork):
     """An :class:`Architecture` whose layers are :class:`AnalogMatrix` instances on one chip.
 
     Members
@@ -269,18 +247,6 @@ class AnalogNetwork:
         norms = list(getattr(model, "norms", [None] * len(model.weights)))
         return cls.deploy(arch, list(model.weights), chip, noise, generator, norms=norms,
                           lif=model.spec.lif, readout=model.spec.readout, **kwargs)
-
-    @property
-    def chip(self) -> ChipConfig:
-        return self.layers[0].chip
-
-    @property
-    def n_layers(self) -> int:
-        return len(self.layers)
-
-    @property
-    def n_tiles(self) -> int:
-        return sum(m.n_tiles for m in self.layers)
 
     def effective_weights(self) -> list[torch.Tensor]:
         """The weights the arrays really store, in the layers' own shapes (no ADC)."""
@@ -399,15 +365,6 @@ class AnalogNetwork:
 
     __call__ = forward
 
-    @torch.no_grad()
-    def evaluate(self, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> float:
-        """Accuracy on ``(x, y)``; reads are counted under phase ``"inference"``."""
-        correct = 0
-        for i in range(0, x.shape[0], batch_size):
-            out, _ = self.forward(x[i:i + batch_size], phase="inference")
-            correct += int((out.argmax(-1) == y[i:i + batch_size]).sum())
-        return correct / max(1, x.shape[0])
-
     # --- adaptation -----------------------------------------------------------------------------
 
     def _surrogates(self, membranes: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -478,11 +435,6 @@ class AnalogNetwork:
                              layer.kernel_size) if isinstance(layer, ConvLayer) else dw
                   for dw, layer in zip(dws, self.architecture.layers)]
         return shaped, writes
-
-    def _check_lr(self, lr: float) -> None:
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (
-                math.isfinite(lr) and lr >= 0):
-            raise ValueError(f"lr must be a non-negative number, not {lr!r}")
 
     def _output_error(self, x: torch.Tensor, y: torch.Tensor, loss: str):
         """Forward a training batch; ``(out, trace, loss, e_t (B, n_classes), e_out

@@ -40,7 +40,7 @@ from .chip import ChipConfig
 from .crossbar import AnalogMatrix, WriteStats
 from .rram.noise import NoiseModel
 
-__all__ = ["AnalogSNN", "StepResult", "deploy_feedback", "default_feedback"]
+__all__ = ["DeployedNetwork", "AnalogSNN", "StepResult", "deploy_feedback", "default_feedback"]
 
 @dataclass
 class StepResult:
@@ -105,7 +105,43 @@ def _surrogates(spec: NetworkSpec, membranes: list[torch.Tensor]) -> list[torch.
     return hs
 
 
-class AnalogSNN:
+class DeployedNetwork:
+    """What every network deployed on a chip shares: its layers' chip, tile count, accuracy
+    and the check of a learning rate. Subclasses hold ``layers`` (:class:`AnalogMatrix`) and
+    define ``forward(x, phase=...)``."""
+
+    layers: list[AnalogMatrix]
+
+    @property
+    def chip(self) -> ChipConfig:
+        """The chip description the layers were deployed with."""
+        return self.layers[0].chip
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers)
+
+    @property
+    def n_tiles(self) -> int:
+        """Tiles used by the network's layers (no two layers share a tile)."""
+        return sum(m.n_tiles for m in self.layers)
+
+    @torch.no_grad()
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> float:
+        """Accuracy on ``(x, y)``; reads are counted under phase ``"inference"``."""
+        correct = 0
+        for i in range(0, x.shape[0], batch_size):
+            out, _ = self.forward(x[i:i + batch_size], phase="inference")
+            correct += int((out.argmax(-1) == y[i:i + batch_size]).sum())
+        return correct / max(1, x.shape[0])
+
+    def _check_lr(self, lr: float) -> None:
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (
+                math.isfinite(lr) and lr >= 0):
+            raise ValueError(f"lr must be a non-negative number, not {lr!r}")
+
+
+class AnalogSNN(DeployedNetwork):
     """A :class:`SpikingMLP` whose layers are :class:`AnalogMatrix` instances on one chip.
 
     Members
@@ -168,20 +204,6 @@ class AnalogSNN:
             snn.calibrate(calibration)
         return snn
 
-    @property
-    def chip(self) -> ChipConfig:
-        """The chip description the layers were deployed with."""
-        return self.layers[0].chip
-
-    @property
-    def n_layers(self) -> int:
-        return len(self.layers)
-
-    @property
-    def n_tiles(self) -> int:
-        """Tiles used by the network's layers (no two layers share a tile)."""
-        return sum(m.n_tiles for m in self.layers)
-
     def calibrate(self, x: torch.Tensor) -> None:
         """Set every layer's forward ADC range from the activity that ``x`` produces."""
         h = encode(x, self.spec.timesteps)
@@ -232,15 +254,6 @@ class AnalogSNN:
 
     __call__ = forward
 
-    @torch.no_grad()
-    def evaluate(self, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> float:
-        """Accuracy on ``(x, y)``; reads are counted under phase ``"inference"``."""
-        correct = 0
-        for i in range(0, x.shape[0], batch_size):
-            out, _ = self.forward(x[i:i + batch_size], phase="inference")
-            correct += int((out.argmax(-1) == y[i:i + batch_size]).sum())
-        return correct / max(1, x.shape[0])
-
     # --- adaptation -----------------------------------------------------------------------------
 
     def _gradlif(self, l: int, proj: torch.Tensor, h: torch.Tensor, err_bits: int
@@ -280,11 +293,6 @@ class AnalogSNN:
                 buffer_write_bytes=macs * grad_bytes)
         writes = [m.update(dw) for m, dw in zip(self.layers, dws)]
         return dws, writes
-
-    def _check_lr(self, lr: float) -> None:
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (
-                math.isfinite(lr) and lr >= 0):
-            raise ValueError(f"lr must be a non-negative number, not {lr!r}")
 
     def _output_error(self, x: torch.Tensor, y: torch.Tensor, loss: str):
         """Forward a training batch; return what both rules' backward passes start from.
