@@ -29,6 +29,18 @@ for _net in sorted(NETWORKS.values(), key=lambda net: net.name != net.dataset):
 del _net
 
 
+def _timesteps(cfg: TrainConfig, ds: Dataset, default: int) -> int:
+    """``T`` of a run: a sequence dataset fixes it (one sample per timestep); a static one
+    takes the configured value, else ``default``."""
+    if ds.kind != "sequence":
+        return cfg.timesteps or default
+    timesteps = cfg.timesteps or ds.timesteps
+    if timesteps != ds.timesteps:
+        raise DfasimError(f"timesteps {timesteps}: dataset {ds.name} is a sequence of "
+                          f"{ds.timesteps} samples, one per timestep")
+    return timesteps
+
+
 def network_spec(cfg: TrainConfig, ds: Dataset) -> NetworkSpec:
     """The network for ``cfg`` on ``ds``; a shape that does not fit the data is an error."""
     if cfg.layers.strip() in ARCHITECTURES:
@@ -44,13 +56,7 @@ def network_spec(cfg: TrainConfig, ds: Dataset) -> NetworkSpec:
     if layers[-1] != ds.n_classes:
         raise DfasimError(f"layers {'-'.join(map(str, layers))}: the last layer has {layers[-1]} "
                           f"outputs but dataset {ds.name} has {ds.n_classes} classes")
-    if ds.kind == "sequence":
-        timesteps = cfg.timesteps or ds.timesteps
-        if timesteps != ds.timesteps:
-            raise DfasimError(f"timesteps {timesteps}: dataset {ds.name} is a sequence of "
-                              f"{ds.timesteps} samples, one per timestep")
-    else:
-        timesteps = cfg.timesteps or default_t or 5
+    timesteps = _timesteps(cfg, ds, default_t or 5)
     try:
         return NetworkSpec(layers, timesteps, cfg.neuron.to_lif(), cfg.readout)
     except ValueError as exc:
@@ -72,13 +78,7 @@ def _architecture_spec(cfg: TrainConfig, ds: Dataset) -> ArchitectureSpec:
     if ds.n_classes != arch.n_classes:
         raise DfasimError(f"network {name} has {arch.n_classes} classes but dataset {ds.name} "
                           f"has {ds.n_classes}")
-    if ds.kind == "sequence":
-        timesteps = cfg.timesteps or ds.timesteps
-        if timesteps != ds.timesteps:
-            raise DfasimError(f"timesteps {timesteps}: dataset {ds.name} is a sequence of "
-                              f"{ds.timesteps} samples, one per timestep")
-    else:
-        timesteps = cfg.timesteps or arch.timesteps
+    timesteps = _timesteps(cfg, ds, arch.timesteps)
     try:
         return ArchitectureSpec(architecture_of(name, timesteps), cfg.neuron.to_lif(),
                                 cfg.readout)

@@ -22,7 +22,7 @@ from .base import Dataset, DatasetError
 from .paths import Search
 
 __all__ = ["NAME", "FILE", "CLASS_NAMES", "TAXELS", "UPSAMPLE", "TEST_FRACTION", "SEED",
-           "N_SAMPLES", "find", "class_index", "load", "probe"]
+           "N_SAMPLES", "find", "class_index", "load", "probe", "probe_file"]
 
 NAME = "braille"
 FILE = "tutorial5_braille_spiking_data.pkl.gz"
@@ -106,12 +106,18 @@ def load(search: Search, seed: int = SEED, taxels: tuple[int, ...] = TAXELS,
     return Dataset(NAME, x[tr], y[tr], x[te], y[te], CLASS_NAMES, "sequence", source)
 
 
-def probe(search: Search) -> dict[str, Any]:
-    """Availability of the analog pickle (no unpickling)."""
-    path = find(search, FILE)
+def probe_file(search: Search, filename: str, n_samples: int, note: str) -> dict[str, Any]:
+    """Availability of one of the Braille pickles (no unpickling), with its split sizes."""
+    path = find(search, filename)
     if path is None:
         return {"available": False, "where": None,
-                "note": f"{FILE} missing; put it in a data dir (or braille/ inside one)"}
-    n_test = int(round(TEST_FRACTION * N_SAMPLES))
-    return {"available": True, "where": str(path), "train": N_SAMPLES - n_test, "test": n_test,
-            "note": "analog taxels 1, 2, 6, 10, x2 upsampled, seeded 80/20 split"}
+                "note": f"{filename} missing; put it in a data dir (or braille/ inside one)"}
+    n_test = int(round(TEST_FRACTION * n_samples))
+    return {"available": True, "where": str(path), "train": n_samples - n_test, "test": n_test,
+            "note": note}
+
+
+def probe(search: Search) -> dict[str, Any]:
+    """Availability of the analog pickle (no unpickling)."""
+    return probe_file(search, FILE, N_SAMPLES,
+                      "analog taxels 1, 2, 6, 10, x2 upsampled, seeded 80/20 split")

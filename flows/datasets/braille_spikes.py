@@ -16,7 +16,7 @@ import numpy as np
 from ._safe_pickle import safe_load
 from ._split import stratified_split
 from .base import Dataset, DatasetError
-from .braille import CLASS_NAMES, SEED, TEST_FRACTION, class_index, find
+from .braille import CLASS_NAMES, SEED, TEST_FRACTION, class_index, find, probe_file
 from .paths import Search
 
 __all__ = ["NAME", "FILE", "TAXELS", "DURATION_S", "TIMESTEPS", "N_SAMPLES", "FRAME_SHAPE",
@@ -96,10 +96,4 @@ def load(search: Search, timesteps: int = TIMESTEPS, seed: int = SEED) -> Datase
 
 def probe(search: Search) -> dict[str, Any]:
     """Availability of the spike pickle (no unpickling)."""
-    path = find(search, FILE)
-    if path is None:
-        return {"available": False, "where": None,
-                "note": f"{FILE} missing; put it in a data dir (or braille/ inside one)"}
-    n_test = int(round(TEST_FRACTION * N_SAMPLES))
-    return {"available": True, "where": str(path), "train": N_SAMPLES - n_test, "test": n_test,
-            "note": "12-taxel threshold spikes, seeded 80/20 split"}
+    return probe_file(search, FILE, N_SAMPLES, "12-taxel threshold spikes, seeded 80/20 split")
