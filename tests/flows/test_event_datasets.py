@@ -304,6 +304,7 @@ def test_nmnist_missing_and_bad_options(tmp_path, no_bundled):
 
 
 def test_braille_analog_pipesdfa_setting():
+    _events_root()                      # skips where the offline copies are absent
     ds = load_dataset("braille")
     assert ds.x_train.shape == (1080, 152, 4) and ds.x_test.shape == (270, 152, 4)
     assert ds.n_classes == 27 and ds.class_names[0] == "Space"
@@ -329,6 +330,7 @@ def test_braille_analog_pipesdfa_setting():
 
 
 def test_braille_spikes_counts_every_spike():
+    _events_root()                      # skips where the offline copies are absent
     ds = load_dataset("braille_spikes", timesteps=50)
     assert ds.x_train.shape == (4320, 50, 24) and ds.x_test.shape == (1080, 50, 24)
     assert ds.frame_shape == (2, 12)
