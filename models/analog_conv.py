@@ -349,11 +349,7 @@ class AnalogNetwork(DeployedNetwork):
             n_in = h[0, 0].numel()
             in_bytes = vector_bytes(n_in, _word_bits(h, width.input_bits)
                                     if l == 0 or self._binary(l) is None else 1)
-            writes = T * B * (vector_bytes(n, 1)
-                              + (vector_bytes(n, width.membrane_bits) if training else 0))
-            self.counters.add(m.name, phase, lif_ops=T * B * n,
-                              buffer_read_bytes=T * B * vector_bytes(n, width.psum_bits),
-                              buffer_write_bytes=writes, tile_bytes=T * B * in_bytes)
+            self._count_neuron_stage(m.name, phase, T * B, n, in_bytes, training)
             trace.inputs.append(h)
             trace.membranes.append(u)
             trace.spikes.append(s)

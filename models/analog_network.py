@@ -135,6 +135,18 @@ class DeployedNetwork:
             correct += int((out.argmax(-1) == y[i:i + batch_size]).sum())
         return correct / max(1, x.shape[0])
 
+    def _count_neuron_stage(self, name: str, phase: str, vectors: int, n: int, in_bytes: int,
+                            training: bool) -> None:
+        """Count one layer's LIF work over ``vectors`` (T x B) input vectors: the partial sums
+        read, the spikes (and, when training, the membranes kept for GradLIF) written, and the
+        layer input on the H-tree."""
+        width = self.chip.datapath
+        writes = vectors * (vector_bytes(n, 1)
+                            + (vector_bytes(n, width.membrane_bits) if training else 0))
+        self.counters.add(name, phase, lif_ops=vectors * n,
+                          buffer_read_bytes=vectors * vector_bytes(n, width.psum_bits),
+                          buffer_write_bytes=writes, tile_bytes=vectors * in_bytes)
+
     def _check_lr(self, lr: float) -> None:
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (
                 math.isfinite(lr) and lr >= 0):
@@ -238,11 +250,7 @@ class AnalogSNN(DeployedNetwork):
             s, u = lif_forward(cur, lif)
             n = m.n_out
             in_bytes = vector_bytes(m.n_in, _word_bits(h, width.input_bits) if l == 0 else 1)
-            writes = T * B * (vector_bytes(n, 1)
-                              + (vector_bytes(n, width.membrane_bits) if training else 0))
-            self.counters.add(m.name, phase, lif_ops=T * B * n,
-                              buffer_read_bytes=T * B * vector_bytes(n, width.psum_bits),
-                              buffer_write_bytes=writes, tile_bytes=T * B * in_bytes)
+            self._count_neuron_stage(m.name, phase, T * B, n, in_bytes, training)
             trace.inputs.append(h)
             trace.membranes.append(u)
             trace.spikes.append(s)

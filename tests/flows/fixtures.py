@@ -3,6 +3,7 @@
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dfasim.flows.datasets import basic_motions
@@ -33,3 +34,12 @@ def without_wall_times(adapt_json: dict) -> dict:
             for epoch in run["history"]:
                 epoch.pop("seconds")
     return adapt_json
+
+
+def tiny_frames(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` random event-frame samples of 4 frames of 2 x 8 x 8 (flattened to 128 per frame)
+    whose density grows with the class (3 classes), so a tiny network can learn them."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n).astype(np.int64)
+    x = (rng.random((n, 4, 2, 8, 8)) < 0.1 + 0.2 * y[:, None, None, None, None] / 2)
+    return x.reshape(n, 4, 128).astype(np.float32), y

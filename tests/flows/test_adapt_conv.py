@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: MIT
 """``dfasim adapt`` on a convolutional checkpoint: deployed as an AnalogNetwork, BP and DFA
 adapted, the activity counted per output position and priced with the architecture."""
-import numpy as np
 import pytest
 import torch
 
@@ -20,15 +19,10 @@ from dfasim.models.chip import ChipConfig
 from dfasim.models.cost.report import cost_report
 from dfasim.models.cost.workload import activity_workload
 
+from .fixtures import tiny_frames as _frames
+
 TINY = dvs_gesture_convnet(input_shape=(2, 8, 8), n_classes=3, timesteps=4, channels=(4, 4),
                            hidden=16, vote_group=2, name="tiny-conv-adapt")
-
-
-def _frames(n, seed):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 3, n).astype(np.int64)
-    x = (rng.random((n, 4, 2, 8, 8)) < 0.1 + 0.2 * y[:, None, None, None, None] / 2)
-    return x.reshape(n, 4, 128).astype(np.float32), y
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 # SPDX-License-Identifier: MIT
 """``dfasim train`` with a convolutional named network on a sequence of frames."""
-import numpy as np
 import pytest
 import torch
 
@@ -15,15 +14,10 @@ from dfasim.golden import networks
 from dfasim.golden.conv import SpikingNetwork
 from dfasim.golden.networks import NamedArchitecture, dvs_gesture_convnet
 
+from .fixtures import tiny_frames as _frames
+
 TINY = dvs_gesture_convnet(input_shape=(2, 8, 8), n_classes=3, timesteps=4, channels=(4, 4),
                            hidden=16, vote_group=2, name="tiny-conv")
-
-
-def _frames(n, seed):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 3, n).astype(np.int64)
-    x = (rng.random((n, 4, 2, 8, 8)) < 0.1 + 0.2 * y[:, None, None, None, None] / 2)
-    return x.reshape(n, 4, 128).astype(np.float32), y
 
 
 @pytest.fixture
