@@ -404,14 +404,24 @@ class DramConfig:
         Stored width of one input value (the first layer's ``datapath.input_bits``, 8).
     label_bits : int
         Stored width of one label (8).
+    bandwidth_gbs : float
+        Sustained bandwidth, GB/s (1 GB = 1e9 bytes): one HBM2 stack, 1024 pins x 2 Gb/s =
+        256 GB/s (JEDEC JESD235A). Read by the architecture simulator (``models/archsim``).
+    latency_ns : float
+        Time from a request to its first byte, ns; 100 (chosen: the order of a loaded DRAM
+        access; the simulator charges it once per transfer, so only short transfers feel it).
     """
 
     pj_per_bit: float = 3.9
     bits_per_value: int = 8
     label_bits: int = 8
+    bandwidth_gbs: float = 256.0
+    latency_ns: float = 100.0
 
     def validate(self) -> None:
         _positive(self.pj_per_bit, "dram.pj_per_bit")
+        _positive(self.bandwidth_gbs, "dram.bandwidth_gbs")
+        _positive(self.latency_ns, "dram.latency_ns")
         _int(self.bits_per_value, "dram.bits_per_value", 1, 64)
         _int(self.label_bits, "dram.label_bits", 0, 64)
 
