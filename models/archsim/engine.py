@@ -1,0 +1,805 @@
+# SPDX-License-Identifier: MIT
+"""A non-delay list scheduler over a task graph, and the placement of stored tensors in buffers.
+
+A :class:`TaskGraph` holds resources (a name, a kind, identical servers), operations (a kind, a
+duration, the resources they hold, their dependencies, a priority) and stored tensors (bytes, a
+home buffer, a producer, consumers). :meth:`TaskGraph.schedule` applies Graham's list scheduling
+with the non-delay rule: among the operations whose dependencies have all ended it repeatedly
+starts the one that can start earliest, ties broken by the smaller priority tuple and then the
+smaller op id, on the server of each of its resources that frees first. Nothing is random and
+nothing depends on dict order, so one graph gives one schedule bit for bit
+(``docs/simulator.md``, "Engine: a list scheduler").
+
+The scheduler is a heap keyed by ``(earliest start, rank)``, the rank being the op's place in
+``(priority, op id)`` order. Resource free times only grow, so a key can only grow and a popped
+op whose key has grown is re-keyed lazily. An op that holds one server of one resource (nearly
+every op) and finds it busy is parked on that resource, behind one token in the heap that stands
+for all the ops waiting there: without it, ``n`` ops queued on one busy resource would each be
+re-keyed after every start, ``n**2 / 2`` heap operations for a phase such as a batch's gradient
+accumulation on one WGU bank.
+
+:meth:`Schedule.occupancy` replays the tensors' allocations (at the producer's end) and releases
+(at the last consumer's end) in time order and fills each buffer up to its capacity, passing
+what does not fit to the parent buffer and finally to DRAM ("Stored tensors").
+"""
+from __future__ import annotations
+
+import gc
+import heapq
+import math
+import operator
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+
+__all__ = ["TaskGraph", "Schedule", "Occupancy", "BufferOccupancy", "measure_engine_speed"]
+
+_INF = math.inf
+# Codes of an op's resource needs, besides a resource id (one server of one resource).
+_NO_RESOURCE = -1
+_SEVERAL = -2
+# Op states while scheduling.
+_WAITING, _IN_HEAP, _PARKED, _STARTED = 0, 1, 2, 3
+
+
+def _resource_index(value, n_resources: int) -> int:
+    """``value`` as the id of one of ``n_resources`` resources, or ``ValueError``."""
+    try:
+        r = operator.index(value)
+    except TypeError:
+        raise ValueError(f"unknown resource id {value!r} ({n_resources} resources)") from None
+    if not 0 <= r < n_resources:
+        raise ValueError(f"unknown resource id {r} ({n_resources} resources)")
+    return r
+
+
+class TaskGraph:
+    """Resources, operations and stored tensors of one simulation, built op by op.
+
+    Ops are kept as one tuple each and turned into numpy arrays by :meth:`schedule`, so that
+    building ~10**5 ops costs about a microsecond each.
+
+    Members
+    -------
+    n_ops, n_tensors, n_resources : int
+        What has been declared so far (op ids run ``0 .. n_ops - 1``, tensor and resource ids
+        likewise).
+    """
+
+    def __init__(self) -> None:
+        self._res_names: list[str] = []
+        self._res_kinds: list[str] = []
+        self._res_servers: list[int] = []
+        self._res_ids: dict[str, int] = {}
+        self._kinds: list[str] = []
+        self._kind_ids: dict[str, int] = {}
+        # One tuple per op: (kind id, duration, resource code, dependencies, priority, layer,
+        # sample, timestep, batch, nbytes); dependencies flat in _dep_src.
+        self._ops: list[tuple] = []
+        self._dep_src: list[int] = []
+        # Ops holding several resources or every server of one: id -> (resources, all_servers).
+        self._several: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        self._buf_names: list[str] = []
+        self._buf_capacity: list[float] = []
+        self._buf_parent: list[int] = []
+        self._buf_ids: dict[str, int] = {}
+        # One tuple per tensor: (nbytes, home buffer id, producer, consumer count, kind id);
+        # consumers flat in _consumers.
+        self._tensors: list[tuple] = []
+        self._consumers: list[int] = []
+        self._tensor_kinds: list[str] = []
+        self._tensor_kind_ids: dict[str, int] = {}
+
+    @property
+    def n_ops(self) -> int:
+        return len(self._ops)
+
+    @property
+    def n_tensors(self) -> int:
+        return len(self._tensors)
+
+    @property
+    def n_resources(self) -> int:
+        return len(self._res_names)
+
+    def resource(self, name: str, kind: str, servers: int = 1) -> int:
+        """Declare a resource of ``servers`` identical servers; return its id."""
+        if name in self._res_ids:
+            raise ValueError(f"duplicate resource name {name!r}")
+        try:
+            count = operator.index(servers)
+        except TypeError:
+            count = 0
+        if count < 1:
+            raise ValueError(f"resource {name!r} servers must be an int >= 1, not {servers}")
+        self._res_ids[name] = len(self._res_names)
+        self._res_names.append(name)
+        self._res_kinds.append(str(kind))
+        self._res_servers.append(count)
+        return len(self._res_names) - 1
+
+    def resource_id(self, name: str) -> int:
+        """Id of the resource called ``name``."""
+        try:
+            return self._res_ids[name]
+        except KeyError:
+            raise ValueError(f"unknown resource {name!r}") from None
+
+    def op(self, kind: str, duration_ns: float, *, resources: Sequence[int] = (),
+           all_servers: Sequence[int] = (), deps: Iterable[int] = (), priority: tuple = (),
+           layer: int = -1, sample: int = -1, timestep: int = -1, batch: int = -1,
+           nbytes: float = 0.0) -> int:
+        """Declare an operation; return its id (consecutive from 0).
+
+        It holds one server of each resource in ``resources`` and every server of each resource
+        in ``all_servers`` for ``duration_ns``, and starts after every op in ``deps`` (ids of
+        ops declared before it) has ended. ``layer`` .. ``nbytes`` are labels carried into the
+        :class:`Schedule`.
+        """
+        i = len(self._ops)
+        if not 0.0 <= duration_ns < _INF:
+            raise ValueError(f"op {i} ({kind!r}) duration must be finite and >= 0 ns, "
+                             f"not {duration_ns}")
+        kind_id = self._kind_ids.get(kind)
+        if kind_id is None:
+            kind_id = self._kind_ids[kind] = len(self._kinds)
+            self._kinds.append(kind)
+        n_res = len(self._res_names)
+        if all_servers or len(resources) > 1:
+            one = tuple(_resource_index(r, n_res) for r in resources)
+            every = tuple(_resource_index(r, n_res) for r in all_servers)
+            if len(set(one + every)) < len(one) + len(every):
+                raise ValueError(f"op {i} ({kind!r}) lists a resource twice: "
+                                 f"resources={list(one)}, all_servers={list(every)}")
+            self._several[i] = (one, every)
+            code = _SEVERAL
+        elif resources:
+            code = _resource_index(resources[0], n_res)
+        else:
+            code = _NO_RESOURCE
+        deps = tuple(deps)
+        if deps:
+            if min(deps) < 0 or max(deps) >= i:
+                bad = next(d for d in deps if not 0 <= d < i)
+                raise ValueError(f"dependency {bad} of op {i} ({kind!r}) is not the id of an "
+                                 f"earlier op (0 .. {i - 1})")
+            self._dep_src.extend(deps)
+        self._ops.append((kind_id, float(duration_ns), code, len(deps), priority, layer, sample,
+                          timestep, batch, nbytes))
+        return i
+
+    def barrier(self, deps: Iterable[int], *, priority: tuple = (), batch: int = -1) -> int:
+        """A zero-duration op of kind ``"barrier"`` holding nothing, after every op in ``deps``."""
+        return self.op("barrier", 0.0, deps=deps, priority=priority, batch=batch)
+
+    def buffer(self, name: str, capacity_bytes: float, parent: str | None = None) -> None:
+        """Declare a buffer; what does not fit goes to ``parent`` (declared before), else DRAM."""
+        if name in self._buf_ids:
+            raise ValueError(f"duplicate buffer name {name!r}")
+        if not capacity_bytes >= 0:
+            raise ValueError(f"buffer {name!r} capacity must be >= 0 bytes, not {capacity_bytes}")
+        if parent is None:
+            parent_id = -1
+        elif parent in self._buf_ids:
+            parent_id = self._buf_ids[parent]
+        else:
+            raise ValueError(f"unknown parent buffer {parent!r} of buffer {name!r}")
+        self._buf_ids[name] = len(self._buf_names)
+        self._buf_names.append(name)
+        self._buf_capacity.append(float(capacity_bytes))
+        self._buf_parent.append(parent_id)
+
+    def tensor(self, nbytes: float, home: str, producer: int, consumers: Sequence[int],
+               kind: str) -> int:
+        """Declare a stored tensor; return its id.
+
+        It is allocated when op ``producer`` ends and released when the last of ``consumers``
+        ends (at the producer's end if there are none, or if they all end before it).
+        """
+        if not 0.0 <= nbytes < _INF:
+            raise ValueError(f"tensor size must be finite and >= 0 bytes, not {nbytes}")
+        home_id = self._buf_ids.get(home)
+        if home_id is None:
+            raise ValueError(f"unknown buffer {home!r} (home of a {kind!r} tensor)")
+        n = len(self._ops)
+        if not (type(producer) is int or isinstance(producer, np.integer)) or \
+                not 0 <= producer < n:
+            raise ValueError(f"unknown producer op {producer!r} of a {kind!r} tensor ({n} ops)")
+        for c in consumers:
+            if not (type(c) is int or isinstance(c, np.integer)) or not 0 <= c < n:
+                raise ValueError(f"unknown consumer op {c!r} of a {kind!r} tensor ({n} ops)")
+        kind_id = self._tensor_kind_ids.get(kind)
+        if kind_id is None:
+            kind_id = self._tensor_kind_ids[kind] = len(self._tensor_kinds)
+            self._tensor_kinds.append(kind)
+        self._consumers.extend(consumers)
+        self._tensors.append((float(nbytes), home_id, int(producer), len(consumers), kind_id))
+        return len(self._tensors) - 1
+
+    def schedule(self) -> "Schedule":
+        """Schedule every op (non-delay list scheduling) and return the :class:`Schedule`."""
+        # Nothing built here can form a reference cycle; the collector would only rescan the
+        # graph's ~10**5 op tuples again and again (a third of the time).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._schedule()
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _schedule(self) -> "Schedule":
+        n = len(self._ops)
+        n_res = len(self._res_names)
+        servers = self._res_servers
+        ops = self._ops
+
+        def column(k: int, dtype) -> np.ndarray:
+            return np.fromiter(map(operator.itemgetter(k), ops), dtype=dtype, count=n)
+
+        kind = column(0, np.int32)
+        duration = column(1, np.float64)
+        code = column(2, np.int64)
+        ndeps = column(3, np.int64)
+        prio_col = list(map(operator.itemgetter(4), ops))
+        nbytes = column(9, np.float64)
+        if not np.all(nbytes >= 0):
+            bad = int(np.argmin(nbytes >= 0))
+            raise ValueError(f"op {bad} nbytes must be >= 0, not {nbytes[bad]}")
+        src = np.array(self._dep_src) if self._dep_src else np.zeros(0, np.int64)
+        if not np.issubdtype(src.dtype, np.integer):
+            bad = next(d for d in self._dep_src if not isinstance(d, (int, np.integer)))
+            raise ValueError(f"dependency {bad!r} is not an op id")
+        dst = np.repeat(np.arange(n, dtype=np.int64), ndeps)
+
+        # Rank = place in (priority, op id) order; the scheduler works in rank space so that a
+        # heap entry is (key, rank) and ties need no further comparison.
+        if n and prio_col.count(prio_col[0]) != n:
+            order = np.array(sorted(range(n), key=prio_col.__getitem__), dtype=np.int64)
+        else:
+            order = np.arange(n, dtype=np.int64)
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n, dtype=np.int64)
+        src_r, dst_r = rank[src], rank[dst]
+        by_src = np.argsort(src_r, kind="stable")
+        succ = dst_r[by_src].tolist()
+        ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(src_r, minlength=n), out=ptr[1:])
+        several = {int(rank[i]): needs for i, needs in self._several.items()}
+        start_r, end_r, server_r = _list_schedule(
+            duration[order].tolist(), code[order].tolist(), ndeps[order].tolist(), succ,
+            ptr.tolist(), several, servers)
+
+        start = np.asarray(start_r)[rank]
+        end = np.asarray(end_r)[rank]
+        server = np.asarray(server_r, dtype=np.int64)[rank]
+        first_resource = code.copy()
+        first_resource[code == _SEVERAL] = -1
+        busy = np.zeros(n_res)
+        held_bytes = np.zeros(n_res)
+        simple = code >= 0
+        if n_res:
+            busy += np.bincount(code[simple], weights=duration[simple], minlength=n_res)
+            held_bytes += np.bincount(code[simple], weights=nbytes[simple], minlength=n_res)
+        for i, (one, every) in self._several.items():
+            first_resource[i] = one[0] if one else every[0]
+            for r in one:
+                busy[r] += duration[i]
+                held_bytes[r] += nbytes[i]
+            for r in every:
+                busy[r] += duration[i] * servers[r]
+                held_bytes[r] += nbytes[i]
+        tensors = _TensorTable.from_graph(self)
+        return Schedule(
+            start=start, end=end, server=server, kind=kind, kinds=list(self._kinds),
+            layer=column(5, np.int64), sample=column(6, np.int64), timestep=column(7, np.int64),
+            batch=column(8, np.int64), nbytes=nbytes, resource=first_resource,
+            makespan=float(end.max()) if n else 0.0,
+            resources=list(zip(self._res_names, self._res_kinds, servers)), busy_ns=busy,
+            _held_bytes=held_bytes, _tensors=tensors)
+
+
+def _list_schedule(duration: list, code: list, remaining: list, succ: list, ptr: list,
+                   several: dict, servers: list) -> tuple[list, list, list]:
+    """The scheduling loop, in rank space (op ``q`` is the ``q``-th in priority order).
+
+    ``code[q]`` is the one resource op ``q`` holds one server of, ``_NO_RESOURCE``, or
+    ``_SEVERAL`` (its needs in ``several[q]``). Returns start, end and first server per op.
+    """
+    n = len(duration)
+    n_res = len(servers)
+    heappush, heappop = heapq.heappush, heapq.heappop
+    # avail[r]: when the first server of r frees; free[r]: every server's free time (only kept
+    # for resources of several servers).
+    avail = [0.0] * n_res
+    free = [[0.0] * s if s > 1 else None for s in servers]
+    single = [s == 1 for s in servers]
+    # Ops waiting on a busy resource, by rank, and the token standing for them in the heap.
+    park: list[list[int]] = [[] for _ in range(n_res)]
+    token_rank = [-1] * n_res
+    token_time = [0.0] * n_res
+    state = bytearray(n)
+    ready = [0.0] * n
+    start = [0.0] * n
+    end = [0.0] * n
+    server = [0 if c >= 0 else -1 for c in code]
+    heap: list[tuple[float, int]] = []
+
+    def several_key(q: int, t: float) -> float:
+        one, every = several[q]
+        for r in one:
+            a = avail[r]
+            if a > t:
+                t = a
+        for r in every:
+            a = avail[r] if single[r] else max(free[r])
+            if a > t:
+                t = a
+        return t
+
+    def make_ready(q: int) -> None:
+        """Push op ``q``, whose dependencies have all ended, or park it on its resource."""
+        c = code[q]
+        t = ready[q]
+        if c >= 0:
+            a = avail[c]
+            if a > t:
+                state[q] = _PARKED
+                heappush(park[c], q)
+                held = token_rank[c]
+                if held < 0 or q < held:
+                    token_rank[c] = q
+                    token_time[c] = a
+                    heappush(heap, (a, q))
+                return
+        elif c == _SEVERAL:
+            t = several_key(q, t)
+        state[q] = _IN_HEAP
+        heappush(heap, (t, q))
+
+    for q in range(n):
+        if remaining[q] == 0:
+            make_ready(q)
+
+    while heap:
+        s, q = heappop(heap)
+        q_state = state[q]
+        if q_state == _IN_HEAP:
+            c = code[q]
+            if c >= 0:
+                a = avail[c]
+                if a > s:
+                    # Busy since it was pushed: wait behind the resource's token.
+                    state[q] = _PARKED
+                    heappush(park[c], q)
+                    held = token_rank[c]
+                    if held < 0 or q < held:
+                        token_rank[c] = q
+                        token_time[c] = a
+                        heappush(heap, (a, q))
+                    continue
+            elif c == _SEVERAL:
+                t = several_key(q, s)
+                if t > s:
+                    heappush(heap, (t, q))
+                    continue
+        elif q_state == _PARKED:
+            # A token: the ops parked on resource c can start no earlier than s.
+            c = code[q]
+            if token_rank[c] != q or token_time[c] != s:
+                continue
+            a = avail[c]
+            if a > s:
+                token_time[c] = a
+                heappush(heap, (a, q))
+                continue
+            heappop(park[c])
+            token_rank[c] = -1
+        else:
+            continue
+        state[q] = _STARTED
+        e = s + duration[q]
+        start[q] = s
+        end[q] = e
+        if c >= 0:
+            if single[c]:
+                avail[c] = e
+            else:
+                servers_free = free[c]
+                j = servers_free.index(avail[c])
+                servers_free[j] = e
+                server[q] = j
+                avail[c] = min(servers_free)
+            if q_state == _PARKED and park[c]:
+                nxt = park[c][0]
+                token_rank[c] = nxt
+                token_time[c] = avail[c]
+                heappush(heap, (avail[c], nxt))
+        elif c == _SEVERAL:
+            one, every = several[q]
+            first = True
+            for r in one:
+                if single[r]:
+                    j = 0
+                    avail[r] = e
+                else:
+                    servers_free = free[r]
+                    j = servers_free.index(min(servers_free))
+                    servers_free[j] = e
+                    avail[r] = min(servers_free)
+                if first:
+                    server[q] = j
+                    first = False
+            for r in every:
+                if single[r]:
+                    avail[r] = e
+                else:
+                    free[r] = [e] * servers[r]
+                    avail[r] = e
+            if first:
+                server[q] = 0
+        for j in succ[ptr[q]:ptr[q + 1]]:
+            if ready[j] < e:
+                ready[j] = e
+            left = remaining[j] - 1
+            remaining[j] = left
+            if left == 0:
+                # make_ready(j), inlined: this runs once per op.
+                c = code[j]
+                t = ready[j]
+                if c >= 0:
+                    a = avail[c]
+                    if a > t:
+                        state[j] = _PARKED
+                        heappush(park[c], j)
+                        held = token_rank[c]
+                        if held < 0 or j < held:
+                            token_rank[c] = j
+                            token_time[c] = a
+                            heappush(heap, (a, j))
+                        continue
+                elif c == _SEVERAL:
+                    t = several_key(j, t)
+                state[j] = _IN_HEAP
+                heappush(heap, (t, j))
+    return start, end, server
+
+
+@dataclass
+class _TensorTable:
+    """Stored tensors and buffers of a graph, frozen when it is scheduled."""
+
+    nbytes: np.ndarray
+    home: np.ndarray
+    producer: np.ndarray
+    consumers: np.ndarray
+    n_consumers: np.ndarray
+    kind: np.ndarray
+    kinds: list[str]
+    buffer_names: list[str]
+    buffer_capacity: list[float]
+    buffer_parent: list[int]
+
+    @classmethod
+    def from_graph(cls, graph: TaskGraph) -> "_TensorTable":
+        rows = graph._tensors
+        n = len(rows)
+
+        def column(k: int, dtype) -> np.ndarray:
+            return np.fromiter(map(operator.itemgetter(k), rows), dtype=dtype, count=n)
+
+        return cls(nbytes=column(0, np.float64), home=column(1, np.int64),
+                   producer=column(2, np.int64),
+                   consumers=np.array(graph._consumers, dtype=np.int64),
+                   n_consumers=column(3, np.int64),
+                   kind=column(4, np.int64), kinds=list(graph._tensor_kinds),
+                   buffer_names=list(graph._buf_names),
+                   buffer_capacity=list(graph._buf_capacity),
+                   buffer_parent=list(graph._buf_parent))
+
+
+@dataclass
+class Schedule:
+    """Start and end of every op; numpy arrays indexed by op id.
+
+    Members
+    -------
+    start, end : array of float
+        Times in ns from the start of the graph.
+    server : array of int
+        Server held on :attr:`resource` (the first server if it holds them all), -1 if none.
+    kind : array of int
+        Index into :attr:`kinds` of each op's kind.
+    kinds : list of str
+    layer, sample, timestep, batch : array of int
+        The labels given to :meth:`TaskGraph.op` (-1 where none).
+    nbytes : array of float
+        The bytes each op was labelled with.
+    resource : array of int
+        First resource the op holds (from ``resources``, else ``all_servers``), -1 if none.
+    makespan : float
+        Latest end (0 for an empty graph).
+    resources : list of (str, str, int)
+        Name, kind and servers of every resource, by resource id.
+    busy_ns : array of float
+        Per resource, the time its servers were held, summed over servers (an op holding every
+        server counts its duration once per server).
+    """
+
+    start: np.ndarray
+    end: np.ndarray
+    server: np.ndarray
+    kind: np.ndarray
+    kinds: list[str]
+    layer: np.ndarray
+    sample: np.ndarray
+    timestep: np.ndarray
+    batch: np.ndarray
+    nbytes: np.ndarray
+    resource: np.ndarray
+    makespan: float
+    resources: list[tuple[str, str, int]]
+    busy_ns: np.ndarray
+    _held_bytes: np.ndarray = field(repr=False)
+    _tensors: _TensorTable = field(repr=False)
+
+    def ops_of(self, kind: str) -> np.ndarray:
+        """Mask of the ops of ``kind`` (all False for a kind the graph does not have)."""
+        if kind not in self.kinds:
+            return np.zeros(len(self.kind), dtype=bool)
+        return self.kind == self.kinds.index(kind)
+
+    def utilisation_by_kind(self) -> dict[str, float]:
+        """Per resource kind: busy time over available time (servers x makespan), both summed
+        over the resources of that kind; 0 for an empty schedule."""
+        busy: dict[str, float] = {}
+        available: dict[str, float] = {}
+        for (_, kind, servers), held in zip(self.resources, self.busy_ns):
+            busy[kind] = busy.get(kind, 0.0) + float(held)
+            available[kind] = available.get(kind, 0.0) + servers * self.makespan
+        return {k: busy[k] / available[k] if available[k] > 0 else 0.0 for k in busy}
+
+    def bytes_by_resource(self) -> dict[str, float]:
+        """Per resource name, the ``nbytes`` of the ops that held it, summed."""
+        return {name: float(b) for (name, _, _), b in zip(self.resources, self._held_bytes)}
+
+    def occupancy(self) -> "Occupancy":
+        """Buffer occupancy and spills of the graph's stored tensors under this schedule."""
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return _place(self._tensors, self.end, self.batch)
+        finally:
+            if collecting:
+                gc.enable()
+
+
+@dataclass
+class BufferOccupancy:
+    """Bytes held by one buffer over time.
+
+    Members
+    -------
+    name : str
+    capacity_bytes : float
+    times, bytes : array of float
+        Step function: the buffer holds ``bytes[k]`` from ``times[k]`` until ``times[k + 1]``
+        (``times[0] = 0``, ``bytes[0] = 0`` unless something is allocated at 0).
+    peak_bytes : float
+        Largest value of ``bytes``.
+    demand_peak_bytes : float
+        Peak of the bytes of the tensors whose home it is, had nothing been turned away.
+    """
+
+    name: str
+    capacity_bytes: float
+    times: np.ndarray
+    bytes: np.ndarray
+    peak_bytes: float
+    demand_peak_bytes: float
+
+
+@dataclass
+class Occupancy:
+    """Where the stored tensors of a schedule lived, and what went to DRAM.
+
+    Members
+    -------
+    buffers : dict of str to BufferOccupancy
+        Per buffer, in declaration order; also reachable as ``occupancy[name]``.
+    spilled_bytes : float
+        Bytes no buffer could take (written to DRAM once and read back once).
+    spilled_bytes_by_home, spilled_bytes_by_kind, spilled_bytes_by_batch : dict
+        The same by the tensor's home buffer, kind, and ``batch`` label of its producer.
+    tensor_spilled_bytes : array of float
+        Per tensor id, its bytes that went to DRAM.
+    peak_demand_bytes : float
+        Peak of the live bytes of all tensors, had nothing spilled: an on-chip capacity at which
+        no buffer spills if it could be shared freely.
+    peak_demand_bytes_by_home : dict of str to float
+        The same per home buffer (the capacity at which that home passes nothing on).
+    """
+
+    buffers: dict[str, BufferOccupancy]
+    spilled_bytes: float
+    spilled_bytes_by_home: dict[str, float]
+    spilled_bytes_by_kind: dict[str, float]
+    spilled_bytes_by_batch: dict[int, float]
+    tensor_spilled_bytes: np.ndarray
+    peak_demand_bytes: float
+    peak_demand_bytes_by_home: dict[str, float]
+
+    def __getitem__(self, name: str) -> BufferOccupancy:
+        return self.buffers[name]
+
+
+def _events(tensor: np.ndarray, size: np.ndarray, alloc: np.ndarray, release: np.ndarray):
+    """Allocations and releases of pieces in replay order: time, releases first, tensor id.
+
+    Returns (order of events, piece of each event, whether it allocates, time, signed bytes),
+    all sorted; event ``k < m`` releases piece ``k``, event ``m + k`` allocates it.
+    """
+    m = len(size)
+    times = np.concatenate([release, alloc])
+    allocates = np.concatenate([np.zeros(m, np.int8), np.ones(m, np.int8)])
+    ids = np.concatenate([tensor, tensor])
+    order = np.lexsort((ids, allocates, times))
+    piece = order % m if m else order
+    is_alloc = allocates[order]
+    signed = np.where(is_alloc == 1, size[piece], -size[piece])
+    return piece, is_alloc, times[order], signed
+
+
+def _step(times: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A step function from levels after each event: one point per distinct time, from 0."""
+    if not len(times):
+        return np.zeros(1), np.zeros(1)
+    last = np.r_[times[1:] != times[:-1], True]
+    t, b = times[last], level[last]
+    if t[0] > 0:
+        t, b = np.r_[0.0, t], np.r_[0.0, b]
+    return t, b
+
+
+def _place(table: _TensorTable, op_end: np.ndarray, op_batch: np.ndarray) -> Occupancy:
+    """Replay the tensors through the buffer tree (see :meth:`Schedule.occupancy`)."""
+    n_t = len(table.nbytes)
+    alloc = op_end[table.producer] if n_t else np.zeros(0)
+    release = alloc.copy()
+    has = table.n_consumers > 0
+    if table.consumers.size:
+        offsets = np.concatenate([[0], np.cumsum(table.n_consumers)[:-1]])
+        last = np.maximum.reduceat(op_end[table.consumers], offsets[has])
+        release[has] = np.maximum(alloc[has], last)
+    # A tensor released when it is allocated is never live (its release comes first).
+    live = (release > alloc) & (table.nbytes > 0)
+    ids = np.flatnonzero(live)
+    names = table.buffer_names
+    n_buf = len(names)
+    spilled = np.zeros(n_t)
+    # Pieces arriving at each buffer: (tensor ids, bytes, alloc, release).
+    incoming: list[list[tuple]] = [[] for _ in range(n_buf)]
+    home_of = table.home[ids]
+    by_home = np.argsort(home_of, kind="stable")
+    bounds = np.searchsorted(home_of[by_home], np.arange(n_buf + 1))
+    demand_peak = np.zeros(n_buf)
+    for b in range(n_buf):
+        sel = ids[by_home[bounds[b]:bounds[b + 1]]]
+        if len(sel):
+            incoming[b].append((sel, table.nbytes[sel], alloc[sel], release[sel]))
+            _, _, _, signed = _events(sel, table.nbytes[sel], alloc[sel], release[sel])
+            demand_peak[b] = max(0.0, float(np.cumsum(signed).max()))
+    buffers: dict[str, BufferOccupancy] = {}
+    # A parent is declared before its children: reverse declaration order sees every child
+    # before its parent, and each buffer's events in the global replay order.
+    for b in reversed(range(n_buf)):
+        cap = table.buffer_capacity[b]
+        if incoming[b]:
+            tid, size, t_alloc, t_rel = (np.concatenate(x) for x in zip(*incoming[b]))
+        else:
+            tid, size, t_alloc, t_rel = (np.zeros(0, np.int64),) + (np.zeros(0),) * 3
+        piece, is_alloc, times, signed = _events(tid, size, t_alloc, t_rel)
+        level = np.cumsum(signed)
+        if len(level) and level.max() > cap:
+            taken = _fill(piece.tolist(), is_alloc.tolist(), size.tolist(), cap)
+            level = np.cumsum(np.where(is_alloc == 1, taken[piece], -taken[piece]))
+            over = size - taken
+            sel = over > 0
+            parent = table.buffer_parent[b]
+            if parent >= 0:
+                incoming[parent].append((tid[sel], over[sel], t_alloc[sel], t_rel[sel]))
+            else:
+                np.add.at(spilled, tid[sel], over[sel])
+        t, v = _step(times, level)
+        buffers[names[b]] = BufferOccupancy(names[b], cap, t, v, float(v.max()),
+                                            float(demand_peak[b]))
+    _, _, _, signed = _events(ids, table.nbytes[ids], alloc[ids], release[ids])
+    total_peak = max(0.0, float(np.cumsum(signed).max())) if len(ids) else 0.0
+    spilled_by_home = np.bincount(table.home, weights=spilled, minlength=n_buf) if n_t else \
+        np.zeros(n_buf)
+    spilled_by_kind = np.bincount(table.kind, weights=spilled, minlength=len(table.kinds)) \
+        if n_t else np.zeros(len(table.kinds))
+    by_batch: dict[int, float] = {}
+    if n_t:
+        tensor_batch = op_batch[table.producer]
+        for batch in np.unique(tensor_batch).tolist():
+            by_batch[batch] = float(spilled[tensor_batch == batch].sum())
+    return Occupancy(
+        buffers={name: buffers[name] for name in names}, spilled_bytes=float(spilled.sum()),
+        spilled_bytes_by_home={n: float(v) for n, v in zip(names, spilled_by_home)},
+        spilled_bytes_by_kind={k: float(v) for k, v in zip(table.kinds, spilled_by_kind)},
+        spilled_bytes_by_batch=by_batch, tensor_spilled_bytes=spilled,
+        peak_demand_bytes=total_peak,
+        peak_demand_bytes_by_home={n: float(v) for n, v in zip(names, demand_peak)})
+
+
+def _fill(piece: list, is_alloc: list, size: list, capacity: float) -> np.ndarray:
+    """Bytes each piece gets in a buffer of ``capacity``, events replayed in order."""
+    taken = [0.0] * len(size)
+    used = 0.0
+    for p, allocates in zip(piece, is_alloc):
+        if allocates:
+            s = size[p]
+            room = capacity - used
+            if s > room:
+                s = room if room > 0.0 else 0.0
+            taken[p] = s
+            used += s
+        else:
+            used -= taken[p]
+    return np.array(taken)
+
+
+def measure_engine_speed(n_ops: int = 200_000) -> dict:
+    """Time the engine on a representative graph of about ``n_ops`` ops (for the benchmarks).
+
+    The graph is a timestep-level forward pipeline: per sample a DRAM load, then per timestep
+    and layer ``fwd`` on the layer's tile (two copies for layer 0) followed by ``lif`` on its
+    neuron unit, ``lif`` chained over timesteps and feeding the next layer's ``fwd``; every
+    ``fwd`` stores partial sums in a PE buffer and every ``lif`` a membrane in a tile buffer,
+    both small enough that some of them spill.
+
+    Returns ``ops``, ``tensors``, ``build_s``, ``schedule_s``, ``place_s``, ``ops_per_s``
+    (scheduling) and ``tensors_per_s`` (placement).
+    """
+    layers, steps = 4, 64
+    per_sample = 1 + 2 * layers * steps
+    samples = max(1, n_ops // per_sample)
+    t0 = time.perf_counter()
+    g = TaskGraph()
+    dram = g.resource("dram", "dram")
+    tile = [g.resource(f"tile:L{l}", "tile", 2 if l == 0 else 1) for l in range(layers)]
+    neuron = [g.resource(f"neuron:L{l}", "neuron") for l in range(layers)]
+    g.buffer("global", 4096.0)
+    for l in range(layers):
+        g.buffer(f"tile:L{l}", 2048.0, "global")
+        g.buffer(f"pe:L{l}", 256.0, f"tile:L{l}")
+    for s in range(samples):
+        load = g.op("load", 50.0, resources=(dram,), priority=(s, -1, -1, 0), sample=s)
+        below = [load] * steps
+        for l in range(layers):
+            prev_lif = -1
+            out = []
+            for t in range(steps):
+                deps = (below[t],) if prev_lif < 0 else (below[t], prev_lif)
+                fwd = g.op("fwd", 10.0 + l, resources=(tile[l],), deps=deps,
+                           priority=(s, t, l, 0), layer=l, sample=s, timestep=t)
+                lif = g.op("lif", 4.0, resources=(neuron[l],), deps=(fwd,) if prev_lif < 0
+                           else (fwd, prev_lif), priority=(s, t, l, 1), layer=l, sample=s,
+                           timestep=t)
+                g.tensor(64.0, f"pe:L{l}", fwd, (lif,), "psum")
+                if prev_lif >= 0:
+                    g.tensor(32.0, f"tile:L{l}", prev_lif, (lif,), "membrane")
+                out.append(lif)
+                prev_lif = lif
+            below = out
+    t1 = time.perf_counter()
+    sched = g.schedule()
+    t2 = time.perf_counter()
+    sched.occupancy()
+    t3 = time.perf_counter()
+    return {"ops": g.n_ops, "tensors": g.n_tensors, "build_s": t1 - t0, "schedule_s": t2 - t1,
+            "place_s": t3 - t2, "ops_per_s": g.n_ops / (t2 - t1),
+            "tensors_per_s": g.n_tensors / (t3 - t2)}
