@@ -178,6 +178,9 @@ class TaskGraph:
         """Declare a buffer; what does not fit goes to ``parent`` (declared before), else DRAM."""
         if name in self._buf_ids:
             raise ValueError(f"duplicate buffer name {name!r}")
+        if name == "total":
+            raise ValueError("a buffer may not be called 'total' (Occupancy.peak_demand_bytes "
+                             "keeps the sum over all buffers under that name)")
         if not capacity_bytes >= 0:
             raise ValueError(f"buffer {name!r} capacity must be >= 0 bytes, not {capacity_bytes}")
         if parent is None:
@@ -578,19 +581,16 @@ class Schedule:
 
 @dataclass
 class BufferOccupancy:
-    """Bytes held by one buffer over time.
+    """Bytes held by one buffer over time (the per-buffer view of :class:`Occupancy`).
 
     Members
     -------
     name : str
     capacity_bytes : float
     times, bytes : array of float
-        Step function: the buffer holds ``bytes[k]`` from ``times[k]`` until ``times[k + 1]``
-        (``times[0] = 0``, ``bytes[0] = 0`` unless something is allocated at 0).
+        Step function: ``bytes[k]`` from ``times[k]`` until ``times[k + 1]`` (``times[0] = 0``).
     peak_bytes : float
         Largest value of ``bytes``.
-    demand_peak_bytes : float
-        Peak of the bytes of the tensors whose home it is, had nothing been turned away.
     """
 
     name: str
@@ -598,7 +598,6 @@ class BufferOccupancy:
     times: np.ndarray
     bytes: np.ndarray
     peak_bytes: float
-    demand_peak_bytes: float
 
 
 @dataclass
@@ -607,32 +606,42 @@ class Occupancy:
 
     Members
     -------
-    buffers : dict of str to BufferOccupancy
-        Per buffer, in declaration order; also reachable as ``occupancy[name]``.
+    times, bytes : dict of str to array of float
+        Per buffer (declaration order), a step function: the buffer holds ``bytes[k]`` from
+        ``times[k]`` until ``times[k + 1]`` (``times[0] = 0``).
+    peak_bytes, capacity_bytes : dict of str to float
+        Per buffer, the largest value of ``bytes`` and the declared capacity.
     spilled_bytes : float
         Bytes no buffer could take (written to DRAM once and read back once).
     spilled_bytes_by_home, spilled_bytes_by_kind, spilled_bytes_by_batch : dict
         The same by the tensor's home buffer, kind, and ``batch`` label of its producer.
     tensor_spilled_bytes : array of float
         Per tensor id, its bytes that went to DRAM.
-    peak_demand_bytes : float
-        Peak of the live bytes of all tensors, had nothing spilled: an on-chip capacity at which
-        no buffer spills if it could be shared freely.
-    peak_demand_bytes_by_home : dict of str to float
-        The same per home buffer (the capacity at which that home passes nothing on).
+    peak_demand_bytes : dict of str to float
+        Peak of the live bytes had nothing been turned away: per home buffer (the capacity at
+        which it passes nothing on), and under ``"total"`` for all tensors (the on-chip
+        capacity at which nothing would spill, were it shared freely).
+    buffers : dict of str to BufferOccupancy
+        The per-buffer members above, grouped by buffer.
     """
 
-    buffers: dict[str, BufferOccupancy]
+    times: dict[str, np.ndarray]
+    bytes: dict[str, np.ndarray]
+    peak_bytes: dict[str, float]
+    capacity_bytes: dict[str, float]
     spilled_bytes: float
     spilled_bytes_by_home: dict[str, float]
     spilled_bytes_by_kind: dict[str, float]
     spilled_bytes_by_batch: dict[int, float]
     tensor_spilled_bytes: np.ndarray
-    peak_demand_bytes: float
-    peak_demand_bytes_by_home: dict[str, float]
+    peak_demand_bytes: dict[str, float]
+    buffers: dict[str, BufferOccupancy] = field(default_factory=dict)
 
-    def __getitem__(self, name: str) -> BufferOccupancy:
-        return self.buffers[name]
+    def __post_init__(self) -> None:
+        if not self.buffers:
+            self.buffers = {n: BufferOccupancy(n, self.capacity_bytes[n], self.times[n],
+                                               self.bytes[n], self.peak_bytes[n])
+                            for n in self.times}
 
 
 def _events(tensor: np.ndarray, size: np.ndarray, alloc: np.ndarray, release: np.ndarray):
@@ -691,7 +700,7 @@ def _place(table: _TensorTable, op_end: np.ndarray, op_batch: np.ndarray) -> Occ
             incoming[b].append((sel, table.nbytes[sel], alloc[sel], release[sel]))
             _, _, _, signed = _events(sel, table.nbytes[sel], alloc[sel], release[sel])
             demand_peak[b] = max(0.0, float(np.cumsum(signed).max()))
-    buffers: dict[str, BufferOccupancy] = {}
+    steps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     # A parent is declared before its children: reverse declaration order sees every child
     # before its parent, and each buffer's events in the global replay order.
     for b in reversed(range(n_buf)):
@@ -712,9 +721,7 @@ def _place(table: _TensorTable, op_end: np.ndarray, op_batch: np.ndarray) -> Occ
                 incoming[parent].append((tid[sel], over[sel], t_alloc[sel], t_rel[sel]))
             else:
                 np.add.at(spilled, tid[sel], over[sel])
-        t, v = _step(times, level)
-        buffers[names[b]] = BufferOccupancy(names[b], cap, t, v, float(v.max()),
-                                            float(demand_peak[b]))
+        steps[names[b]] = _step(times, level)
     _, _, _, signed = _events(ids, table.nbytes[ids], alloc[ids], release[ids])
     total_peak = max(0.0, float(np.cumsum(signed).max())) if len(ids) else 0.0
     spilled_by_home = np.bincount(table.home, weights=spilled, minlength=n_buf) if n_t else \
@@ -726,13 +733,17 @@ def _place(table: _TensorTable, op_end: np.ndarray, op_batch: np.ndarray) -> Occ
         tensor_batch = op_batch[table.producer]
         for batch in np.unique(tensor_batch).tolist():
             by_batch[batch] = float(spilled[tensor_batch == batch].sum())
+    demand = {n: float(v) for n, v in zip(names, demand_peak)}
+    demand["total"] = total_peak
     return Occupancy(
-        buffers={name: buffers[name] for name in names}, spilled_bytes=float(spilled.sum()),
+        times={n: steps[n][0] for n in names}, bytes={n: steps[n][1] for n in names},
+        peak_bytes={n: float(steps[n][1].max()) for n in names},
+        capacity_bytes=dict(zip(names, table.buffer_capacity)),
+        spilled_bytes=float(spilled.sum()),
         spilled_bytes_by_home={n: float(v) for n, v in zip(names, spilled_by_home)},
         spilled_bytes_by_kind={k: float(v) for k, v in zip(table.kinds, spilled_by_kind)},
         spilled_bytes_by_batch=by_batch, tensor_spilled_bytes=spilled,
-        peak_demand_bytes=total_peak,
-        peak_demand_bytes_by_home={n: float(v) for n, v in zip(names, demand_peak)})
+        peak_demand_bytes=demand)
 
 
 def _fill(piece: list, is_alloc: list, size: list, capacity: float) -> np.ndarray:

@@ -249,11 +249,13 @@ def test_tensor_that_fits_does_not_spill():
     occ = g.schedule().occupancy()
     # Live from 2 (producer end) to 5 (consumer end).
     assert occ.spilled_bytes == 0.0
-    assert occ["tile"].times.tolist() == [0.0, 2.0, 5.0]
-    assert occ["tile"].bytes.tolist() == [0.0, 60.0, 0.0]
-    assert occ["tile"].peak_bytes == 60.0 and occ["tile"].capacity_bytes == 100.0
-    assert occ["global"].peak_bytes == 0.0
-    assert occ.peak_demand_bytes == 60.0
+    assert occ.times["tile"].tolist() == [0.0, 2.0, 5.0]
+    assert occ.bytes["tile"].tolist() == [0.0, 60.0, 0.0]
+    assert occ.peak_bytes["tile"] == 60.0 and occ.capacity_bytes["tile"] == 100.0
+    assert occ.peak_bytes["global"] == 0.0
+    assert occ.peak_demand_bytes["total"] == 60.0
+    assert occ.buffers["tile"].bytes.tolist() == [0.0, 60.0, 0.0]
+    assert occ.buffers["tile"].peak_bytes == 60.0
 
 
 def test_overflow_goes_to_parent_then_dram():
@@ -266,16 +268,14 @@ def test_overflow_goes_to_parent_then_dram():
     g.tensor(25.0, "global", p2, [c], "act")  # at 2: global +10 (full), DRAM 15
     occ = g.schedule().occupancy()
     # Both released at 3 (c ends). Demand 40 + 30 + 25 = 95 from 2 to 3.
-    assert occ["tile"].bytes.tolist() == [0.0, 40.0, 50.0, 0.0]
-    assert occ["global"].times.tolist() == [0.0, 2.0, 3.0]
-    assert occ["global"].bytes.tolist() == [0.0, 30.0, 0.0]
+    assert occ.bytes["tile"].tolist() == [0.0, 40.0, 50.0, 0.0]
+    assert occ.times["global"].tolist() == [0.0, 2.0, 3.0]
+    assert occ.bytes["global"].tolist() == [0.0, 30.0, 0.0]
     assert occ.spilled_bytes == 15.0
     assert occ.spilled_bytes_by_home == {"global": 15.0, "tile": 0.0}
     assert occ.spilled_bytes_by_kind == {"act": 15.0, "psum": 0.0}
     assert occ.tensor_spilled_bytes.tolist() == [0.0, 0.0, 15.0]
-    assert occ.peak_demand_bytes == 95.0
-    assert occ.peak_demand_bytes_by_home == {"global": 25.0, "tile": 70.0}
-    assert occ["tile"].demand_peak_bytes == 70.0
+    assert occ.peak_demand_bytes == {"global": 25.0, "tile": 70.0, "total": 95.0}
 
 
 def test_a_chain_spills_across_levels():
@@ -289,9 +289,9 @@ def test_a_chain_spills_across_levels():
     g.tensor(100.0, "pe", p, [c], "psum")
     occ = g.schedule().occupancy()
     # 100 bytes: pe 5, tile 20, global 10, DRAM 65.
-    assert [occ[b].peak_bytes for b in ("pe", "tile", "global")] == [5.0, 20.0, 10.0]
+    assert [occ.peak_bytes[b] for b in ("pe", "tile", "global")] == [5.0, 20.0, 10.0]
     assert occ.spilled_bytes == 65.0 and occ.spilled_bytes_by_batch == {0: 65.0}
-    assert occ.peak_demand_bytes_by_home["pe"] == 100.0
+    assert occ.peak_demand_bytes["pe"] == 100.0
 
 
 def test_zero_capacity_spills_everything():
@@ -303,7 +303,7 @@ def test_zero_capacity_spills_everything():
     g.tensor(7.0, "none", p, [c], "act")
     g.tensor(3.0, "none", p, [], "dead")      # no consumer: released when allocated, never live
     occ = g.schedule().occupancy()
-    assert occ.spilled_bytes == 7.0 and occ["none"].peak_bytes == 0.0
+    assert occ.spilled_bytes == 7.0 and occ.peak_bytes["none"] == 0.0
 
 
 def test_release_comes_before_allocation_at_equal_times():
@@ -318,9 +318,9 @@ def test_release_comes_before_allocation_at_equal_times():
     occ = g.schedule().occupancy()
     # At 4, x's release frees the buffer before y is placed: nothing spills, peak 10.
     assert occ.spilled_bytes == 0.0
-    assert occ["tile"].times.tolist() == [0.0, 2.0, 4.0, 6.0]
-    assert occ["tile"].bytes.tolist() == [0.0, 10.0, 10.0, 0.0]
-    assert occ.peak_demand_bytes == 10.0
+    assert occ.times["tile"].tolist() == [0.0, 2.0, 4.0, 6.0]
+    assert occ.bytes["tile"].tolist() == [0.0, 10.0, 10.0, 0.0]
+    assert occ.peak_demand_bytes == {"tile": 10.0, "total": 10.0}
 
 
 def test_equal_time_allocations_in_tensor_id_order():
@@ -348,8 +348,8 @@ def test_spilled_space_is_given_back_exactly():
     g.tensor(12.0, "tile", p, [c1], "a")                 # tile 10, global 2, live 1..2
     g.tensor(6.0, "tile", c1, [c2], "b")                 # at 2: tile 6 after a's release
     occ = g.schedule().occupancy()
-    assert occ["global"].bytes.tolist() == [0.0, 2.0, 0.0]
-    assert occ["tile"].bytes.tolist() == [0.0, 10.0, 6.0, 0.0]
+    assert occ.bytes["global"].tolist() == [0.0, 2.0, 0.0]
+    assert occ.bytes["tile"].tolist() == [0.0, 10.0, 6.0, 0.0]
     assert occ.spilled_bytes == 0.0
     del q
 
@@ -369,6 +369,7 @@ def test_spilled_space_is_given_back_exactly():
     (lambda g: g.buffer("tile", 1.0), "duplicate buffer name 'tile'"),
     (lambda g: g.buffer("tile:L0", -1), "buffer 'tile:L0' capacity must be >= 0 bytes, not -1"),
     (lambda g: g.buffer("x", 1.0, parent="nowhere"), "unknown parent buffer 'nowhere'"),
+    (lambda g: g.buffer("total", 1.0), "may not be called 'total'"),
     (lambda g: g.tensor(-1.0, "tile", 0, [0], "a"), "tensor size must be finite and >= 0"),
     (lambda g: g.tensor(1.0, "nowhere", 0, [0], "a"), "unknown buffer 'nowhere'"),
     (lambda g: g.tensor(1.0, "tile", 3, [0], "a"), "unknown producer op 3"),
