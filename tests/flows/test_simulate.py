@@ -1,0 +1,228 @@
+# SPDX-License-Identifier: MIT
+"""``dfasim simulate``: the files of one dataflow and of all four, the adapt workload, bad input."""
+import json
+
+import pytest
+import torch
+
+from dfasim.flows.cli import main
+from dfasim.flows.cli.simulate import DATAFLOW_CHOICES
+from dfasim.flows.config import to_dict
+from dfasim.flows.simulate import (DATAFLOW_LABELS, DATAFLOWS, dense_simulation_workload,
+                                   gantt_batch, run_simulations)
+from dfasim.golden.network import NetworkSpec, SpikingMLP
+from dfasim.models.analog_network import AnalogSNN, deploy_feedback
+from dfasim.models.chip import ChipConfig
+from dfasim.models.cost.workload import DenseSpec
+from dfasim.models.rram.noise import IdealDevice
+
+TINY = ["--network", "4-3-2", "--timesteps", "3", "--samples", "4", "--batch-size", "2"]
+FILES = ("simulation.json", "gantt.png", "buffers.png", "summary.md")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _simulate(out, *extra):
+    return main(["simulate", *TINY, "--out", str(out), *extra])
+
+
+def _check_simulation_json(path, dataflow):
+    d = json.loads(path.read_text())
+    assert d["dataflow"] == dataflow and d["network"] == "4-3-2"
+    assert d["timesteps"] == 3 and d["batch_size"] == 2 and d["batches"] == 2
+    assert d["makespan_s"] > 0 and d["makespan_s"] >= d["batch_end_s"][-1]
+    assert d["makespan_s"] >= d["schedule_makespan_s"] > 0
+    energy = d["energy_j"]
+    assert {"dram_dataset", "dram_spill", "total", "crossbar", "adc"} <= set(energy)
+    assert all(v >= 0 for v in energy.values()) and energy["total"] > 0
+    assert energy["total"] == pytest.approx(sum(v for k, v in energy.items() if k != "total"))
+    assert d["dram_bytes"]["dataset"] > 0 and d["dram_bytes"]["spill"] >= 0
+    peaks, capacities = d["buffer_peak_bytes"], d["buffer_capacity_bytes"]
+    assert set(peaks) == set(capacities) and {"global", "tile:L0", "pe:L0"} <= set(peaks)
+    spilled = d["dram_bytes"]["spill"] > 0
+    for name, peak in peaks.items():
+        assert 0 <= peak <= capacities[name] * (1 + 1e-12) or spilled, name
+    assert d["onchip_demand_bytes"] > 0
+    assert {"tile", "neuron", "link", "wgu", "dram"} <= set(d["utilisation"])
+    assert all(0 <= u <= 1 for u in d["utilisation"].values())
+    return d
+
+
+def _check_png(path):
+    data = path.read_bytes()
+    assert data.startswith(PNG_MAGIC) and len(data) > 2000, path
+
+
+def test_one_dataflow_writes_its_files_flat(tmp_path, capsys):
+    out = tmp_path / "sim"
+    assert _simulate(out, "--dataflow", "bp") == 0
+    printed = capsys.readouterr().out
+    assert "BP" in printed and "makespan" in printed and f"under {out}" in printed
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+    d = _check_simulation_json(out / "simulation.json", "bp")
+    for name in ("gantt.png", "buffers.png"):
+        _check_png(out / name)
+    summary = (out / "summary.md").read_text()
+    assert summary.startswith("# Simulated training epoch: 4-3-2, BP")
+    for needle in ("| makespan per epoch |", "| energy per epoch, dram_spill |",
+                   "| DRAM bytes per epoch, spill |", "| on-chip capacity at which spills stop",
+                   "| buffer | peak | capacity | peak / capacity |", "| tile:L0 |",
+                   "| resource kind | utilisation |", "| tile |"):
+        assert needle in summary, needle
+    assert f"| {d['utilisation']['tile']:.3f} |" in summary
+
+
+def test_all_dataflows_side_by_side(tmp_path, capsys):
+    out = tmp_path / "all"
+    assert _simulate(out, "--dataflow", "all", "--quiet") == 0
+    assert capsys.readouterr().out == ""
+    assert sorted(p.name for p in out.iterdir()) == sorted([*DATAFLOWS, "summary.md"])
+    made = {}
+    for dataflow in DATAFLOWS:
+        assert sorted(p.name for p in (out / dataflow).iterdir()) == sorted(FILES)
+        made[dataflow] = _check_simulation_json(out / dataflow / "simulation.json", dataflow)
+        _check_png(out / dataflow / "gantt.png")
+        _check_png(out / dataflow / "buffers.png")
+    summary = (out / "summary.md").read_text()
+    head = next(line for line in summary.splitlines() if line.startswith("| quantity"))
+    assert head == "| quantity | BP | DFA | PipeLayer | PipeSDFA | PipeLayer / PipeSDFA |"
+    time_ratio = made["pipelayer"]["makespan_s"] / made["pipesdfa"]["makespan_s"]
+    energy_ratio = made["pipelayer"]["energy_j"]["total"] / made["pipesdfa"]["energy_j"]["total"]
+    rows = {line.split(" | ")[0][2:]: line for line in summary.splitlines()
+            if line.startswith("| ")}
+    assert rows["makespan per epoch"].endswith(f" {time_ratio:.3f} |")
+    assert rows["energy per epoch, total"].endswith(f" {energy_ratio:.3f} |")
+    # The four dataflows differ in time: the table is not one simulation four times.
+    assert len({d["makespan_s"] for d in made.values()}) > 1
+
+
+def test_the_gantt_chart_shows_the_second_batch_when_there_is_one():
+    chip = ChipConfig()
+    workload = dense_simulation_workload(DenseSpec([4, 3, 2], 3, 6, 2), chip)
+    three = run_simulations(workload, chip, ["dfa"])["dfa"]
+    one = run_simulations(workload, chip, ["dfa"], simulated_batches=1)["dfa"]
+    assert (three.simulated_batches, one.simulated_batches) == (3, 1)
+    assert (gantt_batch(three), gantt_batch(one)) == (1, 0)
+    assert (three.schedule.batch == 1).any()
+
+
+def test_simulated_batches_on_the_command_line(tmp_path):
+    out = tmp_path / "one"
+    assert _simulate(out, "--dataflow", "pipesdfa", "--simulated-batches", "1") == 0
+    d = json.loads((out / "simulation.json").read_text())
+    assert d["simulated_batches"] == 1 and len(d["batch_end_s"]) == 1
+
+
+def test_dataflow_choices_are_the_simulators():
+    assert DATAFLOW_CHOICES == (*DATAFLOWS, "all") and set(DATAFLOW_LABELS) == set(DATAFLOWS)
+
+
+@pytest.fixture(scope="module")
+def adapt_json(tmp_path_factory):
+    """An adapt.json of one chip: one epoch of BP and of DFA on a 4-3-2 network, T=3."""
+    layers, timesteps, batch = (4, 3, 2), 3, 2
+    g = torch.Generator().manual_seed(0)
+    model = SpikingMLP(NetworkSpec(layers, timesteps), generator=g)
+    x = torch.randn(2 * batch, timesteps, layers[0], generator=g)
+    y = torch.randint(0, layers[-1], (2 * batch,), generator=g)
+    chip = ChipConfig()
+    results = {}
+    for rule in ("bp", "dfa"):
+        snn = AnalogSNN.deploy(model, chip, IdealDevice(), g, calibration=x)
+        feedback = deploy_feedback(model.spec, chip, IdealDevice(), g, counters=snn.counters)
+        snn.counters.clear()
+        for i in range(0, 2 * batch, batch):
+            if rule == "dfa":
+                snn.dfa_step(x[i:i + batch], y[i:i + batch], feedback, lr=0.05)
+            else:
+                snn.bp_step(x[i:i + batch], y[i:i + batch], lr=0.05)
+        results[rule] = {"epoch_counts": snn.counters.to_dict(), "lr": 0.05, "history": []}
+    d = {"layers": list(layers), "timesteps": timesteps, "batch_size": batch,
+         "dataset": "uci_har", "config": {"chip": to_dict(chip)},
+         "chips": [{"chip": 0, "adapt": results, "tiles": 2}]}
+    path = tmp_path_factory.mktemp("adapt") / "adapt.json"
+    path.write_text(json.dumps(d))
+    return path
+
+
+def test_the_activity_workload_of_an_adapt_run(adapt_json, tmp_path, capsys):
+    out = tmp_path / "adapt"
+    assert main(["simulate", "--adapt", str(adapt_json), "--dataflow", "dfa", "--out",
+                 str(out)]) == 0
+    assert "uci_har (4-3-2)" in capsys.readouterr().out
+    d = _check_simulation_json(out / "simulation.json", "dfa")
+    assert d["samples"] == 4
+
+
+def _one_line_error(capsys, argv, match):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    err = captured.err
+    assert err.count("\n") == 1 and err.startswith("dfasim: error: ") and match in err, err
+    assert "Traceback" not in err and captured.out == ""
+
+
+@pytest.mark.parametrize("extra,chip_toml,match", [
+    (["--dataflow", "sgd"], None, "invalid choice: 'sgd'"),
+    (["--dataflow", "all"], "[chip.hierarchy]\nmax_tiles = 1\n", "the chip has "
+                                                                  "hierarchy.max_tiles=1"),
+    (["--dataflow", "bp"], "[chip.buffers]\ntile_kb = -1\n", "buffers.tile_kb must be a "
+                                                              "positive number"),
+    (["--dataflow", "bp", "--simulated-batches", "0"], None, "must be a positive integer"),
+    (["--dataflow", "bp", "--spike-rate", "nan"], None, "spike_rate must be in [0, 1]"),
+    (["--dataflow", "bp"], "[chip.hierarchy\n", "chip.toml"),
+])
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, extra, chip_toml, match):
+    out = tmp_path / "out"
+    argv = ["simulate", *TINY, "--out", str(out), *extra]
+    if chip_toml is not None:
+        config = tmp_path / "chip.toml"
+        config.write_text(chip_toml)
+        argv += ["--config", str(config)]
+    _one_line_error(capsys, argv, match)
+    assert not out.exists()
+
+
+def test_a_large_network_that_does_not_fit_the_chip(tmp_path, capsys):
+    config = tmp_path / "chip.toml"
+    config.write_text("[chip.hierarchy]\nmax_tiles = 1\n")
+    out = tmp_path / "out"
+    _one_line_error(capsys, ["simulate", "--network", "pipesdfa-nmnist-5fc", "--dataflow",
+                             "pipelayer", "--config", str(config), "--out", str(out)],
+                    "needs 12 tiles")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("content,match", [
+    (None, "cannot read adaptation results"),
+    ("{not json", "is not valid JSON"),
+    ("[1, 2]", "not a JSON object"),
+    ('{"layers": [4, 3, 2]}', "holds no chip description"),
+    ('{"layers": [4, 3, 2], "config": {"chip": {}}}', "needs layers, timesteps and batch_size"),
+    ('{"layers": [4, 3, 2], "timesteps": 3, "batch_size": 2, "config": {"chip": {}}}',
+     "no per-epoch activity counts"),
+])
+def test_a_bad_adapt_json_is_one_line(tmp_path, capsys, content, match):
+    path = tmp_path / "adapt.json"
+    if content is not None:
+        path.write_text(content)
+    out = tmp_path / "out"
+    _one_line_error(capsys, ["simulate", "--adapt", str(path), "--dataflow", "bp", "--out",
+                             str(out)], match)
+    assert not out.exists()
+
+
+def test_dense_options_with_an_adapt_run_are_refused(adapt_json, tmp_path, capsys):
+    _one_line_error(capsys, ["simulate", "--adapt", str(adapt_json), "--timesteps", "3",
+                             "--dataflow", "bp", "--out", str(tmp_path / "out")],
+                    "--timesteps set the dense workload of --network")
+
+
+def test_a_failed_run_keeps_what_the_folder_held(tmp_path, capsys):
+    out = tmp_path / "sim"
+    assert _simulate(out, "--dataflow", "dfa", "--quiet") == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    config = tmp_path / "chip.toml"
+    config.write_text("[chip.hierarchy]\nmax_tiles = 1\n")
+    _one_line_error(capsys, ["simulate", *TINY, "--dataflow", "all", "--config", str(config),
+                             "--out", str(out)], "max_tiles=1")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
