@@ -271,12 +271,12 @@ class TaskGraph:
         ptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(src_r, minlength=n), out=ptr[1:])
         several = {int(rank[i]): needs for i, needs in self._several.items()}
-        start_r, end_r, server_r = _list_schedule(
+        start_r, server_r = _list_schedule(
             duration[order].tolist(), code[order].tolist(), ndeps[order].tolist(), succ,
             ptr.tolist(), several, servers)
 
         start = np.asarray(start_r)[rank]
-        end = np.asarray(end_r)[rank]
+        end = start + duration
         server = np.asarray(server_r, dtype=np.int64)[rank]
         first_resource = code.copy()
         first_resource[code == _SEVERAL] = -1
@@ -294,7 +294,9 @@ class TaskGraph:
             for r in every:
                 busy[r] += duration[i] * servers[r]
                 held_bytes[r] += nbytes[i]
-        tensors = _TensorTable.from_graph(self)
+        # The builder only appends, so the graph and today's lengths are a snapshot; the tensor
+        # table is built when occupancy() asks for it.
+        tensors = (self, len(self._tensors), len(self._consumers), len(self._buf_names))
         return Schedule(
             start=start, end=end, server=server, kind=kind, kinds=list(self._kinds),
             layer=column(5, np.int64), sample=column(6, np.int64), timestep=column(7, np.int64),
@@ -305,14 +307,17 @@ class TaskGraph:
 
 
 def _list_schedule(duration: list, code: list, remaining: list, succ: list, ptr: list,
-                   several: dict, servers: list) -> tuple[list, list, list]:
+                   several: dict, servers: list) -> tuple[list, list]:
     """The scheduling loop, in rank space (op ``q`` is the ``q``-th in priority order).
 
     ``code[q]`` is the one resource op ``q`` holds one server of, ``_NO_RESOURCE``, or
-    ``_SEVERAL`` (its needs in ``several[q]``). Returns start, end and first server per op.
+    ``_SEVERAL`` (its needs in ``several[q]``). Returns start and first server per op
+    (an end is its start plus its duration, to the bit).
     """
     n = len(duration)
     n_res = len(servers)
+    # Module constants as locals: this loop runs once per op and pop.
+    SEVERAL, IN_HEAP, PARKED, STARTED = _SEVERAL, _IN_HEAP, _PARKED, _STARTED
     heappush, heappop = heapq.heappush, heapq.heappop
     # avail[r]: when the first server of r frees; free[r]: every server's free time (only kept
     # for resources of several servers).
@@ -326,7 +331,6 @@ def _list_schedule(duration: list, code: list, remaining: list, succ: list, ptr:
     state = bytearray(n)
     ready = [0.0] * n
     start = [0.0] * n
-    end = [0.0] * n
     server = [0 if c >= 0 else -1 for c in code]
     heap: list[tuple[float, int]] = []
 
@@ -343,23 +347,16 @@ def _list_schedule(duration: list, code: list, remaining: list, succ: list, ptr:
         return t
 
     def make_ready(q: int) -> None:
-        """Push op ``q``, whose dependencies have all ended, or park it on its resource."""
+        """Push op ``q``, whose dependencies have all ended, with its earliest start."""
         c = code[q]
         t = ready[q]
         if c >= 0:
             a = avail[c]
             if a > t:
-                state[q] = _PARKED
-                heappush(park[c], q)
-                held = token_rank[c]
-                if held < 0 or q < held:
-                    token_rank[c] = q
-                    token_time[c] = a
-                    heappush(heap, (a, q))
-                return
-        elif c == _SEVERAL:
+                t = a
+        elif c == SEVERAL:
             t = several_key(q, t)
-        state[q] = _IN_HEAP
+        state[q] = IN_HEAP
         heappush(heap, (t, q))
 
     for q in range(n):
@@ -369,13 +366,14 @@ def _list_schedule(duration: list, code: list, remaining: list, succ: list, ptr:
     while heap:
         s, q = heappop(heap)
         q_state = state[q]
-        if q_state == _IN_HEAP:
+        if q_state == IN_HEAP:
             c = code[q]
             if c >= 0:
                 a = avail[c]
                 if a > s:
-                    # Busy since it was pushed: wait behind the resource's token.
-                    state[q] = _PARKED
+                    # Overtaken since it was pushed: wait behind the resource's token (an op
+                    # is pushed with its exact key, so each is parked at most once).
+                    state[q] = PARKED
                     heappush(park[c], q)
                     held = token_rank[c]
                     if held < 0 or q < held:
@@ -383,12 +381,12 @@ def _list_schedule(duration: list, code: list, remaining: list, succ: list, ptr:
                         token_time[c] = a
                         heappush(heap, (a, q))
                     continue
-            elif c == _SEVERAL:
+            elif c == SEVERAL:
                 t = several_key(q, s)
                 if t > s:
                     heappush(heap, (t, q))
                     continue
-        elif q_state == _PARKED:
+        elif q_state == PARKED:
             # A token: the ops parked on resource c can start no earlier than s.
             c = code[q]
             if token_rank[c] != q or token_time[c] != s:
@@ -402,10 +400,9 @@ def _list_schedule(duration: list, code: list, remaining: list, succ: list, ptr:
             token_rank[c] = -1
         else:
             continue
-        state[q] = _STARTED
+        state[q] = STARTED
         e = s + duration[q]
         start[q] = s
-        end[q] = e
         if c >= 0:
             if single[c]:
                 avail[c] = e
@@ -415,12 +412,12 @@ def _list_schedule(duration: list, code: list, remaining: list, succ: list, ptr:
                 servers_free[j] = e
                 server[q] = j
                 avail[c] = min(servers_free)
-            if q_state == _PARKED and park[c]:
+            if q_state == PARKED and park[c]:
                 nxt = park[c][0]
                 token_rank[c] = nxt
                 token_time[c] = avail[c]
                 heappush(heap, (avail[c], nxt))
-        elif c == _SEVERAL:
+        elif c == SEVERAL:
             one, every = several[q]
             first = True
             for r in one:
@@ -455,19 +452,12 @@ def _list_schedule(duration: list, code: list, remaining: list, succ: list, ptr:
                 if c >= 0:
                     a = avail[c]
                     if a > t:
-                        state[j] = _PARKED
-                        heappush(park[c], j)
-                        held = token_rank[c]
-                        if held < 0 or j < held:
-                            token_rank[c] = j
-                            token_time[c] = a
-                            heappush(heap, (a, j))
-                        continue
-                elif c == _SEVERAL:
+                        t = a
+                elif c == SEVERAL:
                     t = several_key(j, t)
-                state[j] = _IN_HEAP
+                state[j] = IN_HEAP
                 heappush(heap, (t, j))
-    return start, end, server
+    return start, server
 
 
 @dataclass
@@ -486,8 +476,10 @@ class _TensorTable:
     buffer_parent: list[int]
 
     @classmethod
-    def from_graph(cls, graph: TaskGraph) -> "_TensorTable":
-        rows = graph._tensors
+    def from_graph(cls, graph: TaskGraph, n_tensors: int, n_consumers: int,
+                   n_buffers: int) -> "_TensorTable":
+        """The first ``n_tensors`` tensors and ``n_buffers`` buffers of ``graph``."""
+        rows = graph._tensors[:n_tensors]
         n = len(rows)
 
         def column(k: int, dtype) -> np.ndarray:
@@ -495,12 +487,12 @@ class _TensorTable:
 
         return cls(nbytes=column(0, np.float64), home=column(1, np.int64),
                    producer=column(2, np.int64),
-                   consumers=np.array(graph._consumers, dtype=np.int64),
+                   consumers=np.array(graph._consumers[:n_consumers], dtype=np.int64),
                    n_consumers=column(3, np.int64),
                    kind=column(4, np.int64), kinds=list(graph._tensor_kinds),
-                   buffer_names=list(graph._buf_names),
-                   buffer_capacity=list(graph._buf_capacity),
-                   buffer_parent=list(graph._buf_parent))
+                   buffer_names=graph._buf_names[:n_buffers],
+                   buffer_capacity=graph._buf_capacity[:n_buffers],
+                   buffer_parent=graph._buf_parent[:n_buffers])
 
 
 @dataclass
@@ -546,7 +538,7 @@ class Schedule:
     resources: list[tuple[str, str, int]]
     busy_ns: np.ndarray
     _held_bytes: np.ndarray = field(repr=False)
-    _tensors: _TensorTable = field(repr=False)
+    _tensors: tuple = field(repr=False)
 
     def ops_of(self, kind: str) -> np.ndarray:
         """Mask of the ops of ``kind`` (all False for a kind the graph does not have)."""
@@ -573,7 +565,7 @@ class Schedule:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return _place(self._tensors, self.end, self.batch)
+            return _place(_TensorTable.from_graph(*self._tensors), self.end, self.batch)
         finally:
             if collecting:
                 gc.enable()
@@ -647,18 +639,19 @@ class Occupancy:
 def _events(tensor: np.ndarray, size: np.ndarray, alloc: np.ndarray, release: np.ndarray):
     """Allocations and releases of pieces in replay order: time, releases first, tensor id.
 
-    Returns (order of events, piece of each event, whether it allocates, time, signed bytes),
-    all sorted; event ``k < m`` releases piece ``k``, event ``m + k`` allocates it.
+    Returns ``(event, time, signed bytes)``, sorted; ``event`` is the piece index ``p`` for
+    an allocation and ``~p`` (negative) for a release.
     """
     m = len(size)
-    times = np.concatenate([release, alloc])
-    allocates = np.concatenate([np.zeros(m, np.int8), np.ones(m, np.int8)])
-    ids = np.concatenate([tensor, tensor])
-    order = np.lexsort((ids, allocates, times))
-    piece = order % m if m else order
-    is_alloc = allocates[order]
-    signed = np.where(is_alloc == 1, size[piece], -size[piece])
-    return piece, is_alloc, times[order], signed
+    by_id = np.argsort(tensor, kind="stable")
+    # Releases then allocations, each in tensor id order: a stable sort by time then gives
+    # the replay order without a three-key sort.
+    event = np.concatenate([~by_id, by_id])
+    times = np.concatenate([release[by_id], alloc[by_id]])
+    order = np.argsort(times, kind="stable")
+    event = event[order]
+    signed = np.concatenate([-size[by_id], size[by_id]])[order] if m else np.zeros(0)
+    return event, times[order], signed
 
 
 def _step(times: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -693,27 +686,32 @@ def _place(table: _TensorTable, op_end: np.ndarray, op_batch: np.ndarray) -> Occ
     home_of = table.home[ids]
     by_home = np.argsort(home_of, kind="stable")
     bounds = np.searchsorted(home_of[by_home], np.arange(n_buf + 1))
-    demand_peak = np.zeros(n_buf)
     for b in range(n_buf):
         sel = ids[by_home[bounds[b]:bounds[b + 1]]]
         if len(sel):
             incoming[b].append((sel, table.nbytes[sel], alloc[sel], release[sel]))
-            _, _, _, signed = _events(sel, table.nbytes[sel], alloc[sel], release[sel])
-            demand_peak[b] = max(0.0, float(np.cumsum(signed).max()))
+    demand_peak = np.zeros(n_buf)
     steps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     # A parent is declared before its children: reverse declaration order sees every child
     # before its parent, and each buffer's events in the global replay order.
     for b in reversed(range(n_buf)):
         cap = table.buffer_capacity[b]
+        homed = bounds[b + 1] > bounds[b]
         if incoming[b]:
             tid, size, t_alloc, t_rel = (np.concatenate(x) for x in zip(*incoming[b]))
         else:
             tid, size, t_alloc, t_rel = (np.zeros(0, np.int64),) + (np.zeros(0),) * 3
-        piece, is_alloc, times, signed = _events(tid, size, t_alloc, t_rel)
+        event, times, signed = _events(tid, size, t_alloc, t_rel)
         level = np.cumsum(signed)
+        if homed and len(incoming[b]) == 1:
+            demand_peak[b] = max(0.0, float(level.max()))
+        elif homed:
+            _, _, home_signed = _events(*incoming[b][0])
+            demand_peak[b] = max(0.0, float(np.cumsum(home_signed).max()))
         if len(level) and level.max() > cap:
-            taken = _fill(piece.tolist(), is_alloc.tolist(), size.tolist(), cap)
-            level = np.cumsum(np.where(is_alloc == 1, taken[piece], -taken[piece]))
+            taken = _fill(event.tolist(), size.tolist(), cap)
+            piece = np.where(event >= 0, event, ~event)
+            level = np.cumsum(np.where(event >= 0, taken[piece], -taken[piece]))
             over = size - taken
             sel = over > 0
             parent = table.buffer_parent[b]
@@ -722,7 +720,7 @@ def _place(table: _TensorTable, op_end: np.ndarray, op_batch: np.ndarray) -> Occ
             else:
                 np.add.at(spilled, tid[sel], over[sel])
         steps[names[b]] = _step(times, level)
-    _, _, _, signed = _events(ids, table.nbytes[ids], alloc[ids], release[ids])
+    _, _, signed = _events(ids, table.nbytes[ids], alloc[ids], release[ids])
     total_peak = max(0.0, float(np.cumsum(signed).max())) if len(ids) else 0.0
     spilled_by_home = np.bincount(table.home, weights=spilled, minlength=n_buf) if n_t else \
         np.zeros(n_buf)
@@ -746,12 +744,13 @@ def _place(table: _TensorTable, op_end: np.ndarray, op_batch: np.ndarray) -> Occ
         peak_demand_bytes=demand)
 
 
-def _fill(piece: list, is_alloc: list, size: list, capacity: float) -> np.ndarray:
-    """Bytes each piece gets in a buffer of ``capacity``, events replayed in order."""
+def _fill(event: list, size: list, capacity: float) -> np.ndarray:
+    """Bytes each piece gets in a buffer of ``capacity``, events (see :func:`_events`)
+    replayed in order."""
     taken = [0.0] * len(size)
     used = 0.0
-    for p, allocates in zip(piece, is_alloc):
-        if allocates:
+    for p in event:
+        if p >= 0:
             s = size[p]
             room = capacity - used
             if s > room:
@@ -759,7 +758,7 @@ def _fill(piece: list, is_alloc: list, size: list, capacity: float) -> np.ndarra
             taken[p] = s
             used += s
         else:
-            used -= taken[p]
+            used -= taken[~p]
     return np.array(taken)
 
 
@@ -783,10 +782,10 @@ def measure_engine_speed(n_ops: int = 200_000) -> dict:
     dram = g.resource("dram", "dram")
     tile = [g.resource(f"tile:L{l}", "tile", 2 if l == 0 else 1) for l in range(layers)]
     neuron = [g.resource(f"neuron:L{l}", "neuron") for l in range(layers)]
-    g.buffer("global", 4096.0)
+    g.buffer("global", 2048.0)
     for l in range(layers):
-        g.buffer(f"tile:L{l}", 2048.0, "global")
-        g.buffer(f"pe:L{l}", 256.0, f"tile:L{l}")
+        g.buffer(f"tile:L{l}", 1024.0, "global")
+        g.buffer(f"pe:L{l}", 32.0, f"tile:L{l}")
     for s in range(samples):
         load = g.op("load", 50.0, resources=(dram,), priority=(s, -1, -1, 0), sample=s)
         below = [load] * steps
@@ -801,10 +800,11 @@ def measure_engine_speed(n_ops: int = 200_000) -> dict:
                            else (fwd, prev_lif), priority=(s, t, l, 1), layer=l, sample=s,
                            timestep=t)
                 g.tensor(64.0, f"pe:L{l}", fwd, (lif,), "psum")
-                if prev_lif >= 0:
-                    g.tensor(32.0, f"tile:L{l}", prev_lif, (lif,), "membrane")
                 out.append(lif)
                 prev_lif = lif
+            # Membranes kept for the backward pass: live until the layer's last timestep.
+            for lif in out[:-1]:
+                g.tensor(32.0, f"tile:L{l}", lif, (out[-1],), "membrane")
             below = out
     t1 = time.perf_counter()
     sched = g.schedule()
