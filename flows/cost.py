@@ -105,7 +105,7 @@ def _adapt_architecture(d: dict, where: str):
         raise DfasimError(f"{where}: bad architecture ({exc})") from None
 
 
-def _adapt_workload(d: dict, where: str) -> Workload:
+def _adapt_workload(d: dict, where: str, priced_chip: ChipConfig | None = None) -> Workload:
     layers, timesteps, batch_size, dataset = adapt_fields(d, where)
     architecture = _adapt_architecture(d, where)
     runs: dict[str, list[ActivityCounters]] = {"bp": [], "dfa": []}
@@ -128,7 +128,7 @@ def _adapt_workload(d: dict, where: str) -> Workload:
     try:
         return activity_workload(runs, layers, timesteps, batch_size, sequence=sequence,
                                  source=f"{where}: {len(runs['bp'])} chips, first epoch",
-                                 architecture=architecture)
+                                 architecture=architecture, chip=priced_chip)
     except ValueError as exc:
         raise DfasimError(f"{where}: {exc}") from None
 
@@ -195,7 +195,7 @@ def cost_report(source, chip: ChipConfig | None = None, *, mode: str = "activity
         d, where = read_adapt(source)
         chip = _chip_of_adapt(d, chip, where)
         name = str(d.get("dataset", ""))
-        workload = _adapt_workload(d, where)
+        workload = _adapt_workload(d, where, chip)
         if mode == "dense":
             spec = DenseSpec(workload.layers, workload.timesteps, int(round(workload.samples)),
                              workload.batch_size, spike_rate=workload.spike_rate or 0.0,
@@ -252,6 +252,20 @@ def format_report(report: dict) -> str:
                  f"{_disp('energy', dfa['dram_energy_pj']):>16}   (same for both, not in "
                  f"the energy above)")
     lines.append(f"energy without the WGU: DFA/BP {r['energy_excluding_wgu']:.3f}")
+    lines.append(f"rule overhead (backward + update only): energy DFA/BP "
+                 f"{r['energy_rule_overhead']:.3f}, latency DFA/BP "
+                 f"{r['latency_rule_overhead']:.3f}")
+    designs = report["wgu_designs"]
+    lines.append(f"WGU designs (priced above: {designs['priced']}), energy BP/DFA µJ, DFA/BP "
+                 f"whole epoch, rule overhead:  " + "  ".join(
+                     f"{name} {d['bp_energy_pj'] * 1e-6:.4g}/{d['dfa_energy_pj'] * 1e-6:.4g} "
+                     f"{d['ratio_energy']:.3f} {d['ratio_energy_rule_overhead']:.3f}"
+                     for name, d in designs["designs"].items()))
+    lines.append(f"leakage ({bp['leakage']['roadmap'].upper()}, not in the energy above): "
+                 f"BP {bp['leakage']['power_uw']['total'] * 1e-3:.4g} mW x latency = "
+                 f"{bp['leakage']['energy_over_latency_pj'] * 1e-6:,.4g} µJ, DFA "
+                 f"{dfa['leakage']['power_uw']['total'] * 1e-3:.4g} mW x latency = "
+                 f"{dfa['leakage']['energy_over_latency_pj'] * 1e-6:,.4g} µJ")
     lines.append("energy by component (µJ):  " + "  ".join(
         f"{c} {bp['energy_pj']['by_component'][c] * 1e-6:.4g}/"
         f"{dfa['energy_pj']['by_component'][c] * 1e-6:.4g}" for c in ENERGY_COMPONENTS))
@@ -286,6 +300,11 @@ def _csv_rows(report: dict) -> list[list]:
         rows.append([s, "area", "total", "total", a["total"], "um2"])
         for grp in ("by_component", "by_block"):
             rows += [[s, "area", grp[3:], k, v, "um2"] for k, v in a[grp].items()]
+        leak = d["leakage"]
+        rows += [[s, "leakage_power", "component", k, v, "uW"]
+                 for k, v in leak["power_uw"].items()]
+        rows.append([s, "leakage_energy_over_latency", "total", "total",
+                     leak["energy_over_latency_pj"], "pJ"])
     for q, v in report["ratios"].items():
         rows.append(["dfa/bp", q, "ratio", "total", v, ""])
     return rows
@@ -400,6 +419,32 @@ def format_table1(t: dict) -> str:
             f"| {r['ratio_latency']:.3f} ({r['paper_latency']:.2f}) "
             f"| {r['bp_area_um2'] * 1e-6:.3f} | {r['dfa_area_um2'] * 1e-6:.3f} "
             f"| {r['ratio_area']:.3f} ({r['paper_area']:.2f}) |")
+    lines += ["", "Rule overhead (backward + update only; the forward pass is shared) beside the "
+              "whole epoch, DFA/BP:", "",
+              "| network | energy, whole epoch | energy, rule overhead | latency, whole epoch "
+              "| latency, rule overhead |", "|" + "---|" * 5]
+    for r in t["rows"]:
+        lines.append(f"| {r['network']} | {r['ratio_energy']:.3f} "
+                     f"| {r['ratio_energy_rule_overhead']:.3f} | {r['ratio_latency']:.3f} "
+                     f"| {r['ratio_latency_rule_overhead']:.3f} |")
+    designs = [k[4:-len("_ratio_energy")] for k in t["rows"][0]
+               if k.startswith("wgu_") and k.endswith("_ratio_energy")]
+    lines += ["", "WGU designs side by side (energy µJ BP / DFA; DFA/BP whole epoch; DFA/BP "
+              "rule overhead):", "",
+              "| network | " + " | ".join(designs) + " |", "|" + "---|" * (len(designs) + 1)]
+    for r in t["rows"]:
+        lines.append(f"| {r['network']} | " + " | ".join(
+            f"{r[f'wgu_{d}_bp_energy_pj'] * 1e-6:,.1f} / {r[f'wgu_{d}_dfa_energy_pj'] * 1e-6:,.1f}"
+            f"; {r[f'wgu_{d}_ratio_energy']:.3f}; {r[f'wgu_{d}_ratio_energy_rule_overhead']:.3f}"
+            for d in designs) + " |")
+    lines += ["", "Leakage (separate line, not in the energies above): standby power x each "
+              "scheme's own epoch latency:", "",
+              "| network | roadmap | BP mW | DFA mW | BP µJ | DFA µJ |", "|" + "---|" * 6]
+    for r in t["rows"]:
+        lines.append(f"| {r['network']} | {r['leakage_roadmap'].upper()} "
+                     f"| {r['bp_leakage_uw'] * 1e-3:,.2f} | {r['dfa_leakage_uw'] * 1e-3:,.2f} "
+                     f"| {r['bp_leakage_energy_pj'] * 1e-6:,.1f} "
+                     f"| {r['dfa_leakage_energy_pj'] * 1e-6:,.1f} |")
     return "\n".join(lines)
 
 

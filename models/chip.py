@@ -28,7 +28,8 @@ from typing import Any
 from ..golden.params import check_int
 from ..golden.papers import DFA_SIM_TABLE2
 
-__all__ = ["MAPPINGS", "ADC_RANGES", "NOISE_MODES", "UPDATE_ROUNDINGS", "TechConfig",
+__all__ = ["MAPPINGS", "ADC_RANGES", "NOISE_MODES", "UPDATE_ROUNDINGS", "ROADMAPS",
+           "WGU_DESIGNS", "TechConfig",
            "DeviceConfig", "CrossbarConfig", "ProgrammingConfig", "DatapathConfig",
            "HierarchyConfig", "BufferConfig", "MappingConfig", "DramConfig", "ChipConfig",
            "BITS_PER_KB"]
@@ -41,6 +42,13 @@ ADC_RANGES = ("calibrated", "max", "fixed")
 NOISE_MODES = ("static", "per_write")
 #: Rounding of a requested level change to whole levels.
 UPDATE_ROUNDINGS = ("stochastic", "nearest")
+#: CMOS device roadmaps of the leakage model (NeuroSim V2.1 ``Technology.cpp``): high
+#: performance or low standby power.
+ROADMAPS = ("hp", "lstp")
+#: How the weight-gradient unit accumulates (``docs/cost-model.md`` §4, WGU designs):
+#: an SRAM read-modify-write per timestep, registers over the timestep loop with one SRAM
+#: read-modify-write per sample, or NeuroSim V2.1's SRAM weight-gradient array.
+WGU_DESIGNS = ("sram_rmw", "register", "neurosim_array")
 #: Bits in one KB of buffer (1 KB = 1024 bytes x 8 bits).
 BITS_PER_KB = 8 * 1024
 
@@ -78,14 +86,21 @@ class TechConfig:
         (:func:`dfasim.models.cost.components.scale`). Table II: 32 nm.
     clock_ghz : float
         Digital clock, GHz; one cycle is ``1 / clock_ghz`` ns. Table II: 1 GHz.
+    roadmap : str
+        Transistor flavour of the leakage model (``models/cost/leakage.py``): ``"hp"`` (high
+        performance, the flavour of the library's dynamic energies, REFERENCE.md §4) or
+        ``"lstp"`` (low standby power, NeuroSim V2.1's ``Param.cpp`` default). Default
+        ``"hp"``, consistent with the dynamic energies.
     """
 
     node_nm: float = DFA_SIM_TABLE2["node_nm"]
     clock_ghz: float = DFA_SIM_TABLE2["clock_ghz"]
+    roadmap: str = "hp"
 
     def validate(self) -> None:
         _positive(self.node_nm, "tech.node_nm")
         _positive(self.clock_ghz, "tech.clock_ghz")
+        _choice(self.roadmap, "tech.roadmap", ROADMAPS)
 
 
 @dataclass
@@ -192,6 +207,13 @@ class CrossbarConfig:
     lines_per_adc : int
         Columns (rows) sharing one ADC through an analog mux; 8, SpikeSim's 8:1 mux
         (REFERENCE.md §4).
+    read_voltage_v : float
+        Voltage across a driven line's devices during a read, V; 0.5, NeuroSim V2.1's default
+        (``Training_pytorch/NeuroSIM/Param.cpp``: ``readVoltage = 0.5``). Cost model only.
+    read_pulse_ns : float
+        Time a driven line conducts per read, ns; 10, NeuroSim V2.1's default
+        (``Param.cpp``: ``readPulseWidth = 10e-9``). Cost model only (read energy and the
+        array part of a read's latency).
     """
 
     rows: int = DFA_SIM_TABLE2["crossbar_rows"]
@@ -202,6 +224,8 @@ class CrossbarConfig:
     adc_full_scale_us: float | None = None
     dac_bits: int = DFA_SIM_TABLE2["dac_bits"]
     lines_per_adc: int = 8
+    read_voltage_v: float = 0.5
+    read_pulse_ns: float = 10.0
 
     def validate(self) -> None:
         _int(self.rows, "crossbar.rows", 2, 4096)
@@ -221,6 +245,8 @@ class CrossbarConfig:
         if self.lines_per_adc > min(self.rows, self.cols):
             raise ValueError(f"crossbar.lines_per_adc ({self.lines_per_adc}) exceeds the "
                              f"crossbar size {self.rows}x{self.cols}")
+        _positive(self.read_voltage_v, "crossbar.read_voltage_v")
+        _positive(self.read_pulse_ns, "crossbar.read_pulse_ns")
 
 
 @dataclass
@@ -242,6 +268,12 @@ class ProgrammingConfig:
         Factor on the remaining error per corrective pulse, in ``[0, 1)``; 0.5 (chosen).
     update_rounding : str
         ``"stochastic"`` (unbiased, the default) or ``"nearest"`` rounding of level changes.
+    write_voltage_v : float
+        Programming pulse amplitude, V; 4, NeuroSim V2.1's default (``Param.cpp``:
+        ``writeVoltage = 4``). Cost model only (write energy).
+    write_pulse_ns : float
+        Programming pulse width, ns; 50, NeuroSim V2.1's default (``Param.cpp``:
+        ``writePulseWidth = 50e-9``). Cost model only (write energy and time).
     """
 
     noise_mode: str = "static"
@@ -249,6 +281,8 @@ class ProgrammingConfig:
     verify_tolerance_us: float | None = None
     verify_shrink: float = 0.5
     update_rounding: str = "stochastic"
+    write_voltage_v: float = 4.0
+    write_pulse_ns: float = 50.0
 
     def validate(self) -> None:
         _choice(self.noise_mode, "programming.noise_mode", NOISE_MODES)
@@ -262,6 +296,8 @@ class ProgrammingConfig:
         if isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 <= r < 1:
             raise ValueError(f"programming.verify_shrink must be in [0, 1), not {r!r}")
         _choice(self.update_rounding, "programming.update_rounding", UPDATE_ROUNDINGS)
+        _positive(self.write_voltage_v, "programming.write_voltage_v")
+        _positive(self.write_pulse_ns, "programming.write_pulse_ns")
 
 
 @dataclass
@@ -319,6 +355,12 @@ class HierarchyConfig:
         Adders of one WGU bank (one gradient row chunk per cycle); 32, the default WGU block.
     htree_bits : int
         Width of the global and local H-tree buses, bits per cycle; 64 (chosen).
+    wgu_design : str
+        How the cost model prices the WGU (:data:`WGU_DESIGNS`): ``"sram_rmw"`` (one SRAM
+        read-modify-write of the gradient word per weight, timestep and sample with an active
+        input: the ``dfasim rtl`` WGU's dataflow, the default), ``"register"`` (accumulate in
+        registers over the timestep loop, one SRAM read-modify-write per weight and sample) or
+        ``"neurosim_array"`` (NeuroSim V2.1's SRAM weight-gradient array).
     """
 
     pes_per_tile: int = DFA_SIM_TABLE2["pes_per_tile"]
@@ -327,6 +369,7 @@ class HierarchyConfig:
     neuron_lanes: int = 16
     wgu_lanes: int = 32
     htree_bits: int = 64
+    wgu_design: str = "sram_rmw"
 
     def validate(self) -> None:
         _int(self.pes_per_tile, "hierarchy.pes_per_tile", 1, 1024)
@@ -335,6 +378,7 @@ class HierarchyConfig:
         _int(self.neuron_lanes, "hierarchy.neuron_lanes", 1, 1 << 16)
         _int(self.wgu_lanes, "hierarchy.wgu_lanes", 1, 1 << 16)
         _int(self.htree_bits, "hierarchy.htree_bits", 1, 1 << 16)
+        _choice(self.wgu_design, "hierarchy.wgu_design", WGU_DESIGNS)
 
     @property
     def crossbars_per_tile(self):

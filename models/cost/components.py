@@ -32,8 +32,10 @@ import numpy as np
 __all__ = ["Constant", "LIBRARY", "ALTERNATES", "ENERGY_EXPONENT", "SCALINGS", "scale",
            "constant", "mean_conductance_us", "cell_read_energy_pj", "adc_energy_pj",
            "adc_latency_ns", "adc_area_um2", "decoder_energy_pj", "mux_energy_pj",
-           "mux_area_um2", "driver_area_um2", "shift_add_energy_pj", "sram_energy_per_bit_pj",
-           "sram_area_um2", "htree_energy_pj", "lif_energy_pj", "gradlif_op_energy_pj",
+           "mux_area_um2", "driver_area_um2", "adder_energy_pj", "shift_add_energy_pj",
+           "sram_energy_per_bit_pj", "sram_leakage_per_bit_uw", "logic_leakage_uw",
+           "write_conductance_us", "sram_area_um2", "htree_energy_pj", "lif_energy_pj",
+           "gradlif_op_energy_pj",
            "wgu_mac_energy_pj", "write_energy_pj", "verify_read_energy_pj", "dram_energy_pj",
            "crossbar_area_um2", "transistor_area_um2", "library_table"]
 
@@ -44,6 +46,12 @@ _NEUROSIM = "NeuroSim V2.1 (neurosim/DNN_NeuroSim_V2.1), REFERENCE.md §4"
 _SPIKESIM = "SpikeSim (SNN_train_infer_quantization_ela/ela_spikesim.py), REFERENCE.md §4"
 _SATA = "SATA_Sim (16-bit operations), REFERENCE.md §4"
 _PUMA = "PUMA / PipeLayer-style set, REFERENCE.md §4"
+_NEUROSIM_PARAM = ("NeuroSim V2.1 (neurosim/DNN_NeuroSim_V2.1, "
+                   "Training_pytorch/NeuroSIM/Param.cpp)")
+_NEUROSIM_SAR = ("NeuroSim V2.1 (neurosim/DNN_NeuroSim_V2.1, "
+                 "Training_pytorch/NeuroSIM/SarADC.cpp), REFERENCE.md §4")
+_NEUROSIM_TECH = ("NeuroSim V2.1 (neurosim/DNN_NeuroSim_V2.1, "
+                  "Training_pytorch/NeuroSIM/Technology.cpp)")
 _RTL = "dfasim rtl synth (yosys 0.23, OSU 0.18 µm liberty), docs/benchmarks.md"
 
 
@@ -132,13 +140,19 @@ _WGU_LANE = 7723.0
 
 LIBRARY: dict[str, Constant] = {
     # Crossbar and its peripherals
-    "adc_energy": Constant(
-        _ADC32, "pJ per conversion (4-bit SAR)", 32, _NEUROSIM,
-        "4-bit SAR ADC; other resolutions by the Walden rule, energy doubling per bit",
-        "energy"),
+    "adc_power_per_bit": Constant(
+        1.0157, "µW per output bit (SAR ADC power, HP)", 32, _NEUROSIM_SAR,
+        "SarADC.cpp, 32 nm HP: power (1.0157 log2(levels) + 7.6286) µW; energy = power x "
+        "(bits + 1) cycles of 1 ns: 4 bits -> 11.69 µW x 5 ns = 58.46 fJ (the printed 58.5 "
+        "fJ); the column-resistance term of that file is left out (the cell currents are "
+        "priced apart)", "energy"),
+    "adc_power_base": Constant(
+        7.6286, "µW (SAR ADC power offset, HP)", 32, _NEUROSIM_SAR,
+        "SarADC.cpp, 32 nm HP (see adc_power_per_bit)", "energy"),
     "adc_latency": Constant(
-        5.0, "ns per conversion (4-bit SAR)", 32, _NEUROSIM,
-        "a b-bit SAR takes b + 1 cycles: scaled by (b + 1) / 5", "latency"),
+        5.0, "ns per conversion (4-bit SAR)", 32, _NEUROSIM_SAR,
+        "SarADC.cpp: (log2(levels) + 1) x 1 ns; a b-bit SAR takes b + 1 cycles: scaled by "
+        "(b + 1) / 5", "latency"),
     "adc_area": Constant(
         693.633, "µm² per ADC", 65, _SPIKESIM,
         "taken as the 4-bit ADC of Table II (SpikeSim's default precision); other "
@@ -147,28 +161,58 @@ LIBRARY: dict[str, Constant] = {
         0.0035, "pJ per driven line per read (1-bit decoder, one bit-cycle)", 32, _PUMA,
         "PUMA's DAC per bit-cycle; a 1-bit spike decoder drives each line for one bit-cycle",
         "energy"),
-    "crossbar_area": Constant(
-        25.0, "µm² per 128 x 128 array", 32, _PUMA,
-        "2.5e-5 mm²; other sizes in proportion to the cell count", "area"),
+    "cell_area_1t1r": Constant(
+        16.0, "F² per 1T1R cell", None, _NEUROSIM_PARAM,
+        "Param.cpp: heightInFeatureSize1T1R = 4, widthInFeatureSize1T1R = 4: a 4F x 4F cell, "
+        "set by its access transistor; at F = 32 nm: 16 x 0.032² = 0.016384 µm² per cell, "
+        "1073.7 µm² per 256 x 256 array", "none"),
     "read_voltage": Constant(
-        0.2, "V", None, "derived",
-        "assumed read voltage: a tenth of NeuroSim's 2 V write voltage, below any "
-        "set/reset threshold (no source in REFERENCE.md §4 gives it)", "none", "derived"),
-    "read_cycles": Constant(
-        1.0, "clock cycles a driven line conducts per read", None, "derived",
-        "the lines are driven for one cycle while per-column sample-and-hold captures the "
-        "currents; the ADCs then convert from the held samples", "none", "derived"),
-    "write_pulse_energy": Constant(
-        1.6, "pJ per programming pulse", None, _NEUROSIM,
-        "V²·G·t = (2 V)² x 40 µS x 10 ns; device physics, not node-scaled", "none"),
+        0.5, "V", None, _NEUROSIM_PARAM,
+        "Param.cpp: readVoltage = 0.5 (the default of crossbar.read_voltage_v)", "none"),
+    "read_pulse_width": Constant(
+        10.0, "ns a driven line conducts per read", None, _NEUROSIM_PARAM,
+        "Param.cpp: readPulseWidth = 10e-9 (the default of crossbar.read_pulse_ns)", "none"),
+    "write_voltage": Constant(
+        4.0, "V per programming pulse", None, _NEUROSIM_PARAM,
+        "Param.cpp: writeVoltage = 4 (the default of programming.write_voltage_v)", "none"),
     "write_pulse_width": Constant(
-        10.0, "ns per programming pulse", None, _NEUROSIM, "NeuroSim's pulse width", "none"),
+        50.0, "ns per programming pulse", None, _NEUROSIM_PARAM,
+        "Param.cpp: writePulseWidth = 50e-9 (the default of programming.write_pulse_ns)",
+        "none"),
+    # Leakage (NeuroSim V2.1 Technology.cpp, PTM 32 nm, 300 K; Param.cpp SRAM cell widths)
+    "vdd": Constant(0.9, "V", 32, _NEUROSIM_TECH, "PTM 32 nm HP and LSTP: vdd = 0.9",
+                    "none"),
+    "ioff_nmos_hp": Constant(
+        100.3, "nA per µm of width (NMOS off current, HP)", 32, _NEUROSIM_TECH,
+        "currentOffNmos[0] = 100.30e-3 A/m at 300 K (about 100 nA/µm at every HP node of "
+        "that file, so it is not node-scaled)", "none"),
+    "ioff_pmos_hp": Constant(
+        100.1, "nA per µm of width (PMOS off current, HP)", 32, _NEUROSIM_TECH,
+        "currentOffPmos[0] = 100.10e-3 A/m at 300 K", "none"),
+    "ioff_nmos_lstp": Constant(
+        0.1001, "nA per µm of width (NMOS off current, LSTP)", 32, _NEUROSIM_TECH,
+        "currentOffNmos[0] = 100.10e-6 A/m at 300 K", "none"),
+    "ioff_pmos_lstp": Constant(
+        0.1001, "nA per µm of width (PMOS off current, LSTP)", 32, _NEUROSIM_TECH,
+        "currentOffPmos[0] = 100.10e-6 A/m at 300 K", "none"),
+    "sram_pulldown_width": Constant(
+        2.08, "F (6T cell pull-down NMOS width)", None, _NEUROSIM_PARAM,
+        "Param.cpp: widthSRAMCellNMOS = 2.08", "none"),
+    "sram_pullup_width": Constant(
+        1.23, "F (6T cell pull-up PMOS width)", None, _NEUROSIM_PARAM,
+        "Param.cpp: widthSRAMCellPMOS = 1.23", "none"),
+    "sram_access_width": Constant(
+        1.31, "F (6T cell access NMOS width)", None, _NEUROSIM_PARAM,
+        "Param.cpp: widthAccessCMOS = 1.31", "none"),
     # Digital units
-    "shift_add_energy": Constant(
-        0.051, "pJ per shift-and-add", 32, _NEUROSIM,
-        "8-bit shift-add; prices every psum_adds event (shift-adders and partial-sum "
-        "accumulators)", "energy"),
-    "adder16_energy": Constant(0.046, "pJ per 16-bit add", 32, _NEUROSIM, "", "energy"),
+    "adder16_energy": Constant(
+        0.046, "pJ per 16-bit add", 32, _NEUROSIM,
+        "WGU accumulation; per bit 0.046 / 16 = 0.002875 pJ, the same as NeuroSim's 8-bit "
+        "adder (0.023 / 8): an n-bit adder costs n x 0.002875 pJ", "energy"),
+    "dff_energy": Constant(
+        0.0017, "pJ per bit per cycle (DFF)", 32, _NEUROSIM,
+        "shift-add registers (ShiftAdd.cpp: an n-bit adder plus n + read pulses DFFs)",
+        "energy"),
     "lif_energy": Constant(
         0.12, "pJ per LIF update", 32, _NEUROSIM,
         "built from NeuroSim adders, comparator and DFFs (REFERENCE.md §4)", "energy"),
@@ -229,6 +273,23 @@ LIBRARY: dict[str, Constant] = {
 #: Numbers kept for comparison only: they price another architecture's cycle or a different
 #: component, so the model does not use them (docs/cost-model.md compares).
 ALTERNATES: dict[str, Constant] = {
+    "adc_energy": Constant(_ADC32, "pJ per conversion (4-bit SAR)", 32, _NEUROSIM,
+                           "the printed 4-bit value; the model uses the SarADC.cpp formula "
+                           "(adc_power_per_bit, adc_power_base), which gives 58.46 fJ",
+                           "energy", "cross-check"),
+    "adc_energy_lstp": Constant(0.0671, "pJ per conversion (4-bit SAR, LSTP)", 32,
+                                _NEUROSIM_SAR, "(1.1294 x 4 + 8.8998) µW x 5 ns = 67.1 fJ",
+                                "energy", "cross-check"),
+    "shift_add_energy": Constant(0.051, "pJ per 8-bit shift-add", 32, _NEUROSIM,
+                                 "the formula of shift_add_energy_pj at 8 bits and 8 read "
+                                 "pulses gives 0.023 + 16 x 0.0017 = 0.0502 pJ", "energy",
+                                 "cross-check"),
+    "write_pulse_energy_2v": Constant(1.6, "pJ per programming pulse", None, _NEUROSIM,
+                                      "(2 V)² x 40 µS x 10 ns, the earlier figure: 40 µS is "
+                                      "four times Table II's g_max", "none", "cross-check"),
+    "crossbar_area_puma": Constant(25.0, "µm² per 128 x 128 array", 32, _PUMA,
+                                   "2.5e-5 mm², 1.49 F² per cell at 32 nm: smaller than a "
+                                   "1T1R access transistor allows", "area", "cross-check"),
     "adc_energy_45nm": Constant(_ADC45, "pJ per conversion (4-bit SAR)", 45, _NEUROSIM,
                                 "sets ENERGY_EXPONENT", "energy", "cross-check"),
     "adc_energy_puma": Constant(1.8, "pJ per conversion (8-bit, 1 GS/s)", 32, _PUMA, "",
@@ -254,8 +315,6 @@ ALTERNATES: dict[str, Constant] = {
                                     "energy", "cross-check"),
     "adder8_energy": Constant(0.023, "pJ per 8-bit add", 32, _NEUROSIM, "", "energy",
                               "cross-check"),
-    "dff_energy": Constant(0.0017, "pJ per bit per cycle", 32, _NEUROSIM, "", "energy",
-                           "cross-check"),
     "comparator16_energy": Constant(0.051, "pJ per 16-bit compare", 32, _NEUROSIM, "",
                                     "energy", "cross-check"),
     "acc16_energy_sata": Constant(0.0389, "pJ per 16-bit accumulate", 32, _SATA, "", "energy",
@@ -318,8 +377,17 @@ def cell_read_energy_pj(active_lines, lines_across, g_us, v_read, t_ns):
 
 
 def adc_energy_pj(bits, node_nm=32.0):
-    """Energy of one SAR conversion of ``bits`` bits, pJ (Walden: doubling per bit)."""
-    return constant("adc_energy", node_nm) * 2.0 ** (np.asarray(bits, float) - 4)
+    """Energy of one SAR conversion of ``bits`` bits, pJ.
+
+    NeuroSim V2.1's SAR model (``SarADC.cpp``, 32 nm HP): a power linear in the bits,
+    ``(1.0157 bits + 7.6286)`` µW, drawn for ``bits + 1`` cycles of 1 ns (µW x ns = fJ =
+    1e-3 pJ): 4 bits 58.46 fJ, 8 bits 141.8 fJ (2.4x, where doubling per bit would give 16x).
+    """
+    bits = np.asarray(bits, float)
+    power_uw = (constant("adc_power_per_bit", node_nm) * bits
+                + constant("adc_power_base", node_nm))
+    cycle_ns = LIBRARY["adc_latency"].value / 5.0   # the source's 1 ns per SAR cycle
+    return power_uw * (bits + 1.0) * cycle_ns * 1e-3
 
 
 def adc_latency_ns(bits, node_nm=32.0):
@@ -353,9 +421,25 @@ def driver_area_um2(dac_bits=1, node_nm=32.0):
     return 4.0 * np.asarray(dac_bits, float) * transistor_area_um2(node_nm)
 
 
-def shift_add_energy_pj(adds, node_nm=32.0):
-    """Shift-add / partial-sum accumulation events, pJ."""
-    return adds * constant("shift_add_energy", node_nm)
+def adder_energy_pj(bits, node_nm=32.0):
+    """One ``bits``-bit ripple add, pJ: NeuroSim's 16-bit adder per bit (0.046 / 16, equal to
+    its 8-bit adder's 0.023 / 8) times ``bits``."""
+    return constant("adder16_energy", node_nm) / 16.0 * np.asarray(bits, float)
+
+
+def shift_add_energy_pj(adds, psum_bits=16, read_pulses=8, node_nm=32.0):
+    """Shift-add / partial-sum accumulation events of ``psum_bits``-bit words, pJ.
+
+    NeuroSim V2.1's composition (``ShiftAdd.cpp``: an ``n``-bit adder plus
+    ``n + 1 + read_pulses - 1`` DFFs, the shift register extension of a bit-serial input of
+    ``read_pulses`` pulses): ``psum_bits x 0.002875 + (psum_bits + read_pulses) x 0.0017`` pJ;
+    16 bits and 8 pulses: 0.046 + 24 x 0.0017 = 0.0868 pJ (8 bits: 0.0502 pJ, the printed
+    0.051 pJ within rounding).
+    """
+    bits = np.asarray(psum_bits, float)
+    per_add = adder_energy_pj(bits, node_nm) + (bits + np.asarray(read_pulses, float)) \
+        * constant("dff_energy", node_nm)
+    return adds * per_add
 
 
 def sram_energy_per_bit_pj(capacity_bits, bank_bits=16384, write=False, node_nm=32.0):
@@ -372,8 +456,12 @@ def sram_area_um2(capacity_bits, node_nm=32.0):
 
 
 def crossbar_area_um2(rows, cols, node_nm=32.0):
-    """Area of one ``rows x cols`` RRAM array (PUMA's 128 x 128 scaled by cell count), µm²."""
-    return constant("crossbar_area", node_nm) * np.asarray(rows, float) * cols / 16384.0
+    """Area of one ``rows x cols`` 1T1R array, µm²: NeuroSim's 4F x 4F cell (16 F², set by
+    the access transistor) at ``F = node_nm``: 256 x 256 at 32 nm is 65,536 x 16 x 0.032² =
+    1073.7 µm²."""
+    feature_um = np.asarray(node_nm, float) * 1e-3
+    return (np.asarray(rows, float) * np.asarray(cols, float)
+            * constant("cell_area_1t1r") * feature_um ** 2)
 
 
 def htree_energy_pj(bits, length_mm):
@@ -399,17 +487,54 @@ def wgu_mac_energy_pj(macs, multiply=False, node_nm=32.0):
     return macs * e
 
 
-def write_energy_pj(pulses):
-    """RRAM programming pulses, pJ."""
-    return pulses * constant("write_pulse_energy")
+def write_conductance_us(g_min, g_max):
+    """Conductance of a device during a programming pulse, µS: the mean of the window
+    ``(g_min + g_max) / 2`` (levels are spread uniformly over the window, so a device being
+    written sits on average mid-window; ``g_max`` would be the upper bound)."""
+    out = (np.asarray(g_min, float) + np.asarray(g_max, float)) / 2.0
+    return float(out) if out.ndim == 0 else out
 
 
-def verify_read_energy_pj(reads, g_us, bits=4, node_nm=32.0, clock_ghz=1.0):
-    """Single-device verify reads: one cell read (one line across one device for the read
-    time) plus one ADC conversion, pJ."""
-    t = constant("read_cycles") / clock_ghz
-    cell = cell_read_energy_pj(1.0, 1.0, g_us, constant("read_voltage"), t)
+def write_energy_pj(pulses, g_us, v_write, t_ns):
+    """RRAM programming pulses, pJ: ``pulses x V² x G x t`` (µS x V² x ns = 1e-3 pJ);
+    NeuroSim's 4 V, 50 ns on a 5.5 µS device (mid [1, 10] µS): 16 x 5.5 x 50 fJ = 4.4 pJ."""
+    return pulses * np.asarray(v_write, float) ** 2 * g_us * t_ns * 1e-3
+
+
+def verify_read_energy_pj(reads, g_us, bits=4, node_nm=32.0, v_read=None, t_read_ns=None):
+    """Single-device verify reads: one cell read (one line across one device at ``v_read``
+    for ``t_read_ns``, NeuroSim's 0.5 V and 10 ns by default) plus one ADC conversion, pJ."""
+    v = constant("read_voltage") if v_read is None else v_read
+    t = constant("read_pulse_width") if t_read_ns is None else t_read_ns
+    cell = cell_read_energy_pj(1.0, 1.0, g_us, v, t)
     return reads * (cell + adc_energy_pj(bits, node_nm))
+
+
+def sram_leakage_per_bit_uw(roadmap="hp", node_nm=32.0):
+    """Standby power of one 6T SRAM bit, µW.
+
+    In a 6T cell holding a bit, one pull-down NMOS, one pull-up PMOS and one access NMOS (the
+    one on the side of the stored 0, its bit line precharged) are off: ``Vdd x F x
+    (I_off,n x (2.08 + 1.31) + I_off,p x 1.23)`` with NeuroSim's cell widths (in F) and
+    PTM 32 nm off currents. HP at 32 nm: 0.9 V x 0.032 µm x (100.3 x 3.39 + 100.1 x 1.23)
+    nA/µm = 13.34 nW; LSTP 1000x less (0.1001 nA/µm).
+    """
+    if roadmap not in ("hp", "lstp"):
+        raise ValueError(f"roadmap must be 'hp' or 'lstp', not {roadmap!r}")
+    feature_um = np.asarray(node_nm, float) * 1e-3
+    n_width = constant("sram_pulldown_width") + constant("sram_access_width")
+    p_width = constant("sram_pullup_width")
+    off_na_per_um = (constant(f"ioff_nmos_{roadmap}") * n_width
+                     + constant(f"ioff_pmos_{roadmap}") * p_width)
+    return constant("vdd") * feature_um * off_na_per_um * 1e-3
+
+
+def logic_leakage_uw(area_um2, roadmap="hp", node_nm=32.0):
+    """Standby power of digital logic of ``area_um2``, µW: its transistors counted at the
+    SRAM-derived area per transistor (:func:`transistor_area_um2`), each leaking like the
+    average transistor of an SRAM cell (half of them off: a sixth of the bit's leakage)."""
+    transistors = np.asarray(area_um2, float) / transistor_area_um2(node_nm)
+    return transistors * sram_leakage_per_bit_uw(roadmap, node_nm) / 6.0
 
 
 def dram_energy_pj(bits, pj_per_bit=None):

@@ -26,7 +26,12 @@ __all__ = ["ENERGY_COMPONENTS", "UnitCosts", "unit_costs", "energy_model", "dram
            "matrix_placement", "safe_divide"]
 
 ENERGY_COMPONENTS = ("crossbar", "decoder", "adc", "mux", "shift_add", "buffer", "htree",
-                     "lif", "gradlif", "wgu", "rram_write")
+                     "htree_units", "lif", "gradlif", "wgu", "rram_write")
+
+#: NeuroSim V2.1's weight-gradient array (``Training_pytorch/NeuroSIM/Param.cpp``): SRAM
+#: sub-arrays of ``numRowSubArrayWG = 128`` rows read through ADCs of ``levelOutputWG = 16``
+#: levels (4 bits) behind ``numRowMuxedWG = 8`` column muxes.
+WG_ARRAY_ROWS, WG_ARRAY_ADC_BITS, WG_ARRAY_MUX = 128, 4, 8
 
 
 @dataclass
@@ -57,6 +62,19 @@ class UnitCosts:
         One programming pulse, one verify read.
     adc_ns, cell_read_ns, write_pulse_ns : float
         Latencies of one conversion, one array read, one programming pulse.
+    wgu_design : str
+        ``hierarchy.wgu_design``: how the update phase's WGU work is priced.
+    wgu_register_pj : float
+        ``register`` design: one register update of a gradient word (``grad_bits`` DFFs).
+    wg_array_conversion_pj : float
+        ``neurosim_array`` design: one column read of the weight-gradient SRAM array (bit
+        line, 4-bit conversion, 8:1 mux, shift-add).
+    wg_array_write_pj_per_bit : float
+        ``neurosim_array`` design: writing the layer input into the array.
+    wg_array_planes : float
+        ``neurosim_array`` design: bit planes of a delta applied to the array's rows.
+    grad_bits, input_bits : float
+        Bits of a gradient word and of a first-layer input word.
     """
 
     clock_ns: Any
@@ -81,19 +99,28 @@ class UnitCosts:
     adc_ns: Any
     cell_read_ns: Any
     write_pulse_ns: Any
+    wgu_design: str = "sram_rmw"
+    wgu_register_pj: Any = 0.0
+    wg_array_conversion_pj: Any = 0.0
+    wg_array_write_pj_per_bit: Any = 0.0
+    wg_array_planes: Any = 8.0
+    grad_bits: Any = 16.0
+    input_bits: Any = 8.0
 
 
 def unit_costs(chip: ChipConfig, mapping: Mapping, plan: Floorplan) -> UnitCosts:
     """Per-event energies and latencies of ``chip`` with ``mapping`` laid out as ``plan``."""
     node = chip.tech.node_nm
-    xbar, device = chip.crossbar, chip.device
+    xbar, device, width = chip.crossbar, chip.device, chip.datapath
     clock_ns = 1.0 / np.asarray(chip.tech.clock_ghz, float)
     conductance = components.mean_conductance_us(device.g_min_us, device.g_max_us,
                                                  device.differential)
-    cell_read_ns = components.constant("read_cycles") * clock_ns
+    # A driven line conducts for the read pulse (NeuroSim's 10 ns by default).
+    cell_read_ns = np.asarray(xbar.read_pulse_ns, float)
+    read_voltage = np.asarray(xbar.read_voltage_v, float)
     bank_bits = np.asarray(chip.buffers.bank_kbit, float) * 1024.0
     tile_buffer_bits = np.asarray(chip.buffers.tile_kb, float) * BITS_PER_KB
-    grad_bits = np.asarray(chip.datapath.grad_bits, float)
+    grad_bits = np.asarray(width.grad_bits, float)
     # BP updates layer by layer through one WGU bank sized for the largest layer; DFA updates
     # all layers at once, one bank per layer.
     if mapping.scheme == "bp":
@@ -102,15 +129,22 @@ def unit_costs(chip: ChipConfig, mapping: Mapping, plan: Floorplan) -> UnitCosts
         wgu_capacity = [n_out * n_in * grad_bits for n_out, n_in in mapping.shapes]
     wire = components.constant("htree_energy")
     sram = components.sram_energy_per_bit_pj
+    programming = chip.programming
+    # The weight-gradient array: one 16 kbit sub-array (128 x 128) per read.
+    wg_array_bits = float(WG_ARRAY_ROWS * WG_ARRAY_ROWS)
+    wg_conversion = (sram(wg_array_bits, bank_bits, False, node)
+                     + components.adc_energy_pj(WG_ARRAY_ADC_BITS, node)
+                     + components.mux_energy_pj(1.0, WG_ARRAY_MUX, node)
+                     + components.shift_add_energy_pj(1.0, grad_bits, width.delta_bits, node))
     return UnitCosts(
         clock_ns=clock_ns, mean_conductance_us=conductance,
-        cell_read_pj=components.cell_read_energy_pj(1.0, 1.0, conductance,
-                                                    components.constant("read_voltage"),
+        cell_read_pj=components.cell_read_energy_pj(1.0, 1.0, conductance, read_voltage,
                                                     cell_read_ns),
         decoder_pj=components.decoder_energy_pj(1.0, node),
         adc_pj=components.adc_energy_pj(xbar.adc_bits, node),
         mux_pj=components.mux_energy_pj(1.0, xbar.lines_per_adc, node),
-        shift_add_pj=components.shift_add_energy_pj(1.0, node),
+        shift_add_pj=components.shift_add_energy_pj(1.0, width.psum_bits, width.input_bits,
+                                                    node),
         buffer_read_pj_per_bit=sram(tile_buffer_bits, bank_bits, False, node),
         buffer_write_pj_per_bit=sram(tile_buffer_bits, bank_bits, True, node),
         wgu_read_pj_per_bit=[sram(c, bank_bits, False, node) for c in wgu_capacity],
@@ -120,11 +154,19 @@ def unit_costs(chip: ChipConfig, mapping: Mapping, plan: Floorplan) -> UnitCosts
         gradlif_pj=components.gradlif_op_energy_pj(1.0, node),
         wgu_add_pj=components.wgu_mac_energy_pj(1.0, False, node),
         wgu_multiply_add_pj=components.wgu_mac_energy_pj(1.0, True, node),
-        write_pulse_pj=components.write_energy_pj(1.0),
+        write_pulse_pj=components.write_energy_pj(
+            1.0, components.write_conductance_us(device.g_min_us, device.g_max_us),
+            programming.write_voltage_v, programming.write_pulse_ns),
         verify_read_pj=components.verify_read_energy_pj(1.0, conductance, xbar.adc_bits, node,
-                                                         chip.tech.clock_ghz),
+                                                         read_voltage, cell_read_ns),
         adc_ns=components.adc_latency_ns(xbar.adc_bits, node), cell_read_ns=cell_read_ns,
-        write_pulse_ns=components.constant("write_pulse_width"))
+        write_pulse_ns=np.asarray(programming.write_pulse_ns, float),
+        wgu_design=chip.hierarchy.wgu_design,
+        wgu_register_pj=grad_bits * components.constant("dff_energy", node),
+        wg_array_conversion_pj=wg_conversion,
+        wg_array_write_pj_per_bit=sram(wg_array_bits, bank_bits, True, node),
+        wg_array_planes=np.asarray(width.delta_bits, float), grad_bits=grad_bits,
+        input_bits=np.asarray(width.input_bits, float))
 
 
 def matrix_placement(mapping: Mapping, name: str):
@@ -167,23 +209,66 @@ def energy_model(cells: Cells, mapping: Mapping, prices: UnitCosts
         read_bits = get("buffer_read_bytes") * 8.0
         write_bits = get("buffer_write_bytes") * 8.0
         if phase == "update":
-            put(name, phase, "wgu", read_bits * prices.wgu_read_pj_per_bit[index]
-                + write_bits * prices.wgu_write_pj_per_bit[index])
+            put(name, phase, "wgu", _wgu_energy(counts, mapping, prices, index,
+                                                 multiply=name == "L0"))
         else:
             put(name, phase, "buffer", read_bits * prices.buffer_read_pj_per_bit
                 + write_bits * prices.buffer_write_pj_per_bit)
             put(name, phase, "htree", (read_bits + write_bits) * prices.local_wire_pj_per_bit)
         put(name, phase, "htree", get("tile_bytes") * 8.0 * prices.global_wire_pj_per_bit)
+        put(name, phase, "htree_units", get("unit_traffic_bits") * prices.global_wire_pj_per_bit)
         put(name, phase, "lif", get("lif_ops") * prices.lif_pj)
         put(name, phase, "gradlif", get("gradlif_ops") * prices.gradlif_pj)
-        # The first layer's input is multi-bit (direct encoding), so its WGU multiplies.
-        put(name, phase, "wgu", get("wgu_macs")
-            * (prices.wgu_multiply_add_pj if name == "L0" else prices.wgu_add_pj))
         if name[0] == "L":   # every copy of a duplicated layer is programmed
             put(name, phase, "rram_write",
                 (get("write_pulses") * prices.write_pulse_pj
                  + get("verify_reads") * prices.verify_read_pj) * copies)
     return out
+
+
+def _wgu_energy(counts: dict, mapping: Mapping, prices: UnitCosts, index: int,
+                multiply: bool):
+    """Update-phase WGU energy of one layer under ``prices.wgu_design``, pJ.
+
+    * ``sram_rmw``: the recorded SRAM traffic (deltas and inputs read, one gradient word read
+      and written per MAC, the gradient read once per batch) and one 16-bit add per MAC (the
+      first layer's multi-bit input adds a multiply);
+    * ``register``: the same, except that the gradient word stays in a register over the
+      timestep loop: per MAC a register update (``grad_bits`` DFFs) replaces the SRAM
+      read-modify-write, which happens once per (weight, sample) instead;
+    * ``neurosim_array``: NeuroSim V2.1's SRAM weight-gradient array: each layer input is
+      written into a 128-row sub-array (one column per input bit); every ``WG_ARRAY_ROWS``
+      vectors, each output's delta is applied bit-serially to the rows and every column is
+      read through a 4-bit ADC and shift-added (``n_out x delta_bits x n_in x input bits /
+      128`` column reads per vector), and the
+      partial gradients are added into the gradient SRAM (a 16-bit add and a read-modify-write
+      per weight per 128 vectors); deltas are read from the WGU SRAM as before.
+    """
+    get = lambda counter: counts.get(counter, 0.0)  # noqa: E731
+    read_pj, write_pj = prices.wgu_read_pj_per_bit[index], prices.wgu_write_pj_per_bit[index]
+    read_bits = get("buffer_read_bytes") * 8.0
+    write_bits = get("buffer_write_bytes") * 8.0
+    macs, grad_bits = get("wgu_macs"), prices.grad_bits
+    mac_pj = prices.wgu_multiply_add_pj if multiply else prices.wgu_add_pj
+    rmw_pj = grad_bits * (read_pj + write_pj)
+    recorded = read_bits * read_pj + write_bits * write_pj
+    if prices.wgu_design == "register":
+        return (recorded - macs * rmw_pj + get("wgu_weight_visits") * rmw_pj
+                + macs * (mac_pj + prices.wgu_register_pj))
+    if prices.wgu_design == "neurosim_array":
+        n_out, n_in = mapping.shapes[index]
+        vectors = get("wgu_vectors")
+        blocks = vectors / WG_ARRAY_ROWS
+        # The input vector written into the array, one column per bit (spikes: 1 bit; the
+        # first layer's multi-bit words: input_bits columns each).
+        in_bits = prices.input_bits if multiply else 1.0
+        array_write = vectors * n_in * in_bits * prices.wg_array_write_pj_per_bit
+        conversions = blocks * n_out * prices.wg_array_planes * n_in * in_bits
+        accumulate = blocks * n_out * n_in * (prices.wgu_add_pj + rmw_pj)
+        delta_reads = vectors * n_out * prices.wg_array_planes * read_pj
+        return (array_write + conversions * prices.wg_array_conversion_pj + accumulate
+                + delta_reads)
+    return recorded + macs * mac_pj
 
 
 def dram_energy(workload: Workload, chip: ChipConfig):

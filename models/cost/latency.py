@@ -6,7 +6,9 @@ their fill); BP's backward pass runs layer after layer through the transposed cr
 reads all ``B_l`` at once (copies of B serve several samples) and then runs every layer's GradLIF
 in parallel; updates run through the WGU layer by layer (BP) or in all layers at once (DFA),
 then program the changed devices. Within a layer's stage the crossbar reads, the neuron unit and
-the H-tree transfer add up (no overlap assumed).
+the H-tree transfer add up (no overlap assumed); the H-tree carries the tile-to-tile words
+(``tile_bytes``) and the words to and from the global LIF/GradLIF units (``unit_traffic_bits``).
+A read takes the read pulse (``crossbar.read_pulse_ns``) plus its conversions.
 """
 from __future__ import annotations
 
@@ -41,7 +43,8 @@ def _stage(counts: dict, chip: ChipConfig, mapping: Mapping, prices: UnitCosts, 
     clock_ns = prices.clock_ns
     return {"tile": read_slots * read_ns,
             "neuron": (get("lif_ops") + get("gradlif_ops")) / hierarchy.neuron_lanes * clock_ns,
-            "htree": get("tile_bytes") * 8.0 / hierarchy.htree_bits * clock_ns}
+            "htree": (get("tile_bytes") * 8.0 + get("unit_traffic_bits"))
+            / hierarchy.htree_bits * clock_ns}
 
 
 def _first_max(values: list) -> list:
@@ -85,6 +88,9 @@ def latency_model(cells: Cells, chip: ChipConfig, mapping: Mapping, prices: Unit
         out[("backward", "htree")] = sum(stage["htree"] for _, stage in backward)
     # Update: WGU streams one row chunk of G per cycle per (timestep, sample), then the
     # changed devices are programmed (one pulse at a time per crossbar, crossbars in parallel).
+    # The deltas and inputs reaching the WGU over the global H-tree (unit_traffic_bits) move
+    # while it streams (fewer bits per vector than its beats), so they add no time; every WGU
+    # design is timed by the same streaming rule (docs/cost-model.md).
     updates = []
     for l, (n_out, n_in) in enumerate(mapping.shapes):
         counts = cells.get((f"L{l}", "update"), {})

@@ -28,10 +28,17 @@ from ..chip import ChipConfig
 from .mapping import architecture_layers, check_layers, matrix_uses, outputs_per_crossbar
 
 __all__ = ["TRAINING_PHASES", "Cells", "DenseSpec", "Workload", "dense_counts",
-           "dense_workload", "activity_workload"]
+           "dense_workload", "activity_workload", "UNIT_COUNTERS", "add_unit_traffic"]
 
 #: Phases a training epoch is charged for (deploy, calibrate and inference are left out).
 TRAINING_PHASES = ("forward", "backward", "update")
+
+#: Counters the cost model adds to the recorded ones (:func:`add_unit_traffic`; they depend on
+#: shapes only, so activity and dense mode get the same values): ``unit_traffic_bits`` on the
+#: global H-tree between the tiles and the global LIF/GradLIF units and WGUs,
+#: ``wgu_vectors`` outer products the WGU accumulates, ``wgu_weight_visits`` (weight, sample)
+#: pairs (one SRAM read-modify-write each in the ``register`` WGU design).
+UNIT_COUNTERS = ("unit_traffic_bits", "wgu_vectors", "wgu_weight_visits")
 
 #: Counters per ``(matrix, phase)``: ``{(name, phase): {counter: value}}``.
 Cells = dict[tuple[str, str], dict[str, Any]]
@@ -212,6 +219,43 @@ def _gradlif(cells, key, chip, n, vectors):
          buffer_write_bytes=vectors * _bytes(n, width.delta_bits))
 
 
+def add_unit_traffic(cells: Cells, layers: Sequence[int], chip: ChipConfig, scheme: str,
+                     samples, timesteps: int, architecture: Architecture | None = None
+                     ) -> Cells:
+    """Add the :data:`UNIT_COUNTERS` of one epoch to ``cells`` (in place; returned).
+
+    The LIF/GradLIF units and the WGUs sit at the root of the global H-tree with the global
+    buffer (Sec. III: they are chip-level units, ``area.py``), so every word between a tile
+    and them travels the global root-to-leaf path. Per timestep of a sample:
+
+    * forward, every layer: the tile's partial sums of its neurons go to the LIF unit
+      (``neurons x psum_bits``); the spikes back to the next tile are ``tile_bytes`` already;
+    * backward, BP: the deltas of layer ``l`` go from the GradLIF unit to the tile of ``W_l``
+      for its transposed read (``neurons_l x delta_bits``, layers ``1 .. L-1``); DFA's
+      class error and projections are ``tile_bytes`` already;
+    * update, both schemes: the deltas (``neurons x delta_bits``) and the layer's input
+      (``in_size x`` 8 bits for the first layer, 1 bit for spikes) go to the WGU.
+    """
+    uses = matrix_uses(layers, architecture)
+    width = chip.datapath
+    samples = float(samples)
+    vectors = samples * timesteps
+    for l, use in enumerate(uses):
+        name = f"L{l}"
+        _add(cells, (name, "forward"),
+             unit_traffic_bits=vectors * use.neurons * np.asarray(width.psum_bits, float))
+        if scheme == "bp" and l > 0:
+            _add(cells, (name, "backward"),
+                 unit_traffic_bits=vectors * use.neurons * np.asarray(width.delta_bits, float))
+        in_bits = np.asarray(width.input_bits, float) if l == 0 else 1.0
+        _add(cells, (name, "update"),
+             unit_traffic_bits=vectors * (use.neurons * np.asarray(width.delta_bits, float)
+                                          + use.in_size * in_bits),
+             wgu_vectors=vectors * use.positions,
+             wgu_weight_visits=samples * use.rows * use.cols)
+    return cells
+
+
 def dense_counts(spec: DenseSpec, chip: ChipConfig, scheme: str) -> Cells:
     """Expected counters of one epoch of ``scheme`` (the rules of ``AnalogSNN.bp_step`` /
     ``dfa_step``), with every line active independently (module docstring)."""
@@ -292,7 +336,8 @@ def dense_counts(spec: DenseSpec, chip: ChipConfig, scheme: str) -> Cells:
                                         + _bytes(n_in, in_bits))
              + (macs + n_out * n_in) * grad_bytes,
              buffer_write_bytes=macs * grad_bytes, write_pulses=writes, devices_written=writes)
-    return cells
+    return add_unit_traffic(cells, layers, chip, scheme, samples, timesteps,
+                            spec.architecture)
 
 
 def dense_workload(spec: DenseSpec, chip: ChipConfig) -> Workload:
@@ -315,10 +360,12 @@ def _cells_of(counters) -> Cells:
 def activity_workload(counters: TMapping[str, Sequence[ActivityCounters] | ActivityCounters],
                       layers: Sequence[int], timesteps: int, batch_size: int, *,
                       sequence: bool = True, source: str = "",
-                      architecture: Architecture | None = None) -> Workload:
+                      architecture: Architecture | None = None,
+                      chip: ChipConfig | None = None) -> Workload:
     """Activity-mode counters: per scheme one or several (chips) :class:`ActivityCounters` of
     one epoch, averaged; phases other than forward/backward/update are dropped. With an
-    ``architecture`` (convolutions) ``layers`` is derived from it."""
+    ``architecture`` (convolutions) ``layers`` is derived from it. The shape-only
+    :data:`UNIT_COUNTERS` are added with the word widths of ``chip`` (Table II by default)."""
     if architecture is not None:
         layers = architecture_layers(architecture)
     layers = check_layers(layers)
@@ -347,6 +394,9 @@ def activity_workload(counters: TMapping[str, Sequence[ActivityCounters] | Activ
              / (samples * timesteps * uses[l].positions * uses[l].rows * uses[l].cols)
              for l in range(1, len(layers) - 1)]
     rate = float(np.mean(rates)) if rates else None
+    chip = ChipConfig() if chip is None else chip
+    for scheme, cells in out.items():
+        add_unit_traffic(cells, layers, chip, scheme, samples, timesteps, architecture)
     return Workload(layers=layers, timesteps=int(timesteps), batch_size=int(batch_size),
                     samples=float(samples), sequence=bool(sequence), counts=out,
                     mode="activity", source=source, spike_rate=rate,

@@ -11,6 +11,7 @@ from dfasim.models.analog_network import AnalogSNN, deploy_feedback
 from dfasim.models.chip import ChipConfig
 from dfasim.models.cost import (DenseSpec, Workload, activity_workload, dense_counts,
                                 dense_workload, evaluate)
+from dfasim.models.cost.workload import UNIT_COUNTERS
 from dfasim.models.rram.noise import IdealDevice
 
 UCI = [9, 128, 64, 32, 6]
@@ -36,7 +37,9 @@ def _counters(spec):
     for s in ("bp", "dfa"):
         a = ActivityCounters()
         for (name, phase), c in dense_counts(spec, P, s).items():
-            a.add(name, phase, **{k: int(round(float(v))) for k, v in c.items()})
+            # The shape-only unit counters are added by activity_workload itself.
+            a.add(name, phase, **{k: int(round(float(v))) for k, v in c.items()
+                                  if k not in UNIT_COUNTERS})
         out[s] = a
     return out
 
@@ -134,12 +137,13 @@ def test_forward_pipeline_and_update_formulas():
     bp, dfa = evaluate(wl, P, "bp"), evaluate(wl, P, "dfa")
     assert bp.latency[("forward", "neuron")] == pytest.approx(32.5)
     # Update: WGU beats = samples x T x n_out x ceil(n_in / 32): 2*2*4*1 and 2*2*2*1 cycles;
-    # 10 pulses of 10 ns on L0's one crossbar.
+    # 10 pulses of 50 ns (NeuroSim's write pulse) on L0's one crossbar.
     assert bp.latency[("update", "wgu")] == pytest.approx(16 + 8)
-    assert bp.latency[("update", "rram_write")] == pytest.approx(100)
+    assert bp.latency[("update", "rram_write")] == pytest.approx(500)
     assert dfa.latency[("update", "wgu")] + dfa.latency[("update", "rram_write")] \
-        == pytest.approx(16 + 100)                    # the slowest layer only
-    assert bp.energy[("L0", "update", "rram_write")] == pytest.approx(16.0)
+        == pytest.approx(16 + 500)                    # the slowest layer only
+    # 10 pulses x (4 V)² x 5.5 µS x 50 ns = 44 pJ.
+    assert bp.energy[("L0", "update", "rram_write")] == pytest.approx(44.0)
 
 
 def test_training_phases_only_and_chip_average():
@@ -150,8 +154,12 @@ def test_training_phases_only_and_chip_average():
         c.add("L0", "deploy", write_pulses=10 ** 6)
         c.add("L0", "calibrate", reads=10 ** 6)
     wl = activity_workload({"bp": [a, b], "dfa": [a, b]}, [2, 5], 1, 1)
-    assert set(wl.counts["bp"]) == {("L0", "forward")}
+    # Recorded: the forward pass only; the cost model adds the shape-only unit counters
+    # (4 samples x 1 timestep: 4 x 5 neurons x 16-bit partial sums to the LIF unit, ...).
+    assert set(wl.counts["bp"]) == {("L0", "forward"), ("L0", "update")}
     assert wl.counts["bp"][("L0", "forward")]["lif_ops"] == 20.0   # mean of 10 and 30
+    assert wl.counts["bp"][("L0", "forward")]["unit_traffic_bits"] == 4 * 5 * 16
+    assert set(wl.counts["bp"][("L0", "update")]) == set(UNIT_COUNTERS)
     assert wl.samples == pytest.approx(4.0)
     with pytest.raises(ValueError, match="dfa"):
         activity_workload({"bp": a}, [2, 5], 1, 1)
