@@ -14,6 +14,8 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
+import shutil
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -477,15 +479,35 @@ def simulation_files(simulations: Mapping[str, Simulation], title: str
 
 def write_simulation_outputs(simulations: Mapping[str, Simulation], out_dir, title: str
                              ) -> list[Path]:
-    """Render every file of :func:`simulation_files`, then write them atomically under
-    ``out_dir``; return their paths. Nothing is written unless every file rendered."""
+    """Render every file of :func:`simulation_files`, then write them under ``out_dir``; return
+    their paths.
+
+    Nothing is written unless every file rendered. A new folder is filled under a temporary name
+    beside it and renamed into place, so a failed write leaves no folder behind; in an existing
+    folder each file is replaced atomically and the files it held otherwise are kept.
+
+    Raises
+    ------
+    DfasimError
+        ``out_dir`` is a file, or a file cannot be written.
+    """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise DfasimError(f"--out {out} is a file, not a folder")
     files = simulation_files(simulations, title)
-    paths = []
-    for relative, data in files.items():
-        path = out / relative
-        atomic_write_bytes(path, data)
-        paths.append(path)
-    return paths
+    target = out
+    if not out.exists():
+        target = out.with_name(f".{out.name}.tmp{os.getpid()}")
+        shutil.rmtree(target, ignore_errors=True)
+    try:
+        for relative, data in files.items():
+            atomic_write_bytes(target / relative, data)
+        if target != out:
+            try:
+                os.rename(target, out)
+            except OSError as exc:
+                raise DfasimError(f"cannot write {out}: {exc.strerror or exc}") from None
+    finally:
+        if target != out:
+            shutil.rmtree(target, ignore_errors=True)
+    return [out / relative for relative in files]

@@ -226,3 +226,30 @@ def test_a_failed_run_keeps_what_the_folder_held(tmp_path, capsys):
     _one_line_error(capsys, ["simulate", *TINY, "--dataflow", "all", "--config", str(config),
                              "--out", str(out)], "max_tiles=1")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_write_that_fails_midway_leaves_no_folder(tmp_path, capsys, monkeypatch):
+    from dfasim.flows import simulate as flow
+
+    written = []
+
+    def fail_on_the_third(path, data):
+        if len(written) == 2:
+            raise flow.DfasimError(f"cannot write {path}: No space left on device")
+        written.append(path)
+        real_write(path, data)
+
+    real_write = flow.atomic_write_bytes
+    monkeypatch.setattr(flow, "atomic_write_bytes", fail_on_the_third)
+    out = tmp_path / "sim"
+    _one_line_error(capsys, ["simulate", *TINY, "--dataflow", "all", "--out", str(out)],
+                    "No space left on device")
+    assert len(written) == 2 and not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_an_out_path_that_is_a_file_is_refused(tmp_path, capsys):
+    out = tmp_path / "taken"
+    out.write_text("kept\n")
+    _one_line_error(capsys, ["simulate", *TINY, "--dataflow", "bp", "--out", str(out)],
+                    "is a file, not a folder")
+    assert out.read_text() == "kept\n"
