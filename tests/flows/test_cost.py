@@ -9,8 +9,8 @@ import torch
 from dfasim.flows import rtl
 from dfasim.flows.cli import main
 from dfasim.flows.config import dump_toml, load_chip, to_dict
-from dfasim.flows.cost import (cost_report, format_report, synth_areas, table1_report,
-                               write_cost_outputs)
+from dfasim.flows.cost import (cost_report, format_report, format_table1, synth_areas,
+                               table1_report, write_cost_outputs)
 from dfasim.flows.errors import DfasimError
 from dfasim.golden.network import NetworkSpec, SpikingMLP
 from dfasim.models.analog_network import AnalogSNN, deploy_feedback
@@ -114,13 +114,29 @@ def test_table1_rows():
     for r in t["rows"]:
         assert r["paper_energy"] < 0.5 and r["ratio_latency"] < 1
         assert r["dfa_area_um2"] > 0 and r["dram_energy_pj"] > 0
+        # The rule overhead (backward + update) ratio beside the whole-epoch one.
+        assert 0 < r["ratio_energy_rule_overhead"] < 1
+        assert 0 < r["ratio_latency_rule_overhead"] < 1
+        # Three WGU designs side by side; the priced one is the row's own figure.
+        assert r["wgu_sram_rmw_bp_energy_pj"] == pytest.approx(r["bp_energy_pj"])
+        assert r["wgu_neurosim_array_bp_energy_pj"] < r["wgu_register_bp_energy_pj"] \
+            < r["wgu_sram_rmw_bp_energy_pj"]
+        # Leakage is its own line, with the roadmap named.
+        assert r["leakage_roadmap"] == "hp" and r["bp_leakage_energy_pj"] > 0
+    table = format_table1(t)
+    for heading in ("Rule overhead (backward + update only", "WGU designs side by side",
+                    "Leakage (separate line, not in the energies above)"):
+        assert heading in table
 
 
 def test_toml_round_trip(tmp_path):
     chip = ChipConfig().updated({"crossbar.rows": 128, "buffers.tile_kb": 8.0,
                                  "mapping.weight_duplication": 2,
                                  "crossbar.adc_full_scale_us": 12.5,
-                                 "programming.verify_tolerance_us": 0.25})
+                                 "programming.verify_tolerance_us": 0.25,
+                                 "hierarchy.wgu_design": "register", "tech.roadmap": "lstp",
+                                 "crossbar.read_voltage_v": 0.3,
+                                 "programming.write_pulse_ns": 20.0})
     path = tmp_path / "chip.toml"
     dump_toml(path, {"chip": chip})
     assert load_chip(path) == chip
@@ -138,6 +154,8 @@ def test_toml_round_trip(tmp_path):
     ("[chip.buffers]\ntile_kb = 0\n", "buffers.tile_kb must be a positive number"),
     ("[chip.crossbar]\nadc_bits = -3\n", "crossbar.adc_bits must be >= 0, not -3"),
     ("[train]\n", "has no [chip] table"),
+    ("[chip.hierarchy]\nwgu_design = 'abacus'\n", "hierarchy.wgu_design must be one of"),
+    ("[chip.crossbar]\nread_pulse_ns = 0\n", "crossbar.read_pulse_ns must be a positive"),
 ])
 def test_malformed_config_is_one_line(tmp_path, capsys, text, match):
     path = tmp_path / "hw.toml"
