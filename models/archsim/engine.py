@@ -376,7 +376,10 @@ def _list_schedule(duration: list, code: list, remaining: list, succ: list, ptr:
                     state[q] = PARKED
                     heappush(park[c], q)
                     held = token_rank[c]
-                    if held < 0 or q < held:
+                    # A token for an earlier time is a lower bound for q as well (it will be
+                    # re-keyed with the rank then first in the park); one for the same time
+                    # must not carry a larger rank.
+                    if held < 0 or (q < held and token_time[c] == a):
                         token_rank[c] = q
                         token_time[c] = a
                         heappush(heap, (a, q))
@@ -393,9 +396,12 @@ def _list_schedule(duration: list, code: list, remaining: list, succ: list, ptr:
                 continue
             a = avail[c]
             if a > s:
+                q = park[c][0]
+                token_rank[c] = q
                 token_time[c] = a
                 heappush(heap, (a, q))
                 continue
+            # Here the token's rank is the first in the park (see the parking above).
             heappop(park[c])
             token_rank[c] = -1
         else:
