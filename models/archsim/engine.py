@@ -142,10 +142,12 @@ class TaskGraph:
         if not 0.0 <= duration_ns < _INF:
             raise ValueError(f"op {i} ({kind!r}) duration must be finite and >= 0 ns, "
                              f"not {duration_ns}")
-        kind_id = self._kind_ids.get(kind)
-        if kind_id is None:
-            kind_id = self._kind_ids[kind] = len(self._kinds)
-            self._kinds.append(kind)
+        # Everything is checked before anything is recorded: a rejected op leaves no trace.
+        deps = tuple(deps)
+        if deps and (min(deps) < 0 or max(deps) >= i):
+            bad = next(d for d in deps if not 0 <= d < i)
+            raise ValueError(f"dependency {bad} of op {i} ({kind!r}) is not the id of an "
+                             f"earlier op (0 .. {i - 1})")
         n_res = len(self._res_names)
         if all_servers or len(resources) > 1:
             one = tuple(_resource_index(r, n_res) for r in resources)
@@ -156,17 +158,18 @@ class TaskGraph:
             self._several[i] = (one, every)
             code = _SEVERAL
         elif resources:
-            code = _resource_index(resources[0], n_res)
+            code = resources[0]
+            if type(code) is not int or not 0 <= code < n_res:
+                code = _resource_index(code, n_res)
         else:
             code = _NO_RESOURCE
-        deps = tuple(deps)
+        kind_id = self._kind_ids.get(kind)
+        if kind_id is None:
+            kind_id = self._kind_ids[kind] = len(self._kinds)
+            self._kinds.append(kind)
         if deps:
-            if min(deps) < 0 or max(deps) >= i:
-                bad = next(d for d in deps if not 0 <= d < i)
-                raise ValueError(f"dependency {bad} of op {i} ({kind!r}) is not the id of an "
-                                 f"earlier op (0 .. {i - 1})")
             self._dep_src.extend(deps)
-        self._ops.append((kind_id, float(duration_ns), code, len(deps), priority, layer, sample,
+        self._ops.append((kind_id, duration_ns, code, len(deps), priority, layer, sample,
                           timestep, batch, nbytes))
         return i
 

@@ -344,14 +344,13 @@ def test_spilled_space_is_given_back_exactly():
     p = g.op("p", 1.0, resources=(r,))
     c1 = g.op("c", 1.0, resources=(r,), deps=(p,))       # ends 2
     c2 = g.op("c", 1.0, resources=(r,), deps=(c1,))      # ends 3
-    q = g.op("q", 0.0, resources=(r,), deps=(c1,))       # ends 3 (after c2? see below)
-    g.tensor(12.0, "tile", p, [c1], "a")                 # tile 10, global 2, live 1..2
-    g.tensor(6.0, "tile", c1, [c2], "b")                 # at 2: tile 6 after a's release
+    g.tensor(12.0, "tile", p, [c1], "a")                 # 1..2: tile 10, global 2
+    g.tensor(6.0, "tile", c1, [c2], "b")                 # 2..3: tile 6 once a is released
     occ = g.schedule().occupancy()
+    assert occ.times["global"].tolist() == [0.0, 1.0, 2.0]
     assert occ.bytes["global"].tolist() == [0.0, 2.0, 0.0]
     assert occ.bytes["tile"].tolist() == [0.0, 10.0, 6.0, 0.0]
     assert occ.spilled_bytes == 0.0
-    del q
 
 
 @pytest.mark.parametrize("build, message", [
@@ -387,10 +386,13 @@ def test_invalid_input_is_rejected_in_one_line(build, message):
 
 def test_rejected_op_leaves_the_graph_unchanged():
     g = TaskGraph()
-    g.resource("R", "tile")
+    g.resource("R", "tile", servers=2)
     with pytest.raises(ValueError):
-        g.op("a", 1.0, resources=(0,), deps=(4,))
-    assert g.n_ops == 0 and g.op("a", 1.0) == 0
+        g.op("write", 1.0, all_servers=(0,), deps=(4,))
+    assert g.n_ops == 0 and g.op("a", 1.0, resources=(0,)) == 0
+    # Had the rejected op's needs been kept under id 0, "a" would hold both servers.
+    s = g.schedule()
+    assert s.busy_ns[0] == 1.0 and s.resource[0] == 0
 
 
 def test_engine_speed_report():
