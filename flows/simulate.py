@@ -366,13 +366,16 @@ def gantt_png(sim: Simulation, title: str) -> bytes:
                           np.stack([x1[m], y0[m] + height[m]], 1),
                           np.stack([x0[m], y0[m] + height[m]], 1)], 1)
         colour = _COLOURS[k % len(_COLOURS)]
-        ax.add_collection(PolyCollection(boxes, facecolors=colour, edgecolors=colour,
-                                         linewidths=0.5))
+        # No outline: a bar is as wide as its op, so a row of many short ops is shaded in
+        # proportion to how busy the resource was rather than drawn solid.
+        ax.add_collection(PolyCollection(boxes, facecolors=colour, edgecolors="none",
+                                         linewidths=0.0, antialiaseds=True))
         handles.append(Patch(color=colour, label=sched.kinds[k]))
     ax.set_xlim(0, float(x1.max()) * 1.01)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_yticks(range(len(rows)), [sched.resources[r][0] for r in rows], fontsize=7)
-    ax.set_xlabel(f"time from the batch's first operation ({unit})")
+    ax.set_xlabel(f"time from the batch's first operation ({unit}); bars to scale, an "
+                  f"operation holding several resources drawn on the first", fontsize=8)
     ax.grid(axis="x", linewidth=0.3, alpha=0.5)
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0),
               frameon=False, title="operation", title_fontsize=7)
