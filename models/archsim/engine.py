@@ -13,10 +13,15 @@ nothing depends on dict order, so one graph gives one schedule bit for bit
 The scheduler is a heap keyed by ``(earliest start, rank)``, the rank being the op's place in
 ``(priority, op id)`` order. Resource free times only grow, so a key can only grow and a popped
 op whose key has grown is re-keyed lazily. An op that holds one server of one resource (nearly
-every op) and finds it busy is parked on that resource, behind one token in the heap that stands
-for all the ops waiting there: without it, ``n`` ops queued on one busy resource would each be
-re-keyed after every start, ``n**2 / 2`` heap operations for a phase such as a batch's gradient
-accumulation on one WGU bank.
+every op) and finds that its key has grown is parked on that resource instead, behind one token
+in the heap that stands for all the ops waiting there: without it, ``n`` ops queued on one busy
+resource would each be re-keyed after every start, ``n**2 / 2`` heap operations for a phase such
+as a batch's gradient accumulation on one WGU bank. Ops holding several resources, or every
+server of one, are re-keyed in the heap (they are few: stages, writes).
+
+An op holding every server of a resource starts when all of them are free; ops needing one
+server that can start earlier do so first (the non-delay rule), so a stream of them can hold
+such an op back.
 
 :meth:`Schedule.occupancy` replays the tensors' allocations (at the producer's end) and releases
 (at the last consumer's end) in time order and fills each buffer up to its capacity, passing
