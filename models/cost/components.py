@@ -5,7 +5,9 @@ Every number is a :class:`Constant` that carries its unit, the CMOS node it was 
 it comes from and how it scales. Sources (all through REFERENCE.md §4; numbers only, no code):
 
 * **NeuroSim** V2.1 (``neurosim/DNN_NeuroSim_V2.1``, 32 nm HP): the main set, since Table II is
-  32 nm.
+  32 nm; from its sources (``Training_pytorch/NeuroSIM/``): the read and write pulses and the
+  1T1R cell size (``Param.cpp``), the SAR ADC power (``SarADC.cpp``), the shift-add composition
+  (``ShiftAdd.cpp``), the PTM 32 nm off currents of the leakage model (``Technology.cpp``).
 * **SpikeSim** (``SNN_train_infer_quantization_ela/ela_spikesim.py``, 65 nm): areas NeuroSim
   does not print (ADC, per-tile H-tree), and per-PE-cycle energies kept as cross-checks.
 * **SATA_Sim** (32 nm, 16-bit operations): the GradLIF composition and digital cross-checks.

@@ -4,10 +4,13 @@
 Each counter is priced by one component (docs/cost-model.md has the table): ``active_rows`` the
 cell currents, ``rows_driven`` the spike decoder, ``adc_conversions`` the ADC and its mux,
 ``psum_adds`` the shift-adders / accumulators, buffer bytes the SRAM buffers (update-phase
-bytes the WGU's SRAM) plus the local H-tree, ``tile_bytes`` the global H-tree, ``lif_ops`` and
-``gradlif_ops`` the neuron unit, ``wgu_macs`` the WGU adders (and a multiplier for the
-multi-bit first-layer input), ``write_pulses`` / ``verify_reads`` the RRAM programming.
-DRAM (loading the training set) is a line of its own, as in the paper.
+bytes the WGU's SRAM) plus the local H-tree, ``tile_bytes`` the global H-tree,
+``unit_traffic_bits`` the global H-tree to and from the global LIF/GradLIF units and WGUs
+(component ``htree_units``), ``lif_ops`` and ``gradlif_ops`` the neuron unit, ``wgu_macs`` the
+WGU adders (and a multiplier for the multi-bit first-layer input) under the chip's
+``hierarchy.wgu_design``, ``write_pulses`` / ``verify_reads`` the RRAM programming.
+DRAM (loading the training set) is a line of its own, as in the paper; leakage too
+(``leakage.py``).
 """
 from __future__ import annotations
 
