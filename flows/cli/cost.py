@@ -54,7 +54,9 @@ def register(sub) -> None:
     p.set_defaults(handler=run_network)
 
     p = actions.add_parser(
-        "table1", help="dense roll-up of the three Table I networks vs the paper's ratios",
+        "table1", help="dense roll-up of the three Table I networks vs the paper's ratios, "
+                       "with the rule-overhead (backward + update) ratios, the three WGU "
+                       "designs side by side and leakage as a separate line",
         parents=[common_options(out="default runs/cost/table1")])
     p.add_argument("--spike-rate", type=float, dest="spike_rate",
                    help="hidden-layer spike rate of every network (default: measured rates)")
