@@ -225,12 +225,13 @@ class _Builder:
                      "error")
         return glif
 
-    def wgu_ops(self, batch, sample, glif, deps, priority_of):
-        """``wgu[l, s, t]`` after each delta (and ``deps``). Returns them per layer, per t."""
+    def wgu_ops(self, batch, sample, glif, deps, priority_of, layers=None):
+        """``wgu[l, s, t]`` after each delta (and ``deps``) for ``layers`` (default all).
+        Returns them per layer, per timestep (layers not built stay 0)."""
         g, plan, times = self.graph, self.plan, self.times
         T = plan.timesteps
         wgu = [[0] * T for _ in range(plan.n_layers)]
-        for l in range(plan.n_layers):
+        for l in (range(plan.n_layers) if layers is None else layers):
             lt = times.layers[l]
             for t in range(T - 1, -1, -1):
                 wgu[l][t] = g.op("wgu", lt.wgu_ns, resources=[self.wgu[l]],
@@ -247,19 +248,22 @@ class _Builder:
 
     # -- update --------------------------------------------------------------------------------
 
-    def writes(self, batch, first_wgu, wgu_of_layer, deps_extra=()):
-        """Gradients held in the WGU until ``write[l, b]`` programs all copies of layer l."""
-        g, plan, times = self.graph, self.plan, self.times
-        writes = []
-        for l in range(plan.n_layers):
-            write = g.op("write", times.layers[l].write_ns, all_servers=[self.tile[l]],
-                         deps=list(wgu_of_layer[l]) + list(deps_extra),
-                         priority=(batch, plan.batch_size, 3, 0, l), batch=batch, layer=l)
-            use = plan.uses[l]
-            g.tensor(_nbytes(use.cols * use.rows, plan.grad_bits),
-                     f"wgu:{plan.wgu_bank[l]}", first_wgu[l], [write], "gradient")
-            writes.append(write)
-        return writes
+    def write(self, batch, layer, first_wgu, wgu_ops):
+        """``write[l, b]`` programs all copies of layer l after its gradients are complete; the
+        gradients live in the WGU from the first accumulation until the write."""
+        g, plan = self.graph, self.plan
+        write = g.op("write", self.times.layers[layer].write_ns, all_servers=[self.tile[layer]],
+                     deps=list(wgu_ops), priority=(batch, plan.batch_size, 3, 0, layer),
+                     batch=batch, layer=layer)
+        use = plan.uses[layer]
+        g.tensor(_nbytes(use.cols * use.rows, plan.grad_bits), f"wgu:{plan.wgu_bank[layer]}",
+                 first_wgu, [write], "gradient")
+        return write
+
+    def writes(self, batch, first_wgu, wgu_of_layer):
+        """:meth:`write` of every layer."""
+        return [self.write(batch, l, first_wgu[l], wgu_of_layer[l])
+                for l in range(self.plan.n_layers)]
 
 
 def _phase_batches(b: _Builder, rule: str) -> None:
@@ -327,25 +331,31 @@ def _phase_batches(b: _Builder, rule: str) -> None:
                     for t in range(T):
                         g.tensor(size, f"tile:L{l - 1}", bsend_ops[i][l][t],
                                  [per_sample_glif[i][l - 1][t]], "error")
-        # Update: the WGU after the whole backward phase; BP's one bank goes layer by layer
-        # from the top, DFA's banks (one per layer) work at once.
-        wgu_by_layer: list[list[int]] = [[] for _ in range(L)]
-        first_wgu: list[int | None] = [None] * L
+        # Update: the WGU after the whole backward phase. DFA's banks (one per layer) work at
+        # once; BP's one bank holds one layer's gradients, so it goes layer by layer from the
+        # top and layer l - 1 starts accumulating once layer l's write has taken its gradients.
+        wgu = [[[0] * T for _ in range(L)] for _ in samples]
+        writes: list[int] = [0] * L
+        previous_write: list[int] = []
+        for l in (range(L - 1, -1, -1) if rule == "bp" else range(L)):
+            for i, (sample, *_rest) in enumerate(samples):
+                built = b.wgu_ops(batch, sample, per_sample_glif[i],
+                                  [backward_end] + previous_write,
+                                  lambda l, t, i=i: (batch, 2, L - 1 - l, i, T - 1 - t),
+                                  layers=[l])
+                wgu[i][l] = built[l]
+            writes[l] = b.write(batch, l, wgu[0][l][T - 1],
+                                [op for i in range(len(samples)) for op in wgu[i][l]])
+            if rule == "bp":
+                previous_write = [writes[l]]
         for i, (sample, send, fwd, lif, _loss) in enumerate(samples):
             glif = per_sample_glif[i]
-            wgu = b.wgu_ops(batch, sample, glif, [backward_end],
-                            lambda l, t, i=i: (batch, 2, L - 1 - l, i, T - 1 - t))
-            b.input_and_membrane_tensors(send, fwd, lif, glif, wgu)
+            b.input_and_membrane_tensors(send, fwd, lif, glif, wgu[i])
             if rule == "dfa":
-                b.delta_tensors(glif, lambda l, t, wgu=wgu: [wgu[l][t]])
+                b.delta_tensors(glif, lambda l, t, w=wgu[i]: [w[l][t]])
             else:
-                b.delta_tensors(glif, lambda l, t, wgu=wgu, i=i: [wgu[l][t]] + (
+                b.delta_tensors(glif, lambda l, t, w=wgu[i], i=i: [w[l][t]] + (
                     [tmvm_ops[i][l][t]] if l >= 1 else []))
-            for l in range(L):
-                wgu_by_layer[l].extend(wgu[l])
-                if first_wgu[l] is None:
-                    first_wgu[l] = wgu[l][T - 1]
-        writes = b.writes(batch, first_wgu, wgu_by_layer)
         end = g.barrier(writes, batch=batch)
         b.batch_end.append(end)
         gate = [end]

@@ -16,6 +16,7 @@ from typing import Any
 from ..chip import BITS_PER_KB, ChipConfig
 from ..cost.area import area_model
 from ..cost.energy import ENERGY_COMPONENTS, dram_energy, energy_model, unit_costs
+from ..cost.leakage import LEAKAGE_COMPONENTS, leakage_energy_pj, leakage_power_uw
 from ..cost.mapping import Mapping, map_network, matrix_uses
 from ..cost.workload import Workload
 from .dataflows import DATAFLOWS, SCHEME_OF, BuiltGraph, GraphPlan, build_graph
@@ -49,8 +50,10 @@ class Simulation:
         Time the epoch's DRAM traffic needs at the chip's bandwidth.
     energy_pj : dict
         By component: the roll-up's components (dynamic, from the workload's counts),
-        ``dram_dataset`` (loading the training set) and ``dram_spill`` (spills written and
-        read back).
+        ``dram_dataset`` (loading the training set), ``dram_spill`` (spills written and
+        read back) and ``leakage`` (standby power of the allocated chip over the makespan).
+    leakage_pj : dict
+        The ``leakage`` line by component (``models/cost/leakage.py``).
     dram_bytes : dict
         ``dataset`` and ``spill`` (written plus read back) bytes of the epoch.
     spill_bytes_per_batch : float
@@ -85,6 +88,7 @@ class Simulation:
     schedule_makespan_ns: float
     dram_ns: float
     energy_pj: dict[str, float]
+    leakage_pj: dict[str, float]
     dram_bytes: dict[str, float]
     spill_bytes_per_batch: float
     spilled_bytes_by_kind: dict[str, float]
@@ -116,6 +120,7 @@ class Simulation:
             "dram_time_s": self.dram_ns * 1e-9,
             "batch_end_s": [t * 1e-9 for t in self.batch_end_ns],
             "energy_j": energy_j,
+            "leakage_j": {k: v * 1e-12 for k, v in self.leakage_pj.items()},
             "dram_bytes": dict(self.dram_bytes, total=sum(self.dram_bytes.values())),
             "spill_bytes_per_batch": self.spill_bytes_per_batch,
             "spilled_bytes_by_kind": dict(self.spilled_bytes_by_kind),
@@ -129,7 +134,40 @@ class Simulation:
         }
 
 
+def _shared_feedback(mapping: Mapping, chip: ChipConfig) -> Mapping:
+    """SDFA's one feedback matrix: ``B`` of ``max_l n_l x classes``, layer l taking the leading
+    ``n_l`` entries of the one projection (REFERENCE.md §2, the authors' code) instead of one
+    ``B_l`` per hidden layer."""
+    widest = max(n for n, _ in mapping.b_shapes)
+    classes = mapping.b_shapes[0][1]
+    rows = scalar(chip.crossbar.rows)
+    outputs = scalar(chip.outputs_per_crossbar)
+    need = math.ceil(classes / rows) * math.ceil(widest / outputs)
+    capacity = scalar(chip.mapping.b_tiles) * scalar(chip.hierarchy.crossbars_per_tile)
+    requested = int(scalar(chip.mapping.b_duplication))
+    copies = int(capacity // need) if requested == 0 else requested
+    if copies < 1 or need * copies > capacity:
+        raise ValueError(f"the SDFA feedback matrix needs {need} crossbars x {max(copies, 1)} "
+                         f"copies, the B tile(s) hold {int(capacity)} (mapping.b_tiles, "
+                         f"mapping.b_duplication)")
+    return dataclasses.replace(mapping, b_shapes=[(widest, classes)],
+                               b_crossbars=[float(need)], b_dup=float(copies))
+
+
 def _mapping_for(dataflow: str, workload: Workload, chip: ChipConfig) -> Mapping:
+    if dataflow == "pipesdfa":
+        # One shared B (checked below), so skip the per-layer B_l feasibility of the roll-up.
+        mapping = map_network(workload.layers, chip, "dfa",
+                              architecture=workload.architecture)
+        if not mapping.b_shapes:
+            return mapping.check()
+        max_tiles, n_tiles = scalar(chip.hierarchy.max_tiles), scalar(mapping.n_tiles)
+        if 0 < max_tiles < n_tiles:
+            raise ValueError(f"network {'-'.join(map(str, mapping.layers))} needs "
+                             f"{int(n_tiles)} tiles for PipeSDFA (layers "
+                             f"{[int(scalar(t)) for t in mapping.tiles]} + B), the chip has "
+                             f"hierarchy.max_tiles={int(max_tiles)}")
+        return _shared_feedback(mapping, chip)
     mapping = map_network(workload.layers, chip, SCHEME_OF[dataflow],
                           architecture=workload.architecture).check()
     if dataflow == "pipelayer":
@@ -137,6 +175,20 @@ def _mapping_for(dataflow: str, workload: Workload, chip: ChipConfig) -> Mapping
         words = [float(o * i) for o, i in mapping.shapes]
         mapping = dataclasses.replace(mapping, wgu_words=sum(words), wgu_banks=len(words))
     return mapping
+
+
+def _shared_feedback_cells(cells: dict, mapping: Mapping) -> dict:
+    """Counts with one read of the shared B per sample: the widest ``B_l``'s reads (the same
+    size as the shared B's) kept as ``B0``, the other ``B_l`` dropped."""
+    b_cells = {name: cell for (name, phase), cell in cells.items() if name.startswith("B")}
+    if not b_cells:
+        return cells
+    widest = max(b_cells, key=lambda name: (b_cells[name].get("adc_conversions", 0.0), name))
+    out = {key: cell for key, cell in cells.items() if not key[0].startswith("B")}
+    for (name, phase), cell in cells.items():
+        if name == widest:
+            out[("B0", phase)] = cell
+    return out
 
 
 def simulation_plan(dataflow: str, workload: Workload, chip: ChipConfig, mapping: Mapping,
@@ -201,6 +253,8 @@ def simulate(workload: Workload, chip: ChipConfig, dataflow: str, *,
     batches = int(workload.batches)
     window = min(simulated_batches, batches)
     cells = workload.counts[scheme]
+    if dataflow == "pipesdfa":
+        cells = _shared_feedback_cells(cells, mapping)
     uses = matrix_uses(workload.layers, workload.architecture)
     plan = simulation_plan(dataflow, workload, chip, mapping, window)
     if times is None:
@@ -227,6 +281,11 @@ def simulate(workload: Workload, chip: ChipConfig, dataflow: str, *,
         energy[component] = energy.get(component, 0.0) + float(scalar(value))
     energy["dram_dataset"] = dataset_pj
     energy["dram_spill"] = spill_bytes * 8.0 * scalar(dram.pj_per_bit)
+    makespan = max(schedule_makespan, dram_ns)
+    power = leakage_power_uw(chip, mapping, area)
+    leakage = {c: float(scalar(leakage_energy_pj(power[c], makespan)))
+               for c in LEAKAGE_COMPONENTS}
+    energy["leakage"] = sum(leakage.values())
     scale = batches / window
     link_bytes = {name: value * scale for name, value in schedule.bytes_by_resource().items()
                   if name.startswith("link:")}
@@ -234,8 +293,8 @@ def simulate(workload: Workload, chip: ChipConfig, dataflow: str, *,
         dataflow=dataflow, layers=list(workload.layers), timesteps=workload.timesteps,
         batch_size=workload.batch_size, batches=batches, simulated_batches=window,
         samples=float(workload.samples), batch_end_ns=ends,
-        makespan_ns=max(schedule_makespan, dram_ns), schedule_makespan_ns=schedule_makespan,
-        dram_ns=dram_ns, energy_pj=energy,
+        makespan_ns=makespan, schedule_makespan_ns=schedule_makespan,
+        dram_ns=dram_ns, energy_pj=energy, leakage_pj=leakage,
         dram_bytes={"dataset": dataset_bytes, "spill": spill_bytes},
         spill_bytes_per_batch=spill_per_batch,
         spilled_bytes_by_kind={k: float(v) for k, v in occupancy.spilled_bytes_by_kind.items()},

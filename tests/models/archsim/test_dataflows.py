@@ -83,15 +83,17 @@ def test_bp_by_hand():
     # Layer 1 first: GradLIF sample 0 [21,24], sample 1 [24,27]; each step's transposed read
     # on the one tile copy: [22,24] [24,26] [26,28] (sample 0), [28,30] [30,32] [32,34]
     # (sample 1), each followed by its error on link 1, the last [34,35]. Layer 0 after that
-    # barrier: [35,38] and [38,41]. Update on the one WGU bank, layer 1 first: [41,47], write
-    # 1 [47,49]; layer 0 [47,53], write 0 [53,55].
+    # barrier: [35,38] and [38,41]. Update on the one WGU bank (it holds one layer's
+    # gradients), layer 1 first: [41,47], write 1 [47,49]; then layer 0 [49,55], write 0
+    # [55,57].
     sim = tiny("bp")
     reads = [op(sim, "tmvm", 1, s, t) for s in range(2) for t in (2, 1, 0)]
     assert reads == [[22, 24], [24, 26], [26, 28], [28, 30], [30, 32], [32, 34]]
     assert op(sim, "bsend", 1, 1, 0) == [34, 35]
     assert [op(sim, "glif", 0, s, 0) for s in range(2)] == [[37, 38], [40, 41]]
-    assert op(sim, "write", 1) == [47, 49] and op(sim, "write", 0) == [53, 55]
-    assert sim.schedule_makespan_ns == 55
+    assert op(sim, "write", 1) == [47, 49] and op(sim, "write", 0) == [55, 57]
+    assert op(sim, "wgu", 0, 0, 2) == [49, 50]
+    assert sim.schedule_makespan_ns == 57
 
 
 def test_pipelayer_by_hand():
@@ -128,7 +130,7 @@ def test_pipelines_order():
     # The three pipeline levels beat the phase-separated dataflows and PipeLayer here.
     spans = {flow: tiny(flow).schedule_makespan_ns
              for flow in ("bp", "dfa", "pipelayer", "pipesdfa")}
-    assert spans == {"bp": 55, "dfa": 38, "pipelayer": 65, "pipesdfa": 33}
+    assert spans == {"bp": 57, "dfa": 38, "pipelayer": 65, "pipesdfa": 33}
 
 
 @pytest.mark.parametrize("dataflow", ["bp", "dfa", "pipelayer", "pipesdfa"])
