@@ -101,7 +101,7 @@ def test_bad_input_is_one_line():
     with pytest.raises(ValueError, match="buffers.tile_kb must be a positive number"):
         simulate(work, chip.updated({"buffers.tile_kb": -1.0}), "bp")
     big = workload([2312, 1000, 1000, 10], 10, 4, 2, chip)
-    with pytest.raises(ValueError, match="needs 9 tiles for PipeSDFA .* max_tiles=2"):
+    with pytest.raises(ValueError, match="needs 9 tiles for PipeSDFA .*hierarchy.max_tiles=2"):
         simulate(big, chip.updated({"hierarchy.max_tiles": 2}), "pipesdfa")
     with pytest.raises(ValueError, match="simulated_batches must be a positive integer"):
         simulate(work, chip, "bp", simulated_batches=0)
