@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..models.archsim.dataflows import DATAFLOWS
-from ..models.archsim.simulator import SIMULATED_BATCHES, Simulation, simulate
+from ..models.archsim.simulator import Simulation, simulate
 from ..models.chip import ChipConfig
 from ..models.cost.energy import ENERGY_COMPONENTS
 from ..models.cost.workload import DenseSpec, Workload, dense_workload
@@ -102,8 +102,9 @@ def adapt_simulation_input(source, chip: ChipConfig | None = None
 
 
 def run_simulations(workload: Workload, chip: ChipConfig, dataflows: Sequence[str], *,
-                    simulated_batches: int = SIMULATED_BATCHES) -> dict[str, Simulation]:
-    """One :class:`Simulation` per dataflow, in the order given.
+                    simulated_batches: int | None = None) -> dict[str, Simulation]:
+    """One :class:`Simulation` per dataflow, in the order given (``simulated_batches``: the
+    simulator's default per dataflow when None).
 
     Raises
     ------

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""``dfasim bench train|conv|adapt|noise|rtl``: speed figures, each written to
+"""``dfasim bench train|conv|adapt|noise|rtl|simulate``: speed figures, each written to
 OUT/bench_WHAT.json."""
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import sys
 from pathlib import Path
 
 from ...golden.options import TRAINING_RULES
-from .parsing import NameList, RegistryNames, common_options, positive_int
+from .parsing import (NETWORK_HELP, NameList, RegistryNames, common_options, network_arg,
+                      positive_int)
 
 __all__ = ["register"]
 
 DATASETS = RegistryNames("dfasim.flows.datasets.registry", "DATASETS")
 SIMULATORS = RegistryNames("dfasim.flows.bench", "RTL_SIMULATORS")
+DATAFLOWS = RegistryNames("dfasim.models.archsim.dataflows", "DATAFLOWS")
 
 
 def _out_help(action: str) -> str:
@@ -86,6 +88,22 @@ def register(sub) -> None:
     p.add_argument("--lanes", type=positive_int, default=16,
                    help="GradLIF lanes (default %(default)s)")
     p.set_defaults(handler=run_rtl)
+
+    p = actions.add_parser(
+        "simulate", help="seconds to simulate one training epoch per dataflow, and the "
+                         "scheduler's operations per second",
+        parents=[common_options(out=_out_help("simulate"))])
+    p.add_argument("--network", type=network_arg, default="uci_har", metavar="NETWORK",
+                   help=NETWORK_HELP + " (default %(default)s)")
+    p.add_argument("--dataflows", type=NameList(DATAFLOWS, "dataflow"), metavar="DATAFLOWS",
+                   help="comma-separated subset of %(type)s (default all)")
+    p.add_argument("--samples", type=positive_int, default=7352,
+                   help="samples per epoch (default %(default)s, UCI-HAR's training split)")
+    p.add_argument("--batch-size", type=positive_int, default=50, dest="batch_size",
+                   help="samples per batch (default %(default)s)")
+    p.add_argument("--timesteps", type=positive_int,
+                   help="timesteps T (default: the named network's, else 128)")
+    p.set_defaults(handler=run_simulate)
 
 
 def _out_file(args) -> Path:
@@ -191,5 +209,29 @@ def run_conv(args) -> int:
         memory = f", peak {r['peak_memory_gib']:.1f} GiB" if "peak_memory_gib" in r else ""
         print(f"  {name:<5} {r['seconds_per_epoch']:8.2f} s/epoch  "
               f"{r['event_frames_per_second']:8.1f} frames/s{memory}")
+    print(f"wrote {out}")
+    return 0
+
+
+def run_simulate(args) -> int:
+    """``dfasim bench simulate``: seconds per simulated epoch per dataflow."""
+    from ...models.archsim import DATAFLOWS as ALL_DATAFLOWS
+    from ..bench_simulate import bench_simulate
+    from ..fileio import write_json
+
+    out = _out_file(args)
+    res = bench_simulate(args.network, args.dataflows or ALL_DATAFLOWS, samples=args.samples,
+                         batch_size=args.batch_size, timesteps=args.timesteps)
+    write_json(out, res)
+    load = ", ".join(f"{x:.2f}" for x in res["load_average"])
+    print(f"one simulated epoch of {res['network']} ({res['samples']} samples x "
+          f"T={res['timesteps']}, batch {res['batch_size']}; load average {load}):")
+    for flow, r in res["dataflows"].items():
+        print(f"  {flow:<9} {r['seconds']:6.2f} s  ({r['operations']:,} operations in "
+              f"{r['simulated_batches']} of {r['batches']} batches; epoch "
+              f"{r['makespan_s']:.3f} s, {r['energy_j'] * 1e3:.2f} mJ)")
+    engine = res["engine"]
+    print(f"  engine: {engine['ops_per_s']:,.0f} operations/s scheduled, "
+          f"{engine['tensors_per_s']:,.0f} tensors/s placed")
     print(f"wrote {out}")
     return 0
