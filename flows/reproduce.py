@@ -161,6 +161,7 @@ def reproduce(cfg: ReproduceConfig, out_dir: str | Path, *, overwrite: bool = Fa
     """Run the whole path for one dataset into ``out_dir``; return the ``results.json`` dict."""
     from .adapt import adapt
     from .cost import cost_report, write_cost_outputs
+    from .simulate import adapt_simulation_input, run_simulations, write_simulation_outputs
     from .train import train
 
     check_reproduce_input(cfg)
@@ -169,7 +170,7 @@ def reproduce(cfg: ReproduceConfig, out_dir: str | Path, *, overwrite: bool = Fa
     if cfg_path.exists() and not overwrite:
         _check_saved(cfg_path, cfg, out)
     if overwrite:
-        for sub in ("train", "adapt", "cost", "figures"):
+        for sub in ("train", "adapt", "cost", "simulation", "figures"):
             shutil.rmtree(out / sub, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out)
@@ -187,7 +188,14 @@ def reproduce(cfg: ReproduceConfig, out_dir: str | Path, *, overwrite: bool = Fa
     report = _relative_paths(report, adapt_json, out / "cost")
     write_cost_outputs(report, out / "cost")
 
-    row = table1_row(results, report, metrics)
+    # Energy and latency of the Table I row come from the architecture simulator, run on the
+    # same activity and chip as the roll-up (which stays in cost/ as the fast mode).
+    workload, sim_chip, _ = adapt_simulation_input(adapt_json, cfg.adapt.chip)
+    simulations = run_simulations(workload, sim_chip, ["bp", "dfa"])
+    write_simulation_outputs(simulations, out / "simulation",
+                             f"{results['dataset']} adaptation epoch")
+    row = table1_row(results, report, metrics,
+                     {rule: sim.to_dict() for rule, sim in simulations.items()})
     figures = write_figures(results, out)
     summary = {"format": "dfasim.reproduce", "version": 1, "dataset": results["dataset"],
                "source": results["source"], "layers": results["layers"],
@@ -198,9 +206,11 @@ def reproduce(cfg: ReproduceConfig, out_dir: str | Path, *, overwrite: bool = Fa
                "accuracy_per_epoch": accuracy_curves(results),
                "reproducibility": reproducibility(results, metrics),
                "cost": {"mode": report["mode"], "ratios": report["ratios"],
+                        "simulated_ratios": row["ratios_dfa_over_bp"],
                         "paper_ratios": report["paper_ratios"]},
                "files": {"config": "reproduce.toml", "train": "train/metrics.json",
                          "adapt": "adapt/adapt.json", "cost": "cost/cost.json",
+                         "simulation": "simulation/summary.md",
                          "figures": figures}}
     write_json(out / "results.json", summary)
     write_table(out / "table1.csv", out / "table1.md", [summary])

@@ -78,12 +78,24 @@ def test_reproduce_tiny_end_to_end(tmp_path, capsys):
             assert chip["adapt"][rule]["epoch_counts"]["layers"]
     for rule in ("bp", "dfa"):
         assert cost["schemes"][rule]["energy_pj"]["total"] > 0
-        assert row[f"{rule}_energy_uj_per_epoch"] == pytest.approx(
+        # The roll-up's figures beside the simulator's, which the row shows.
+        assert row[f"rollup_{rule}_energy_uj_per_epoch"] == pytest.approx(
             cost["schemes"][rule]["energy_pj"]["total"] * 1e-6, rel=1e-12)
+        sim = json.loads((out / "simulation" / rule / "simulation.json").read_text())
+        energy = sim["energy_j"]
+        assert row[f"{rule}_energy_uj_per_epoch"] == pytest.approx(
+            (energy["total"] - energy["dram_dataset"]) * 1e6, rel=1e-12)
+        assert row[f"{rule}_latency_ms_per_epoch"] == pytest.approx(sim["makespan_s"] * 1e3)
+        parts = row[f"{rule}_energy_parts_uj"]
+        assert sum(parts.values()) == pytest.approx(row[f"{rule}_energy_uj_per_epoch"])
+        assert parts["leakage"] > 0 and parts["dynamic"] > 0
         finals = [100 * c["adapt"][rule]["history"][-1]["test_acc"] for c in adapt["chips"]]
         assert row[f"{rule}_acc_pct"]["mean"] == pytest.approx(sum(finals) / 2)
     assert row["fp32_acc_pct"] == pytest.approx(100 * adapt["fp32_accuracy"])
-    assert row["ratios_dfa_over_bp"]["energy"] == pytest.approx(cost["ratios"]["energy"])
+    assert row["rollup_ratios_dfa_over_bp"]["energy"] == pytest.approx(cost["ratios"]["energy"])
+    assert row["ratios_dfa_over_bp"]["energy"] == pytest.approx(
+        row["dfa_energy_uj_per_epoch"] / row["bp_energy_uj_per_epoch"])
+    assert "from the architecture simulator" in (out / "report.md").read_text()
 
     # The report's Table I row shows the same numbers as the JSON (to the digits printed).
     report = (out / "report.md").read_text()
