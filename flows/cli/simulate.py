@@ -13,11 +13,23 @@ from .cost import DENSE_BATCH, DENSE_SAMPLES, DENSE_TIMESTEPS
 from .cost import _dense_spec as dense_spec_of_args
 from .parsing import NETWORK_HELP, common_options, network_arg, positive_int
 
-__all__ = ["register", "DATAFLOW_CHOICES"]
+__all__ = ["register", "DATAFLOW_CHOICES", "DEFAULT_SIMULATED_BATCHES"]
 
 #: The four dataflows of ``docs/simulator.md`` and ``all`` (kept here, not imported from the
 #: simulator, so the parser does not load numpy; a test checks they agree).
 DATAFLOW_CHOICES = ("bp", "dfa", "pipelayer", "pipesdfa", "all")
+
+#: The simulator's default scheduled batches per dataflow, for the help text (a copy, so the
+#: parser does not load numpy; a test checks it against ``simulator.SIMULATED_BATCHES``).
+DEFAULT_SIMULATED_BATCHES = {"bp": 2, "dfa": 2, "pipelayer": 2, "pipesdfa": 3}
+
+
+def _simulated_batches_help() -> str:
+    by_count: dict[int, list[str]] = {}
+    for name, count in DEFAULT_SIMULATED_BATCHES.items():
+        by_count.setdefault(count, []).append(name)
+    return "; ".join(f"{count} for {', '.join(names)}" for count, names in by_count.items())
+
 
 _DENSE_OPTIONS = ("timesteps", "samples", "batch_size", "spike_rate", "static")
 
@@ -55,8 +67,9 @@ def register(sub) -> None:
                    help="static input of --network repeated every timestep (DRAM line), not "
                         "a sequence")
     p.add_argument("--simulated-batches", type=positive_int, dest="simulated_batches", metavar="K",
-                   help="batches scheduled exactly before the epoch is extrapolated "
-                        "(default 3)")
+                   help=f"batches scheduled exactly before the epoch is extrapolated "
+                        f"(default {_simulated_batches_help()}: batches separated by the "
+                        f"update barrier repeat the first, pipesdfa's overlap)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(handler=run_simulate)
 

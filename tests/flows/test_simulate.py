@@ -6,12 +6,13 @@ import pytest
 import torch
 
 from dfasim.flows.cli import main
-from dfasim.flows.cli.simulate import DATAFLOW_CHOICES
+from dfasim.flows.cli.simulate import DATAFLOW_CHOICES, DEFAULT_SIMULATED_BATCHES
 from dfasim.flows.config import to_dict
 from dfasim.flows.simulate import (DATAFLOW_LABELS, DATAFLOWS, dense_simulation_workload,
                                    gantt_batch, run_simulations)
 from dfasim.golden.network import NetworkSpec, SpikingMLP
 from dfasim.models.analog_network import AnalogSNN, deploy_feedback
+from dfasim.models.archsim.simulator import SIMULATED_BATCHES
 from dfasim.models.chip import ChipConfig
 from dfasim.models.cost.workload import DenseSpec
 from dfasim.models.rram.noise import IdealDevice
@@ -98,11 +99,11 @@ def test_all_dataflows_side_by_side(tmp_path, capsys):
 def test_the_gantt_chart_shows_the_second_batch_when_there_is_one():
     chip = ChipConfig()
     workload = dense_simulation_workload(DenseSpec([4, 3, 2], 3, 6, 2), chip)
-    three = run_simulations(workload, chip, ["dfa"])["dfa"]
+    default = run_simulations(workload, chip, ["dfa"])["dfa"]
     one = run_simulations(workload, chip, ["dfa"], simulated_batches=1)["dfa"]
-    assert (three.simulated_batches, one.simulated_batches) == (2, 1)
-    assert (gantt_batch(three), gantt_batch(one)) == (1, 0)
-    assert (three.schedule.batch == 1).any()
+    assert (default.simulated_batches, one.simulated_batches) == (SIMULATED_BATCHES["dfa"], 1)
+    assert (gantt_batch(default), gantt_batch(one)) == (1, 0)
+    assert (default.schedule.batch == 1).any() and not (one.schedule.batch == 1).any()
 
 
 def test_simulated_batches_on_the_command_line(tmp_path):
@@ -112,8 +113,9 @@ def test_simulated_batches_on_the_command_line(tmp_path):
     assert d["simulated_batches"] == 1 and len(d["batch_end_s"]) == 1
 
 
-def test_dataflow_choices_are_the_simulators():
+def test_dataflow_choices_and_defaults_are_the_simulators():
     assert DATAFLOW_CHOICES == (*DATAFLOWS, "all") and set(DATAFLOW_LABELS) == set(DATAFLOWS)
+    assert DEFAULT_SIMULATED_BATCHES == SIMULATED_BATCHES
 
 
 @pytest.fixture(scope="module")
