@@ -7,11 +7,12 @@ import math
 
 import pytest
 
-from dfasim.golden.networks import NETWORKS
+from dfasim.golden.networks import NETWORKS, architecture_of
 from dfasim.models.archsim import DATAFLOWS, simulate
 from dfasim.models.chip import ChipConfig
 from dfasim.models.cost import DenseSpec, dense_workload, evaluate
 from dfasim.models.cost.area import area_model
+from dfasim.models.cost.mapping import matrix_uses
 from dfasim.models.cost.leakage import leakage_power_uw
 
 
@@ -132,3 +133,20 @@ def test_agreement_with_the_rollup_uci_har():
         sim = simulate(work, chip, scheme, simulated_batches=2)
         rollup = float(evaluate(work, chip, scheme).latency_total)
         assert sim.schedule_makespan_ns == pytest.approx(rollup, rel=0.03)
+
+
+@pytest.mark.parametrize("name", ["pipesdfa-dvsgesture-convnet", "pipesdfa-dvsgesture-vgg11"])
+def test_convolutional_networks(name):
+    # Convolutions are im2col matrices read once per output position; SDFA's one feedback
+    # matrix projects onto the widest neuron map, so the B tiles must hold it (b_tiles set).
+    chip = ChipConfig().updated({"mapping.b_tiles": 1024})
+    spec = DenseSpec(layers=[1, 1], timesteps=4, samples_per_epoch=32, batch_size=8,
+                     architecture=architecture_of(name))
+    work = dense_workload(spec, chip)
+    pipelayer = simulate(work, chip, "pipelayer")
+    pipesdfa = simulate(work, chip, "pipesdfa")
+    assert pipesdfa.makespan_ns <= pipelayer.makespan_ns
+    # Convolutions have many output positions per timestep, each a read of its matrix.
+    uses = matrix_uses(work.layers, work.architecture)
+    assert uses[0].positions > 1
+    assert pipesdfa.onchip_demand_bytes > 0 and pipesdfa.occupancy.spilled_bytes > 0
