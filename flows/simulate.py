@@ -164,13 +164,20 @@ def _energy_rows(sim: Simulation) -> list[tuple[str, float]]:
     return [(c, float(sim.energy_pj[c])) for c in keys]
 
 
-def _headline(sim: Simulation, title: str) -> str:
+def _headline(sims: Sequence[Simulation], title: str) -> str:
+    """The network and epoch of ``sims`` (one workload) and the batches each one scheduled."""
+    sim = sims[0]
     layers = "-".join(map(str, sim.layers))
     name = title if title == layers else f"{title} ({layers})"
-    return (f"{name}, T={sim.timesteps}, "
-            f"{sim.samples:,.0f} samples per epoch in {sim.batches} batches of "
-            f"{sim.batch_size}; {sim.simulated_batches} batch"
-            f"{'es' if sim.simulated_batches != 1 else ''} scheduled, the rest extrapolated")
+    scheduled = sorted({s.simulated_batches for s in sims})
+    if len(scheduled) == 1:
+        count = scheduled[0]
+        window = f"{count} batch{'es' if count != 1 else ''} scheduled"
+    else:
+        window = "batches scheduled: " + ", ".join(f"{DATAFLOW_LABELS[s.dataflow]} "
+                                           f"{s.simulated_batches}" for s in sims)
+    return (f"{name}, T={sim.timesteps}, {sim.samples:,.0f} samples per epoch in "
+            f"{sim.batches} batches of {sim.batch_size}; {window}, the rest extrapolated")
 
 
 # --- summary.md -------------------------------------------------------------------------------
@@ -178,7 +185,7 @@ def _headline(sim: Simulation, title: str) -> str:
 def summary_markdown(sim: Simulation, title: str) -> str:
     """The ``summary.md`` of one dataflow: epoch totals, buffers, utilisation."""
     label = DATAFLOW_LABELS[sim.dataflow]
-    lines = [f"# Simulated training epoch: {title}, {label}", "", _headline(sim, title) + ".",
+    lines = [f"# Simulated training epoch: {title}, {label}", "", _headline([sim], title) + ".",
              "", "| quantity | value |", "|---|---|",
              f"| makespan per epoch | {_si(sim.makespan_ns * 1e-9, 's')} |",
              f"| makespan from the schedule alone | "
@@ -235,7 +242,7 @@ def comparison_markdown(simulations: Mapping[str, Simulation], title: str) -> st
     joules = lambda v: _si(v, "J")  # noqa: E731
     lines = [f"# Simulated training epoch: {title}, "
              f"{', '.join(DATAFLOW_LABELS[d] for d in simulations)}", "",
-             _headline(sims[0], title) + ".", "", head, rule,
+             _headline(sims, title) + ".", "", head, rule,
              row("makespan per epoch", [s.makespan_ns * 1e-9 for s in sims], seconds, True),
              row("makespan from the schedule alone", [s.schedule_makespan_ns * 1e-9
                                                       for s in sims], seconds, True),
@@ -279,7 +286,7 @@ def comparison_markdown(simulations: Mapping[str, Simulation], title: str) -> st
 def format_text(simulations: Mapping[str, Simulation], title: str) -> str:
     """The short text summary printed on stdout."""
     sims = list(simulations.values())
-    lines = [_headline(sims[0], title)]
+    lines = [_headline(sims, title)]
     for dataflow, sim in simulations.items():
         lines.append(f"  {DATAFLOW_LABELS[dataflow]:<10} makespan "
                      f"{_si(sim.makespan_ns * 1e-9, 's')}/epoch, energy "

@@ -8,8 +8,9 @@ import torch
 from dfasim.flows.cli import main
 from dfasim.flows.cli.simulate import DATAFLOW_CHOICES, DEFAULT_SIMULATED_BATCHES
 from dfasim.flows.config import to_dict
-from dfasim.flows.simulate import (DATAFLOW_LABELS, DATAFLOWS, dense_simulation_workload,
-                                   gantt_batch, run_simulations)
+from dfasim.flows.simulate import (DATAFLOW_LABELS, DATAFLOWS, comparison_markdown,
+                                   dense_simulation_workload, format_text, gantt_batch,
+                                   run_simulations)
 from dfasim.golden.network import NetworkSpec, SpikingMLP
 from dfasim.models.analog_network import AnalogSNN, deploy_feedback
 from dfasim.models.archsim.simulator import SIMULATED_BATCHES
@@ -84,6 +85,7 @@ def test_all_dataflows_side_by_side(tmp_path, capsys):
         _check_png(out / dataflow / "gantt.png")
         _check_png(out / dataflow / "buffers.png")
     summary = (out / "summary.md").read_text()
+    assert "4 samples per epoch in 2 batches of 2; 2 batches scheduled" in summary
     head = next(line for line in summary.splitlines() if line.startswith("| quantity"))
     assert head == "| quantity | BP | DFA | PipeLayer | PipeSDFA | PipeLayer / PipeSDFA |"
     time_ratio = made["pipelayer"]["makespan_s"] / made["pipesdfa"]["makespan_s"]
@@ -104,6 +106,17 @@ def test_the_gantt_chart_shows_the_second_batch_when_there_is_one():
     assert (default.simulated_batches, one.simulated_batches) == (SIMULATED_BATCHES["dfa"], 1)
     assert (gantt_batch(default), gantt_batch(one)) == (1, 0)
     assert (default.schedule.batch == 1).any() and not (one.schedule.batch == 1).any()
+
+
+def test_the_comparison_names_each_dataflows_scheduled_batches():
+    chip = ChipConfig()
+    workload = dense_simulation_workload(DenseSpec([4, 3, 2], 3, 8, 2), chip)
+    sims = run_simulations(workload, chip, ["dfa", "pipesdfa"])
+    assert [s.simulated_batches for s in sims.values()] == [2, 3]
+    text = comparison_markdown(sims, "tiny")
+    assert "4 batches of 2; batches scheduled: DFA 2, PipeSDFA 3, the rest" in text
+    assert "| quantity | DFA | PipeSDFA |" in text and "PipeLayer / PipeSDFA" not in text
+    assert format_text(sims, "tiny").splitlines()[0] == text.splitlines()[2].rstrip(".")
 
 
 def test_simulated_batches_on_the_command_line(tmp_path):
