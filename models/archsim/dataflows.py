@@ -119,6 +119,9 @@ class _Builder:
             self.blink = self._resource("link:B", "link")
         # Layer l's last forward op of the previous sample: one sample at a time per layer.
         self.last_forward: list[int | None] = [None] * plan.n_layers
+        # When layer 0 has finished each sample: a sample is loaded once the one two places
+        # before it has left layer 0 (one sample prefetched, not the whole batch at once).
+        self.entered: list[int] = []
         self.batch_end: list[int] = []
 
     def _resource(self, name, kind, servers=1) -> int:
@@ -128,8 +131,10 @@ class _Builder:
     # -- forward ---------------------------------------------------------------------------
 
     def load(self, batch, sample, deps):
-        """The sample from DRAM into the global buffer."""
+        """The sample from DRAM into the global buffer, one sample ahead of layer 0."""
         plan = self.plan
+        if len(self.entered) >= 2:
+            deps = list(deps) + [self.entered[-2]]
         op = self.graph.op("load", self.times.load_ns, resources=[self.res["dram"]], deps=deps,
                            priority=(batch, sample, 0, -1, -1), batch=batch, sample=sample,
                            nbytes=plan.sample_bytes)
@@ -168,6 +173,7 @@ class _Builder:
                 below = n_op
         for l in range(L):
             self.last_forward[l] = lif[l][T - 1]
+        self.entered.append(lif[0][T - 1])
         loss = g.op("loss", times.loss_ns, resources=[self.neuron[L - 1]],
                     deps=[lif[L - 1][T - 1]], priority=(batch, sample, 0, T, L), batch=batch,
                     sample=sample, layer=L - 1)
@@ -379,12 +385,14 @@ def _pipelayer(b: _Builder) -> None:
                 lt = times.layers[l]
                 use = plan.uses[l]
                 in_bits = (plan.input_bits or 8) if l == 0 else 1
+                # The tile first: a Gantt chart draws an op on its first resource.
                 stage = g.op("fwd", T * (lt.send_ns + lt.fwd_ns + lt.lif_ns),
-                             resources=[b.link[l], b.tile[l], b.neuron[l]], deps=[below],
+                             resources=[b.tile[l], b.neuron[l], b.link[l]], deps=[below],
                              priority=(batch, s, 0, 0, l), batch=batch, sample=sample,
                              layer=l, nbytes=T * _nbytes(use.in_size, in_bits))
                 forward.append(stage)
                 below = stage
+            b.entered.append(forward[0])
             loss = g.op("loss", times.loss_ns, resources=[b.neuron[L - 1]], deps=[below],
                         priority=(batch, s, 0, 1, L), batch=batch, sample=sample, layer=L - 1)
             backward: list[int] = [0] * L
@@ -394,7 +402,7 @@ def _pipelayer(b: _Builder) -> None:
                 use = plan.uses[l]
                 if l >= 1:
                     duration = T * (lt.glif_ns + lt.tmvm_ns + lt.bsend_ns)
-                    resources = [b.link[l], b.tile[l], b.neuron[l]]
+                    resources = [b.tile[l], b.neuron[l], b.link[l]]
                     moved = T * _nbytes(use.in_size, error_bits)
                 else:
                     duration, resources, moved = T * lt.glif_ns, [b.neuron[l]], 0
