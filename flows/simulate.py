@@ -427,6 +427,9 @@ def buffers_png(sim: Simulation, title: str) -> bytes:
         top = capacity if capacity <= _OFF_SCALE * peak else peak
         scale, y_unit = _byte_unit(max(top, peak))
         ax.step(times / factor, held / scale, where="post", linewidth=0.8, color="#1f77b4")
+        # Shaded, so a buffer held at its capacity stays visible under the capacity line.
+        ax.fill_between(times / factor, held / scale, step="post", alpha=0.3, color="#1f77b4",
+                        linewidth=0)
         if capacity <= _OFF_SCALE * peak:
             ax.axhline(capacity / scale, color="#d62728", linestyle="--", linewidth=0.8)
         ax.set_ylim(0, max(top, peak) / scale * 1.1)
