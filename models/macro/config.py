@@ -46,8 +46,10 @@ PAPER_TIME_SCALE = 50_000
 PAPER_CHIP_BIN_S = 100e-9
 
 # Chosen chip-scale design point the k = 1 defaults are derived from (see NeuronConfig).
-_CHIP_C_MEM_F = 1e-12      # 1 pF at k = 50,000: a MIM capacitor of ~1000 µm² at ~1 fF/µm² (chosen)
-_CHIP_TAU_S = 1e-6         # membrane time constant on chip, 10 bins of 100 ns (chosen)
+#: F, 1 pF on chip at k = 50,000: a MIM capacitor of ~1000 µm² at ~1 fF/µm² (chosen).
+_CHIP_C_MEM_F = 1e-12
+#: s, membrane time constant on chip: 10 bins of 100 ns (chosen).
+_CHIP_TAU_S = 1e-6
 
 
 def _int(value, where: str, lo: int, hi: int | None = None) -> None:

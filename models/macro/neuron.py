@@ -190,7 +190,6 @@ class AnalogNeuron:
             if np.any(~np.isfinite(v)) or np.any(v < 0) or np.any(v >= c.v_th_v):
                 raise ValueError(f"v0_v must lie in [0, {c.v_th_v}) V")
         dt = bin_s / self.time_scale
-        tau = self.tau_s
         beta = self.beta(bin_s)
         r_full = self.input_gain_v_per_a(bin_s)
         gain_over_g = c.tia_gain / c.g_leak_s
