@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...golden.networks import NETWORKS, format_layers, parse_network
+from ...golden.networks import ARCHITECTURES, NETWORKS, format_layers, parse_network
 from .cost import DENSE_BATCH, DENSE_SAMPLES, DENSE_TIMESTEPS
 from .cost import _dense_spec as dense_spec_of_args
 from .parsing import NETWORK_HELP, common_options, network_arg, positive_int
@@ -34,6 +34,32 @@ def _simulated_batches_help() -> str:
 _DENSE_OPTIONS = ("timesteps", "samples", "batch_size", "spike_rate", "static")
 
 
+def simulated_network(text: str) -> str:
+    """argparse type of ``--network``: an MLP (dash form or name) or a named convolutional
+    network (its im2col matrices are simulated, docs/simulator.md)."""
+    if text.strip() in ARCHITECTURES:
+        return text.strip()
+    return network_arg(text)
+
+
+def _dense_spec(network: str, args):
+    """The dense workload of an MLP (as ``dfasim cost network``) or of a convolutional
+    network, with the command line's T, samples, batch and spike rate."""
+    if network not in ARCHITECTURES:
+        return dense_spec_of_args(network, args)
+    from ...golden.networks import architecture_of
+    from ...models.cost.workload import DenseSpec
+
+    architecture = architecture_of(network, args.timesteps)
+    spec = DenseSpec([1, 1], architecture.timesteps,
+                     DENSE_SAMPLES if args.samples is None else args.samples,
+                     DENSE_BATCH if args.batch_size is None else args.batch_size,
+                     sequence=not args.static, name=network, architecture=architecture)
+    if args.spike_rate is not None:
+        spec.spike_rate = args.spike_rate
+    return spec.validate()
+
+
 def register(sub) -> None:
     """Add ``simulate`` to the subcommands ``sub``."""
     p = sub.add_parser(
@@ -44,8 +70,9 @@ def register(sub) -> None:
                     "and extrapolate the epoch (docs/simulator.md).",
         parents=[common_options(out="default runs/simulate/NETWORK-DATAFLOW")])
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--network", type=network_arg, metavar="NETWORK",
-                        help=f"dense workload of a network, {NETWORK_HELP}")
+    source.add_argument("--network", type=simulated_network, metavar="NETWORK",
+                        help=f"dense workload of a network, {NETWORK_HELP}; or a "
+                             f"convolutional one: {', '.join(ARCHITECTURES)}")
     source.add_argument("--adapt", metavar="ADAPT_JSON",
                         help="the activity a dfasim adapt run recorded (its adapt.json); the "
                              "chip is the one it ran on unless --config is given")
@@ -90,9 +117,9 @@ def run_simulate(args) -> int:
     else:
         chip = load_chip(args.config)
         args.static = bool(args.static)
-        spec = dense_spec_of_args(args.network, args)
+        spec = _dense_spec(args.network, args)
         workload = flow.dense_simulation_workload(spec, chip)
-        name = args.network if args.network in NETWORKS \
+        name = args.network if args.network in NETWORKS or args.network in ARCHITECTURES \
             else format_layers(parse_network(args.network))
     dataflows = flow.DATAFLOWS if args.dataflow == "all" else (args.dataflow,)
     kwargs = {} if args.simulated_batches is None else \

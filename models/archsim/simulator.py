@@ -23,7 +23,7 @@ from .dataflows import DATAFLOWS, SCHEME_OF, BuiltGraph, GraphPlan, build_graph
 from .durations import OpTimes, op_times, scalar
 from .engine import Occupancy, Schedule
 
-__all__ = ["Simulation", "simulate", "simulation_plan", "SIMULATED_BATCHES"]
+__all__ = ["Simulation", "simulate", "simulation_plan", "feedback_fold", "SIMULATED_BATCHES"]
 
 #: Batches scheduled exactly before the epoch is extrapolated (docs/simulator.md): two give
 #: the period of the dataflows whose batches are separated by the update barrier (each batch
@@ -136,15 +136,29 @@ class Simulation:
         }
 
 
+def feedback_fold(widest: int, classes: int, chip: ChipConfig) -> int:
+    """Column blocks of SDFA's ``B`` stacked on the rows of one crossbar.
+
+    ``B e`` drives only ``classes`` rows of a crossbar, so ``rows // classes`` column blocks of
+    ``B`` fit one crossbar on disjoint row groups; a projection reads the groups one after
+    the other (*chosen* mapping: fewer B tiles for more reads, which matters where a
+    convolutional map makes ``B`` thousands of columns wide)."""
+    rows = int(scalar(chip.crossbar.rows))
+    outputs = int(scalar(chip.outputs_per_crossbar))
+    blocks = math.ceil(widest / outputs)
+    return max(1, min(rows // classes, blocks)) if classes <= rows else 1
+
+
 def _shared_feedback(mapping: Mapping, chip: ChipConfig) -> Mapping:
     """SDFA's one feedback matrix: ``B`` of ``max_l n_l x classes``, layer l taking the leading
     ``n_l`` entries of the one projection (REFERENCE.md §2, the authors' code) instead of one
-    ``B_l`` per hidden layer."""
+    ``B_l`` per hidden layer, its column blocks folded onto the rows (:func:`feedback_fold`)."""
     widest = max(n for n, _ in mapping.b_shapes)
     classes = mapping.b_shapes[0][1]
     rows = scalar(chip.crossbar.rows)
     outputs = scalar(chip.outputs_per_crossbar)
-    need = math.ceil(classes / rows) * math.ceil(widest / outputs)
+    fold = feedback_fold(widest, classes, chip)
+    need = math.ceil(classes / rows) * math.ceil(math.ceil(widest / outputs) / fold)
     capacity = scalar(chip.mapping.b_tiles) * scalar(chip.hierarchy.crossbars_per_tile)
     requested = int(scalar(chip.mapping.b_duplication))
     copies = int(capacity // need) if requested == 0 else requested
@@ -268,6 +282,10 @@ def simulate(workload: Workload, chip: ChipConfig, dataflow: str, *,
         times = op_times(chip, mapping, prices, uses, timesteps=workload.timesteps,
                          classes=plan.classes, sequence=workload.sequence,
                          write_pulses=pulses)
+        if dataflow == "pipesdfa" and mapping.b_shapes:
+            # The folded row groups of the shared B are read one after the other.
+            fold = feedback_fold(mapping.b_shapes[0][0], mapping.b_shapes[0][1], chip)
+            times = dataclasses.replace(times, proj_ns=times.proj_ns * fold)
     built: BuiltGraph = build_graph(dataflow, plan, times)
     schedule = built.graph.schedule()
     occupancy = schedule.occupancy()

@@ -150,3 +150,21 @@ def test_convolutional_networks(name):
     uses = matrix_uses(work.layers, work.architecture)
     assert uses[0].positions > 1
     assert pipesdfa.onchip_demand_bytes > 0 and pipesdfa.occupancy.spilled_bytes > 0
+
+
+def test_feedback_matrix_folded_onto_rows():
+    # B of 524,288 x 11 (the ConvNet's first map): 256 // 11 = 23 row groups of 11 rows per
+    # crossbar; 524,288 / 128 differential outputs = 4,096 column blocks -> ceil(4096 / 23) =
+    # 179 crossbars instead of 4,096, and a projection reads the 23 groups in turn.
+    chip = ChipConfig().updated({"mapping.b_tiles": 12})   # 12 x 16 = 192 crossbars >= 179
+    spec = DenseSpec(layers=[1, 1], timesteps=2, samples_per_epoch=4, batch_size=2,
+                     architecture=architecture_of("pipesdfa-dvsgesture-convnet"))
+    work = dense_workload(spec, chip)
+    sim = simulate(work, chip, "pipesdfa")
+    assert sim.mapping.b_crossbars == [179.0] and sim.mapping.b_dup == 1.0
+    # The 23 row groups are read one after the other, each a bit-serial 8-bit error
+    # (2 x 7 planes) of 10 ns read pulse + 256 columns / 32 ADCs x 5 ns conversions:
+    # 23 x 14 x (10 + 8 x 5) = 16,100 ns.
+    assert sim.times.proj_ns == pytest.approx(23 * 14 * (10 + 8 * 5))
+    with pytest.raises(ValueError, match="SDFA feedback matrix needs 179 crossbars"):
+        simulate(work, chip.updated({"mapping.b_tiles": 11}), "pipesdfa")
