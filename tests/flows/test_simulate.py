@@ -268,3 +268,17 @@ def test_an_out_path_that_is_a_file_is_refused(tmp_path, capsys):
     _one_line_error(capsys, ["simulate", *TINY, "--dataflow", "bp", "--out", str(out)],
                     "is a file, not a folder")
     assert out.read_text() == "kept\n"
+
+
+def test_a_convolutional_network(tmp_path):
+    # A named convolutional network, its B tiles set in a chip file (SDFA's folded B of the
+    # ConvNet needs 179 crossbars: 12 tiles of 16).
+    config = tmp_path / "chip.toml"
+    config.write_text("[chip.mapping]\nb_tiles = 12\n")
+    out = tmp_path / "conv"
+    assert main(["simulate", "--network", "pipesdfa-dvsgesture-convnet", "--timesteps", "2",
+                 "--samples", "4", "--batch-size", "2", "--dataflow", "pipesdfa",
+                 "--config", str(config), "--out", str(out), "--quiet"]) == 0
+    d = json.loads((out / "simulation.json").read_text())
+    assert d["network"].startswith("32768-524288-") and d["timesteps"] == 2
+    assert d["mapping"]["layers"]["B0"]["crossbars"] == 179
