@@ -27,6 +27,7 @@ from typing import Any
 
 from ..golden.params import check_int
 from ..golden.papers import DFA_SIM_TABLE2
+from .macro.config import MacroConfig
 
 __all__ = ["MAPPINGS", "ADC_RANGES", "NOISE_MODES", "UPDATE_ROUNDINGS", "ROADMAPS",
            "WGU_DESIGNS", "TechConfig",
@@ -485,6 +486,9 @@ class ChipConfig:
     buffers : BufferConfig
     mapping : MappingConfig
     dram : DramConfig
+    macro : MacroConfig
+        The analog-neuron memristive macro of the third source paper (``models/macro``):
+        its neuron, its 128 x 24 PE and the input time scale.
     """
 
     tech: TechConfig = field(default_factory=TechConfig)
@@ -496,6 +500,7 @@ class ChipConfig:
     buffers: BufferConfig = field(default_factory=BufferConfig)
     mapping: MappingConfig = field(default_factory=MappingConfig)
     dram: DramConfig = field(default_factory=DramConfig)
+    macro: MacroConfig = field(default_factory=MacroConfig)
 
     def validate(self) -> "ChipConfig":
         """Raise ``ValueError``/``TypeError`` (one line, naming the key) for an unusable chip;
@@ -510,8 +515,9 @@ class ChipConfig:
         return self
 
     def updated(self, overrides: dict[str, Any]) -> "ChipConfig":
-        """A deep copy with ``{"part.field": value, ...}`` applied (e.g. ``"crossbar.rows"``),
-        not validated (a sweep puts arrays in).
+        """A deep copy with ``{"part.field": value, ...}`` applied (e.g. ``"crossbar.rows"``,
+        or ``"macro.neuron.c_mem_f"`` inside a nested part), not validated (a sweep puts arrays
+        in).
 
         Raises
         ------
@@ -522,6 +528,13 @@ class ChipConfig:
         for path, value in overrides.items():
             part_name, _, field_name = str(path).partition(".")
             part = getattr(chip, part_name, None) if part_name in _PART_NAMES else None
+            # Nested parts (macro.neuron.c_mem_f): walk down while the name is a dataclass.
+            while part is not None and "." in field_name:
+                head, _, rest = field_name.partition(".")
+                inner = getattr(part, head, None) \
+                    if head in {f.name for f in dataclasses.fields(part)} else None
+                part = inner if dataclasses.is_dataclass(inner) else None
+                field_name = rest
             if part is None or field_name not in {f.name for f in dataclasses.fields(part)}:
                 raise ValueError(f"unknown chip field {path!r} (a part.field path such as "
                                  f"'crossbar.rows'; parts: {', '.join(_PART_NAMES)})")

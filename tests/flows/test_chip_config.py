@@ -40,3 +40,20 @@ def test_reproduce_config_round_trips_the_chip(tmp_path):
     text = path.read_text()
     assert "[reproduce.adapt.chip.crossbar]" in text and "hardware" not in text
     assert load_reproduce_config(path).adapt.chip == cfg.adapt.chip
+
+
+def test_macro_part_of_the_chip(tmp_path):
+    # The analog-neuron macro joins the chip description as a nested part.
+    from dfasim.flows.config import load_chip
+    from dfasim.flows.errors import DfasimError
+    from dfasim.models.chip import ChipConfig
+
+    path = tmp_path / "macro.toml"
+    path.write_text("[chip.macro]\ntime_scale = 1000.0\n[chip.macro.neuron]\nc_mem_f = 1e-8\n")
+    chip = load_chip(path)
+    assert chip.macro.time_scale == 1000.0 and chip.macro.neuron.c_mem_f == 1e-8
+    assert ChipConfig().updated({"macro.pe.levels": 10}).macro.pe.levels == 10
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[chip.macro.neuron]\nc_mem_f = 0.0\n")
+    with pytest.raises(DfasimError, match="macro.neuron.c_mem_f must be a positive number"):
+        load_chip(bad)
