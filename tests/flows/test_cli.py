@@ -142,7 +142,7 @@ LEAF_COMMANDS = {
     "train", "evaluate", "data list", "adapt", "noise fit", "noise show", "rtl verilog",
     "rtl synth", "bench train", "bench conv", "bench adapt", "bench noise", "bench rtl",
     "bench simulate", "cost adapt", "cost network", "cost table1", "cost sweep", "simulate",
-    "reproduce", "nir export", "nir import"}
+    "reproduce", "nir export", "nir import", "macro run"}
 
 
 def _parsers(parser, path=()):
