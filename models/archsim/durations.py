@@ -48,7 +48,8 @@ class LayerTimes:
     wgu_ns : float
         One timestep of gradient accumulation in the WGU.
     write_ns : float
-        Programming the batch's changed devices (all crossbars in parallel).
+        Programming the batch's changed devices and their write-verify reads (all crossbars in
+        parallel, one pulse or verify read at a time per crossbar).
     """
 
     send_ns: float
@@ -97,12 +98,13 @@ def _read_ns(prices: UnitCosts, lines: float, lines_used: float, lines_per_adc: 
 
 
 def op_times(chip: ChipConfig, mapping: Mapping, prices: UnitCosts, uses: list[MatrixUse], *,
-             timesteps: int, classes: int, sequence: bool, write_pulses: list[float]
-             ) -> OpTimes:
+             timesteps: int, classes: int, sequence: bool, write_pulses: list[float],
+             verify_reads: list[float] | None = None) -> OpTimes:
     """Durations of every operation (``docs/simulator.md``, "Operations and their durations").
 
-    ``write_pulses`` holds the programming pulses of one batch per layer (from the workload's
-    counts); ``classes`` is the width of the output error (a vote read-out has more output
+    ``write_pulses`` and ``verify_reads`` hold the programming pulses and write-verify reads
+    of one batch per layer (from the workload's counts; a verify read is one cell read and one
+    conversion); ``classes`` is the width of the output error (a vote read-out has more output
     neurons than classes).
     """
     clock_ns = 1.0 / scalar(chip.tech.clock_ghz)
@@ -133,6 +135,8 @@ def op_times(chip: ChipConfig, mapping: Mapping, prices: UnitCosts, uses: list[M
         in_bits = (input_bits or 1) if index == 0 else 1
         crossbars = scalar(mapping.crossbars[index])
         pulses_per_crossbar = math.ceil(write_pulses[index] / crossbars) if crossbars else 0
+        verifies = (verify_reads or [0.0] * len(uses))[index]
+        verifies_per_crossbar = math.ceil(verifies / crossbars) if crossbars else 0
         layers.append(LayerTimes(
             send_ns=bus(use.in_size * in_bits),
             fwd_ns=planes * use.positions * forward_read,
@@ -142,7 +146,8 @@ def op_times(chip: ChipConfig, mapping: Mapping, prices: UnitCosts, uses: list[M
             bsend_ns=bus(use.in_size * (error_bits or 8)) if index > 0 else 0.0,
             esend_ns=bus(use.neurons * (error_bits or 8)),
             wgu_ns=use.positions * use.cols * _cycles(use.rows, wgu_lanes) * clock_ns,
-            write_ns=pulses_per_crossbar * scalar(prices.write_pulse_ns)))
+            write_ns=pulses_per_crossbar * scalar(prices.write_pulse_ns)
+            + verifies_per_crossbar * (scalar(prices.cell_read_ns) + scalar(prices.adc_ns))))
     dram = chip.dram
     values = uses[0].in_size * (timesteps if sequence else 1)
     load_bytes = math.ceil(values * scalar(dram.bits_per_value) / 8) \

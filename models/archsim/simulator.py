@@ -277,11 +277,13 @@ def simulate(workload: Workload, chip: ChipConfig, dataflow: str, *,
     uses = matrix_uses(workload.layers, workload.architecture)
     plan = simulation_plan(dataflow, workload, chip, mapping, window)
     if times is None:
-        pulses = [float(scalar(cells.get((f"L{l}", "update"), {}).get("write_pulses", 0.0)))
-                  / batches for l in range(len(uses))]
+        per_batch = lambda counter: [  # noqa: E731
+            float(scalar(cells.get((f"L{l}", "update"), {}).get(counter, 0.0))) / batches
+            for l in range(len(uses))]
+        pulses = per_batch("write_pulses")
         times = op_times(chip, mapping, prices, uses, timesteps=workload.timesteps,
                          classes=plan.classes, sequence=workload.sequence,
-                         write_pulses=pulses)
+                         write_pulses=pulses, verify_reads=per_batch("verify_reads"))
         if dataflow == "pipesdfa" and mapping.b_shapes:
             # The folded row groups of the shared B are read one after the other.
             fold = feedback_fold(mapping.b_shapes[0][0], mapping.b_shapes[0][1], chip)

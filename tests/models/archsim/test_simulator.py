@@ -168,3 +168,17 @@ def test_feedback_matrix_folded_onto_rows():
     assert sim.times.proj_ns == pytest.approx(23 * 14 * (10 + 8 * 5))
     with pytest.raises(ValueError, match="SDFA feedback matrix needs 179 crossbars"):
         simulate(work, chip.updated({"mapping.b_tiles": 11}), "pipesdfa")
+
+
+def test_write_verify_lengthens_the_write():
+    # Dense counts: 1 % of the 4 x 3 x 2 devices of W_0 per batch = 0.24 pulses -> 1 pulse of
+    # 50 ns on its one crossbar. The verify reads the counts hold are priced at a cell read
+    # (10 ns pulse) plus a 4-bit conversion (5 ns) each.
+    chip = ChipConfig()
+    work = workload([4, 3, 2], 3, 4, 2, chip)
+    plain = simulate(work, chip, "dfa")
+    assert plain.times.layers[0].write_ns == pytest.approx(50)
+    cells = work.counts["dfa"][("L0", "update")]
+    cells["verify_reads"] = 2 * 3.0       # 3 verify reads per batch, 2 batches
+    verified = simulate(work, chip, "dfa")
+    assert verified.times.layers[0].write_ns == pytest.approx(50 + 3 * (10 + 5))
