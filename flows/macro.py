@@ -81,6 +81,10 @@ class MacroRunConfig:
         Also train the hardware-aware network (and deploy it).
     clips : int
         DVS clips to run (0 to skip; at most 10).
+    init_gain : float
+        Initial weights of the trained networks ``U(±init_gain / sqrt(n_in))``: 4 (chosen: with
+        the golden layer's default gain 1 no neuron reaches threshold on N-MNIST and the loss
+        stays at ln 10).
     dvs_init_gain : float
         DVS clip weights ``U(±gain / sqrt(n_in))``: 8 (chosen so every layer fires on the clips;
         the golden layer's default gain 1 leaves the hidden layers silent).

@@ -99,3 +99,27 @@ def test_clip_weights_are_the_stated_draw():
     assert [a.shape for a in w] == [(480, 800), (120, 480), (11, 120)]
     assert np.abs(w[0]).max() <= 8 / np.sqrt(800)
     np.testing.assert_array_equal(w[2], clip_weights((800, 480, 120, 11), 8.0, 0)[2])
+
+
+def test_dvs_gesture_path_on_a_precut_layout(tmp_path):
+    # The command's DVS128 Gesture path (pad 6, 7 x 7 pool, 800-480-120-11), exercised on a
+    # few random recordings in the pre-cut layout (the real dataset is not available offline).
+    rng = np.random.default_rng(5)
+    for split, trial, classes in (("Train", "user01_led", (0, 4, 10)),
+                                  ("Test", "user25_led", (2, 7))):
+        folder = tmp_path / f"ibmGesture{split}" / trial
+        folder.mkdir(parents=True)
+        for c in classes:
+            n = 400
+            ev = np.stack([rng.integers(0, 128, n), rng.integers(0, 128, n),
+                           rng.integers(0, 2, n), np.sort(rng.uniform(0, 1450, n))], axis=1)
+            np.save(folder / f"{c}.npy", ev.astype(np.float64))
+    out = tmp_path / "out"
+    rc = main(["macro", "run", "--dataset", "dvs_gesture", "--data-dir", str(tmp_path),
+               "--bins", "6", "--epochs", "1", "--clips", "0", "--no-hardware-aware",
+               "--out", str(out), "--quiet"])
+    assert rc == 0
+    res = json.loads((out / "macro.json").read_text())
+    assert res["sizes"] == [800, 480, 120, 11] and res["pes"] == 321
+    assert res["data"]["train"] == 3 and res["data"]["test"] == 2
+    assert set(res["accuracy"]) == {"golden_software", "macro_software"} and "clips" not in res
