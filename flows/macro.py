@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from ..models.macro.config import MacroConfig
 from ..models.macro.energy import (COMPONENTS, PAPER_DVS_ENERGY_J, PAPER_DVS_LATENCY_S,
                                    PAPER_NMNIST_ENERGY_J, PAPER_POWER_W, PAPER_SPLIT_PERCENT,
                                    PAPER_TSOPS_W, EnergyConfig, sample_energy)
-from ..models.macro.network import MacroNetwork
+from ..models.macro.network import MacroActivity, MacroNetwork
 from ..models.macro.neuron import AnalogNeuron
 from ..models.macro.pe import hardware_aware, map_network
 from .errors import DfasimError
@@ -296,28 +296,13 @@ def deploy(weights, macro: MacroConfig, x: np.ndarray, y: np.ndarray | None = No
         run = net.run(np.moveaxis(x[start:start + batch], 0, 1))
         preds.append(run.predictions())
         runs.append(run.activity)
-    activity = _concat(runs)
+    activity = MacroActivity.concatenate(runs)
     report = sample_energy(activity, macro, energy)
     pred = np.concatenate(preds)
     out = {"network": net, "predictions": pred, "activity": activity, "energy": report}
     if y is not None:
         out["accuracy"] = float((pred == y).mean())
     return out
-
-
-def _concat(acts):
-    from ..models.macro.network import LayerActivity, MacroActivity
-    first = acts[0]
-    layers = []
-    for i, la in enumerate(first.layers):
-        parts = [a.layers[i] for a in acts]
-        layers.append(LayerActivity(
-            la.in_features, la.out_features, la.row_pes, la.col_pes, la.rows, la.cols, la.bins,
-            *(np.concatenate([getattr(p, f) for p in parts]) for f in
-              ("active_row_bins", "drive_row_bins", "g_drive_s", "spikes"))))
-    return MacroActivity(tuple(layers), first.bins, first.chip_bin_s,
-                         np.concatenate([a.io_bits for a in acts]),
-                         np.concatenate([a.io_rising_edges for a in acts]))
 
 
 def clip_weights(sizes, gain: float, seed: int) -> list[np.ndarray]:

@@ -97,6 +97,9 @@ def run_macro_command(args) -> int:
     from .. import macro as flow
     from ..config import load_chip
 
+    if args.dataset == "dvs_gesture" and args.hidden is not None:
+        raise ValueError("--hidden sets the N-MNIST network; dvs_gesture trains the paper's "
+                         "800-480-120-11")
     macro = load_chip(args.config).macro
     macro = flow.apply_overrides(macro, args.time_scale, args.c_mem_f, args.levels)
     known = {f.name for f in fields(flow.MacroRunConfig)}

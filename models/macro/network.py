@@ -154,15 +154,23 @@ class MacroActivity:
         """``sum_layers in * out * bins``: every weight once per bin, whatever the input."""
         return sum(layer.in_features * layer.out_features for layer in self.layers) * self.bins
 
-    def select(self, index) -> "MacroActivity":
-        """The activity of the samples ``index`` (an int, slice or index array)."""
-        idx = np.atleast_1d(np.arange(self.samples)[index])
-        layers = tuple(LayerActivity(
-            la.in_features, la.out_features, la.row_pes, la.col_pes, la.rows, la.cols, la.bins,
-            la.active_row_bins[idx], la.drive_row_bins[idx], la.g_drive_s[idx], la.spikes[idx])
-            for la in self.layers)
-        return MacroActivity(layers, self.bins, self.chip_bin_s, self.io_bits[idx],
-                             self.io_rising_edges[idx])
+    @staticmethod
+    def concatenate(parts: Sequence["MacroActivity"]) -> "MacroActivity":
+        """The activities of consecutive batches of the same network as one."""
+        parts = list(parts)
+        if not parts:
+            raise ValueError("nothing to concatenate")
+        first = parts[0]
+        layers = []
+        for i, la in enumerate(first.layers):
+            per = [p.layers[i] for p in parts]
+            layers.append(LayerActivity(
+                la.in_features, la.out_features, la.row_pes, la.col_pes, la.rows, la.cols,
+                la.bins, *(np.concatenate([getattr(p, f) for p in per]) for f in
+                           ("active_row_bins", "drive_row_bins", "g_drive_s", "spikes"))))
+        return MacroActivity(tuple(layers), first.bins, first.chip_bin_s,
+                             np.concatenate([p.io_bits for p in parts]),
+                             np.concatenate([p.io_rising_edges for p in parts]))
 
     def to_dict(self) -> dict:
         """Per-layer totals averaged over the samples (plain numbers, for JSON)."""

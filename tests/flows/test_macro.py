@@ -59,7 +59,9 @@ def test_tiny_run_writes_the_report(tmp_path, capsys):
                                       (["--c-mem", "0"], "macro.neuron.c_mem_f"),
                                       (["--levels", "40"], "macro.pe.levels"),
                                       (["--clips", "11"], "clips"),
-                                      (["--hidden", "x"], "--hidden")])
+                                      (["--hidden", "x"], "--hidden"),
+                                      (["--dataset", "dvs_gesture", "--hidden", "64"],
+                                       "--hidden")])
 def test_bad_parameters_are_one_line(tmp_path, capsys, args, key):
     rc = main(["macro", "run", "--out", str(tmp_path), *args])
     err = capsys.readouterr().err.strip()

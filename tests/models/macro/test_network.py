@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from dfasim.models.macro import MacroConfig, PEConfig
-from dfasim.models.macro.network import MacroNetwork, next_layer_drive, rising_edges
+from dfasim.models.macro.network import (MacroActivity, MacroNetwork, next_layer_drive,
+                                         rising_edges)
 
 US = 1e-6
 IDEAL = replace(PEConfig(), sigma_us=0.0, stuck_off_fraction=0.0, g_off_us=0.0)
@@ -57,6 +58,23 @@ def test_activity_counters_by_hand():
     # output's run in bin 0 -> 3.
     assert run.activity.io_bits.tolist() == [4 * 213]
     assert run.activity.io_rising_edges.tolist() == [3]
+
+
+def test_batches_concatenate_to_the_whole_run():
+    rng = np.random.default_rng(6)
+    net = MacroNetwork([rng.uniform(-1, 1, (7, 30)), rng.uniform(-1, 1, (3, 7))], MacroConfig(),
+                       rng=1)
+    x = (rng.random((8, 5, 30)) < 0.3).astype(float)
+    whole = net.run(x).activity
+    parts = MacroActivity.concatenate([net.run(x[:, :2]).activity, net.run(x[:, 2:]).activity])
+    for a, b in zip(whole.layers, parts.layers):
+        np.testing.assert_array_equal(a.active_row_bins, b.active_row_bins)
+        np.testing.assert_array_equal(a.spikes, b.spikes)
+        np.testing.assert_allclose(a.g_drive_s, b.g_drive_s)
+    np.testing.assert_array_equal(whole.io_rising_edges, parts.io_rising_edges)
+    assert parts.samples == 5
+    with pytest.raises(ValueError, match="nothing"):
+        MacroActivity.concatenate([])
 
 
 def test_layers_chain_with_a_one_bin_delay():
