@@ -165,7 +165,10 @@ class _Builder:
                               priority=(batch, sample, 0, t, l))
                 s_op = g.op("send", lt.send_ns, resources=[self.link[l]], deps=step_deps,
                             nbytes=_nbytes(use.in_size, in_bits), **common)
-                f_op = g.op("fwd", lt.fwd_ns, resources=[self.tile[l]], deps=[s_op], **common)
+                # The partial sums are double-buffered: a read waits until the LIF has taken
+                # the vector two timesteps back (back-pressure; at most two vectors wait).
+                f_deps = [s_op] if t < 2 else [s_op, lif[l][t - 2]]
+                f_op = g.op("fwd", lt.fwd_ns, resources=[self.tile[l]], deps=f_deps, **common)
                 lif_deps = [f_op] if t == 0 else [f_op, lif[l][t - 1]]
                 n_op = g.op("lif", lt.lif_ns, resources=[self.neuron[l]], deps=lif_deps,
                             **common)
@@ -181,7 +184,9 @@ class _Builder:
         g.tensor(plan.sample_bytes, "global", load, [send[0][T - 1]], "input")
         for l in range(L):
             use = plan.uses[l]
-            psum = _nbytes(use.cols * use.positions, plan.psum_bits)
+            # A convolution's reads stream position by position into the LIF: one read's
+            # vector (cols words) is what waits, not the whole map's partial sums.
+            psum = _nbytes(use.cols, plan.psum_bits)
             for t in range(T):
                 g.tensor(psum, f"pe:L{l}", fwd[l][t], [lif[l][t]], "psum")
         return send, fwd, lif, loss
@@ -423,6 +428,9 @@ def _pipelayer(b: _Builder) -> None:
             g.tensor(plan.sample_bytes, "global", load, [forward[0]], "input")
             for l in range(L):
                 use = plan.uses[l]
+                # The stage streams its partial sums through the same double buffer.
+                g.tensor(2 * _nbytes(use.cols, plan.psum_bits), f"pe:L{l}",
+                         load if l == 0 else forward[l - 1], [forward[l]], "psum")
                 in_bits = (plan.input_bits or 8) if l == 0 else 1
                 producer = load if l == 0 else forward[l - 1]
                 g.tensor(T * _nbytes(use.in_size, in_bits), f"tile:L{l}", producer,
