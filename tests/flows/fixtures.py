@@ -43,3 +43,45 @@ def tiny_frames(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     y = rng.integers(0, 3, n).astype(np.int64)
     x = (rng.random((n, 4, 2, 8, 8)) < 0.1 + 0.2 * y[:, None, None, None, None] / 2)
     return x.reshape(n, 4, 128).astype(np.float32), y
+
+
+def recorded_adapt_json(path: Path, layers, timesteps: int, batch: int, chips: int = 1,
+                        tiles: int = 2) -> Path:
+    """Write a small ``adapt.json`` at ``path``: one epoch (two batches) of BP and of DFA on
+    ``chips`` ideal chips of the MLP ``layers``, with the activity counters those steps
+    recorded (what ``dfasim cost adapt`` and ``dfasim simulate --adapt`` read)."""
+    import json
+
+    import torch
+
+    from dfasim.flows.config import to_dict
+    from dfasim.golden.network import NetworkSpec, SpikingMLP
+    from dfasim.models.analog_network import AnalogSNN, deploy_feedback
+    from dfasim.models.chip import ChipConfig
+    from dfasim.models.rram.noise import IdealDevice
+
+    g = torch.Generator().manual_seed(0)
+    model = SpikingMLP(NetworkSpec(tuple(layers), timesteps), generator=g)
+    x = torch.randn(2 * batch, timesteps, layers[0], generator=g)
+    y = torch.randint(0, layers[-1], (2 * batch,), generator=g)
+    chip = ChipConfig()
+    records = []
+    for index in range(chips):
+        results = {}
+        for rule in ("bp", "dfa"):
+            snn = AnalogSNN.deploy(model, chip, IdealDevice(), g, calibration=x)
+            feedback = deploy_feedback(model.spec, chip, IdealDevice(), g,
+                                       counters=snn.counters)
+            snn.counters.clear()
+            for i in range(0, 2 * batch, batch):
+                if rule == "dfa":
+                    snn.dfa_step(x[i:i + batch], y[i:i + batch], feedback, lr=0.05)
+                else:
+                    snn.bp_step(x[i:i + batch], y[i:i + batch], lr=0.05)
+            results[rule] = {"epoch_counts": snn.counters.to_dict(), "lr": 0.05,
+                             "history": []}
+        records.append({"chip": index, "adapt": results, "tiles": tiles})
+    data = {"layers": list(layers), "timesteps": timesteps, "batch_size": batch,
+            "dataset": "uci_har", "config": {"chip": to_dict(chip)}, "chips": records}
+    path.write_text(json.dumps(data))
+    return path

@@ -4,19 +4,17 @@ import json
 import shutil
 
 import pytest
-import torch
 
 from dfasim.flows import rtl
 from dfasim.flows.cli import main
-from dfasim.flows.config import dump_toml, load_chip, to_dict
+from dfasim.flows.config import dump_toml, load_chip
 from dfasim.flows.cost import (cost_report, format_report, format_table1, synth_areas,
                                table1_report, write_cost_outputs)
 from dfasim.flows.errors import DfasimError
-from dfasim.golden.network import NetworkSpec, SpikingMLP
-from dfasim.models.analog_network import AnalogSNN, deploy_feedback
 from dfasim.golden.papers import DFA_SIM_TABLE1
 from dfasim.models.chip import ChipConfig
-from dfasim.models.rram.noise import IdealDevice
+
+from .fixtures import recorded_adapt_json
 
 LAYERS, T, B = (5, 12, 8, 3), 4, 6
 
@@ -24,31 +22,8 @@ LAYERS, T, B = (5, 12, 8, 3), 4, 6
 @pytest.fixture(scope="module")
 def adapt_json(tmp_path_factory):
     """A small adapt.json: one epoch of BP and of DFA on two chips of a 5-12-8-3 network."""
-    g = torch.Generator().manual_seed(0)
-    model = SpikingMLP(NetworkSpec(LAYERS, T), generator=g)
-    x = torch.randn(2 * B, T, LAYERS[0], generator=g)
-    y = torch.randint(0, 3, (2 * B,), generator=g)
-    cfg = ChipConfig()
-    chips = []
-    for chip in range(2):
-        res = {}
-        for rule in ("bp", "dfa"):
-            snn = AnalogSNN.deploy(model, cfg, IdealDevice(), g, calibration=x)
-            fb = deploy_feedback(model.spec, cfg, IdealDevice(), g, counters=snn.counters)
-            snn.counters.clear()
-            for i in range(0, 2 * B, B):
-                if rule == "dfa":
-                    snn.dfa_step(x[i:i + B], y[i:i + B], fb, lr=0.05)
-                else:
-                    snn.bp_step(x[i:i + B], y[i:i + B], lr=0.05)
-            res[rule] = {"epoch_counts": snn.counters.to_dict(), "lr": 0.05, "history": []}
-        chips.append({"chip": chip, "adapt": res, "tiles": 3})
-    d = {"layers": list(LAYERS), "timesteps": T, "batch_size": B, "dataset": "uci_har",
-         "config": {"chip": to_dict(cfg)},
-         "chips": chips}
-    path = tmp_path_factory.mktemp("adapt") / "adapt.json"
-    path.write_text(json.dumps(d))
-    return path
+    return recorded_adapt_json(tmp_path_factory.mktemp("adapt") / "adapt.json", LAYERS, T, B,
+                               chips=2, tiles=3)
 
 
 def _one_line_error(capsys, argv, match):

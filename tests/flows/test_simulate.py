@@ -3,20 +3,17 @@
 import json
 
 import pytest
-import torch
 
 from dfasim.flows.cli import main
 from dfasim.flows.cli.simulate import DATAFLOW_CHOICES, DEFAULT_SIMULATED_BATCHES
-from dfasim.flows.config import to_dict
 from dfasim.flows.simulate import (DATAFLOW_LABELS, DATAFLOWS, comparison_markdown,
                                    dense_simulation_workload, format_text, gantt_batch,
                                    run_simulations)
-from dfasim.golden.network import NetworkSpec, SpikingMLP
-from dfasim.models.analog_network import AnalogSNN, deploy_feedback
 from dfasim.models.archsim.simulator import SIMULATED_BATCHES
 from dfasim.models.chip import ChipConfig
 from dfasim.models.cost.workload import DenseSpec
-from dfasim.models.rram.noise import IdealDevice
+
+from .fixtures import recorded_adapt_json
 
 TINY = ["--network", "4-3-2", "--timesteps", "3", "--samples", "4", "--batch-size", "2"]
 FILES = ("simulation.json", "gantt.png", "buffers.png", "summary.md")
@@ -134,29 +131,8 @@ def test_dataflow_choices_and_defaults_are_the_simulators():
 @pytest.fixture(scope="module")
 def adapt_json(tmp_path_factory):
     """An adapt.json of one chip: one epoch of BP and of DFA on a 4-3-2 network, T=3."""
-    layers, timesteps, batch = (4, 3, 2), 3, 2
-    g = torch.Generator().manual_seed(0)
-    model = SpikingMLP(NetworkSpec(layers, timesteps), generator=g)
-    x = torch.randn(2 * batch, timesteps, layers[0], generator=g)
-    y = torch.randint(0, layers[-1], (2 * batch,), generator=g)
-    chip = ChipConfig()
-    results = {}
-    for rule in ("bp", "dfa"):
-        snn = AnalogSNN.deploy(model, chip, IdealDevice(), g, calibration=x)
-        feedback = deploy_feedback(model.spec, chip, IdealDevice(), g, counters=snn.counters)
-        snn.counters.clear()
-        for i in range(0, 2 * batch, batch):
-            if rule == "dfa":
-                snn.dfa_step(x[i:i + batch], y[i:i + batch], feedback, lr=0.05)
-            else:
-                snn.bp_step(x[i:i + batch], y[i:i + batch], lr=0.05)
-        results[rule] = {"epoch_counts": snn.counters.to_dict(), "lr": 0.05, "history": []}
-    d = {"layers": list(layers), "timesteps": timesteps, "batch_size": batch,
-         "dataset": "uci_har", "config": {"chip": to_dict(chip)},
-         "chips": [{"chip": 0, "adapt": results, "tiles": 2}]}
-    path = tmp_path_factory.mktemp("adapt") / "adapt.json"
-    path.write_text(json.dumps(d))
-    return path
+    return recorded_adapt_json(tmp_path_factory.mktemp("adapt") / "adapt.json", (4, 3, 2), 3,
+                               2)
 
 
 def test_the_activity_workload_of_an_adapt_run(adapt_json, tmp_path, capsys):
