@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ..chip import DatapathConfig
 from ..cost.mapping import MatrixUse
 from .durations import OpTimes
 from .engine import TaskGraph
@@ -44,8 +45,9 @@ class GraphPlan:
         WGU bank of every layer.
     buffers : list of (str, float, str or None)
         ``(name, capacity in bytes, parent)``; parents are declared first.
-    input_bits, error_bits, psum_bits, membrane_bits, delta_bits, grad_bits : int
-        Word widths (``ChipConfig.datapath``; 0 means an ideal driver, stored as 8 bits).
+    datapath : DatapathConfig
+        Word widths of the stored tensors (``ChipConfig.datapath``; an input or error width of
+        0, an ideal driver, is stored as 8 bits).
     sample_bytes : float
         One sample's inputs and label as loaded from DRAM.
     """
@@ -59,12 +61,7 @@ class GraphPlan:
     b_copies: int
     wgu_bank: list[int]
     buffers: list[tuple[str, float, str | None]]
-    input_bits: int = 8
-    error_bits: int = 8
-    psum_bits: int = 16
-    membrane_bits: int = 16
-    delta_bits: int = 8
-    grad_bits: int = 16
+    datapath: DatapathConfig = field(default_factory=DatapathConfig)
     sample_bytes: float = 0.0
 
     @property
@@ -160,7 +157,7 @@ class _Builder:
                 step_deps = [below]
                 if self.last_forward[l] is not None:
                     step_deps.append(self.last_forward[l])
-                in_bits = (plan.input_bits or 8) if l == 0 else 1
+                in_bits = (plan.datapath.input_bits or 8) if l == 0 else 1
                 common = dict(batch=batch, sample=sample, timestep=t, layer=l,
                               priority=(batch, sample, 0, t, l))
                 s_op = g.op("send", lt.send_ns, resources=[self.link[l]], deps=step_deps,
@@ -186,7 +183,7 @@ class _Builder:
             use = plan.uses[l]
             # A convolution's reads stream position by position into the LIF: one read's
             # vector (cols words) is what waits, not the whole map's partial sums.
-            psum = _nbytes(use.cols, plan.psum_bits)
+            psum = _nbytes(use.cols, plan.datapath.psum_bits)
             for t in range(T):
                 g.tensor(psum, f"pe:L{l}", fwd[l][t], [lif[l][t]], "psum")
         return send, fwd, lif, loss
@@ -195,9 +192,9 @@ class _Builder:
         """Inputs (kept for the WGU) and membranes (kept for GradLIF) of one sample."""
         g, plan = self.graph, self.plan
         for l, use in enumerate(plan.uses):
-            in_bits = (plan.input_bits or 8) if l == 0 else 1
+            in_bits = (plan.datapath.input_bits or 8) if l == 0 else 1
             size = _nbytes(use.in_size, in_bits)
-            membrane = _nbytes(use.neurons, plan.membrane_bits)
+            membrane = _nbytes(use.neurons, plan.datapath.membrane_bits)
             for t in range(plan.timesteps):
                 g.tensor(size, f"tile:L{l}", send[l][t], [fwd[l][t], wgu[l][t]], "input")
                 g.tensor(membrane, f"tile:L{l}", lif[l][t], [glif[l][t]], "membrane")
@@ -209,7 +206,7 @@ class _Builder:
         (``t = T-1 .. 0``). Returns ``glif`` (per layer, per timestep)."""
         g, plan, times = self.graph, self.plan, self.times
         T, L = plan.timesteps, plan.n_layers
-        error_bits = plan.error_bits or 8
+        error_bits = plan.datapath.error_bits or 8
         source = [loss] * L
         error_producer = [loss] * L
         if L > 1 and self.btile is not None:
@@ -253,7 +250,7 @@ class _Builder:
     def delta_tensors(self, glif, consumers):
         g, plan = self.graph, self.plan
         for l, use in enumerate(plan.uses):
-            delta = _nbytes(use.neurons, plan.delta_bits)
+            delta = _nbytes(use.neurons, plan.datapath.delta_bits)
             for t in range(plan.timesteps):
                 g.tensor(delta, f"tile:L{l}", glif[l][t], consumers(l, t), "delta")
 
@@ -267,7 +264,7 @@ class _Builder:
                      deps=list(wgu_ops), priority=(batch, plan.batch_size, 3, 0, layer),
                      batch=batch, layer=layer)
         use = plan.uses[layer]
-        g.tensor(_nbytes(use.cols * use.rows, plan.grad_bits), f"wgu:{plan.wgu_bank[layer]}",
+        g.tensor(_nbytes(use.cols * use.rows, plan.datapath.grad_bits), f"wgu:{plan.wgu_bank[layer]}",
                  first_wgu, [write], "gradient")
         return write
 
@@ -302,7 +299,7 @@ def _phase_batches(b: _Builder, rule: str) -> None:
             bsend_ops = [[[None] * T for _ in range(L)] for _ in samples]
             tmvm_ops = [[[None] * T for _ in range(L)] for _ in samples]
             previous_layer = forward_end
-            error_bits = plan.error_bits or 8
+            error_bits = plan.datapath.error_bits or 8
             for l in range(L - 1, -1, -1):
                 lt = times.layers[l]
                 layer_ops = []
@@ -377,7 +374,7 @@ def _pipelayer(b: _Builder) -> None:
     circuit, the update stalls the next batch."""
     g, plan, times = b.graph, b.plan, b.times
     T, L, B = plan.timesteps, plan.n_layers, plan.batch_size
-    error_bits = plan.error_bits or 8
+    error_bits = plan.datapath.error_bits or 8
     gate: list[int] = []
     for batch in range(plan.batches):
         wgu_by_layer: list[list[int]] = [[] for _ in range(L)]
@@ -389,7 +386,7 @@ def _pipelayer(b: _Builder) -> None:
             for l in range(L):
                 lt = times.layers[l]
                 use = plan.uses[l]
-                in_bits = (plan.input_bits or 8) if l == 0 else 1
+                in_bits = (plan.datapath.input_bits or 8) if l == 0 else 1
                 # The tile first: a Gantt chart draws an op on its first resource.
                 stage = g.op("fwd", T * (lt.send_ns + lt.fwd_ns + lt.lif_ns),
                              resources=[b.tile[l], b.neuron[l], b.link[l]], deps=[below],
@@ -429,15 +426,15 @@ def _pipelayer(b: _Builder) -> None:
             for l in range(L):
                 use = plan.uses[l]
                 # The stage streams its partial sums through the same double buffer.
-                g.tensor(2 * _nbytes(use.cols, plan.psum_bits), f"pe:L{l}",
+                g.tensor(2 * _nbytes(use.cols, plan.datapath.psum_bits), f"pe:L{l}",
                          load if l == 0 else forward[l - 1], [forward[l]], "psum")
-                in_bits = (plan.input_bits or 8) if l == 0 else 1
+                in_bits = (plan.datapath.input_bits or 8) if l == 0 else 1
                 producer = load if l == 0 else forward[l - 1]
                 g.tensor(T * _nbytes(use.in_size, in_bits), f"tile:L{l}", producer,
                          [forward[l], wgu[l]], "input")
-                g.tensor(T * _nbytes(use.neurons, plan.membrane_bits), f"tile:L{l}",
+                g.tensor(T * _nbytes(use.neurons, plan.datapath.membrane_bits), f"tile:L{l}",
                          forward[l], [backward[l]], "membrane")
-                g.tensor(T * _nbytes(use.neurons, plan.delta_bits), f"tile:L{l}",
+                g.tensor(T * _nbytes(use.neurons, plan.datapath.delta_bits), f"tile:L{l}",
                          backward[l], [wgu[l]], "delta")
                 if l >= 1:
                     g.tensor(T * _nbytes(use.in_size, error_bits), f"tile:L{l - 1}",

@@ -239,11 +239,7 @@ def simulation_plan(dataflow: str, workload: Workload, chip: ChipConfig, mapping
         batches=batches, classes=classes,
         copies=[int(scalar(d)) for d in mapping.dup],
         b_copies=int(scalar(mapping.b_dup)) if mapping.b_shapes else 0,
-        wgu_bank=bank_of, buffers=buffers,
-        input_bits=int(scalar(width.input_bits)), error_bits=int(scalar(width.error_bits)),
-        psum_bits=int(scalar(width.psum_bits)), membrane_bits=int(scalar(width.membrane_bits)),
-        delta_bits=int(scalar(width.delta_bits)), grad_bits=int(scalar(width.grad_bits)),
-        sample_bytes=float(sample_bytes))
+        wgu_bank=bank_of, buffers=buffers, datapath=width, sample_bytes=float(sample_bytes))
 
 
 def simulate(workload: Workload, chip: ChipConfig, dataflow: str, *,
