@@ -32,8 +32,8 @@ from .macro.config import MacroConfig
 __all__ = ["MAPPINGS", "ADC_RANGES", "NOISE_MODES", "UPDATE_ROUNDINGS", "ROADMAPS",
            "WGU_DESIGNS", "TechConfig",
            "DeviceConfig", "CrossbarConfig", "ProgrammingConfig", "DatapathConfig",
-           "HierarchyConfig", "BufferConfig", "MappingConfig", "DramConfig", "ChipConfig",
-           "BITS_PER_KB"]
+           "HierarchyConfig", "BufferConfig", "MappingConfig", "DramConfig", "NonIdealConfig",
+           "ChipConfig", "BITS_PER_KB"]
 
 #: Signed-weight mappings of a device pair (``models/rram/device.py``).
 MAPPINGS = ("differential", "offset")
@@ -69,6 +69,12 @@ def _positive(value, where: str) -> None:
 def _choice(value, where: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ValueError(f"{where} must be one of {', '.join(choices)}, not {value!r}")
+
+
+def _non_negative(value, where: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            math.isfinite(value) and value >= 0):
+        raise ValueError(f"{where} must be a number >= 0, not {value!r}")
 
 
 def _flag(value, where: str) -> None:
@@ -472,6 +478,95 @@ class DramConfig:
 
 
 @dataclass
+class NonIdealConfig:
+    """Device and array non-idealities beyond programming noise; every one off by default.
+
+    Equations, constants and their sources: ``docs/device-nonidealities.md``; the physics is in
+    ``models/crossbar/nonideal.py``. With every switch off a chip reads exactly as without
+    this part.
+
+    Members
+    -------
+    read_noise : bool
+        Cycle-to-cycle read noise: every read sees each device's conductance plus a fresh
+        Gaussian draw of standard deviation ``read_noise_rel * device.g_max_us``.
+    read_noise_rel : float
+        Read-noise standard deviation as a fraction of ``g_max``; 0.01, aihwkit's advice for
+        its ReRAM models (``aihwkit/inference/noise/reram.py``, ``ReRamWan2022NoiseModel``:
+        short-term read noise "about 1 %", ``w_noise = 0.01`` additive constant relative to
+        the maximal weight). The measured HfOx data (``rram_radar_retention.npz``, repeated
+        reads) gives a median 0.16-0.33 % of G per read: the default is pessimistic.
+    drift : bool
+        Conductance relaxation with time since programming, ``age_s``.
+    age_s : float
+        Seconds since the devices were programmed (the chip's age). 1 s (the time of the
+        programming spread fits, REFERENCE.md §1): no drift on top of programming noise.
+    drift_scale : float
+        Factor on the relaxation spread; 1.0 (chosen: the published fit as is).
+    stuck : bool
+        Stuck-at devices, drawn once per chip (seeded); a write to a stuck device has no effect.
+    stuck_off_rate : float
+        Fraction of devices stuck off; 0.00087, the measured data: 4 of 4609 cells of the
+        3-bit experiments e1-e4, e6, e7 failed write-verify, all ending above their target
+        resistance window (too low a conductance).
+    stuck_on_rate : float
+        Fraction of devices stuck on; 0.0, the measured data: none of the 4609 cells (95 %
+        upper bound 3 / 4609 = 0.065 %).
+    stuck_off_us : float
+        Conductance of a stuck-off device, µS; 0.0 (chosen: an open filament, below the lowest
+        level ``g_min_us``). A stuck-on device reads ``device.g_max_us``.
+    ir_drop : bool
+        First-order IR drop along the word lines (driven from column 0) and bit lines (sensed
+        at the last row) of every crossbar.
+    wire_row_ohm, wire_col_ohm : float
+        Wire resistance per cell pitch along a row and along a column, Ω: 1.468 and 4.405,
+        DNN+NeuroSim V1.3's 32 nm wire (``Inference_pytorch/NeuroSIM/Param.cpp``: width 56 nm,
+        aspect ratio 1.8, ρ = 3.70e-8 Ω m, so 3.70e-8 / (56e-9² · 1.8) = 6.555 Ω/µm) times
+        its 1T1R cell, 4 F x 12 F (0.224 µm x 0.672 µm).
+    ir_activity : float
+        Mean fraction of a crossbar's input lines driven in one read, in ``(0, 1]``, which
+        scales the bit-line (column) drop; 1.0 (chosen: every line driven, the worst case).
+    """
+
+    read_noise: bool = False
+    read_noise_rel: float = 0.01
+    drift: bool = False
+    age_s: float = 1.0
+    drift_scale: float = 1.0
+    stuck: bool = False
+    stuck_off_rate: float = 0.00087
+    stuck_on_rate: float = 0.0
+    stuck_off_us: float = 0.0
+    ir_drop: bool = False
+    wire_row_ohm: float = 1.468
+    wire_col_ohm: float = 4.405
+    ir_activity: float = 1.0
+
+    def validate(self) -> None:
+        for name in ("read_noise", "drift", "stuck", "ir_drop"):
+            _flag(getattr(self, name), f"nonideal.{name}")
+        for name in ("read_noise_rel", "drift_scale", "stuck_off_us", "wire_row_ohm",
+                     "wire_col_ohm"):
+            _non_negative(getattr(self, name), f"nonideal.{name}")
+        _positive(self.age_s, "nonideal.age_s")
+        for name in ("stuck_off_rate", "stuck_on_rate", "ir_activity"):
+            value = getattr(self, name)
+            _non_negative(value, f"nonideal.{name}")
+            if value > 1:
+                raise ValueError(f"nonideal.{name} must be in [0, 1], not {value!r}")
+        if self.stuck_off_rate + self.stuck_on_rate > 1:
+            raise ValueError(f"nonideal.stuck_off_rate + nonideal.stuck_on_rate must not exceed "
+                             f"1, not {self.stuck_off_rate + self.stuck_on_rate!r}")
+        if self.ir_activity == 0:
+            raise ValueError("nonideal.ir_activity must be in (0, 1], not 0")
+
+    @property
+    def any_static(self) -> bool:
+        """True when a read sees conductances other than the programmed ones (drift, IR)."""
+        return self.drift or self.ir_drop
+
+
+@dataclass
 class ChipConfig:
     """The whole chip: the ``[chip]`` TOML table with one sub-table per member.
 
@@ -489,6 +584,8 @@ class ChipConfig:
     macro : MacroConfig
         The analog-neuron memristive macro of the third source paper (``models/macro``):
         its neuron, its 128 x 24 PE and the input time scale.
+    nonideal : NonIdealConfig
+        Read noise, drift with the chip's age, stuck devices and IR drop (all off by default).
     """
 
     tech: TechConfig = field(default_factory=TechConfig)
@@ -501,6 +598,7 @@ class ChipConfig:
     mapping: MappingConfig = field(default_factory=MappingConfig)
     dram: DramConfig = field(default_factory=DramConfig)
     macro: MacroConfig = field(default_factory=MacroConfig)
+    nonideal: NonIdealConfig = field(default_factory=NonIdealConfig)
 
     def validate(self) -> "ChipConfig":
         """Raise ``ValueError``/``TypeError`` (one line, naming the key) for an unusable chip;

@@ -25,6 +25,14 @@ Transposed read (:meth:`AnalogMatrix.transpose`, BP only)
     With the offset mapping phase P drives positive and phase N negative errors, and the
     reference term ``g_ref * sum(bits)`` is subtracted digitally with the nominal reference
     conductance (the reference column cannot be driven from the column side).
+
+Non-idealities (``chip.nonideal``, :mod:`.nonideal`)
+    Reads see :meth:`DeviceArray.read_conductances` (drift to the chip's age, IR drop). With
+    read noise on, every physical line current of every read (each bit plane and phase is its
+    own read) gets ``read_noise_rel * g_max * sqrt(sum of squared drives) * eps`` with a fresh
+    ``eps ~ N(0, 1)`` from the chip's generator, which equals a fresh draw per device per read;
+    the pattern look-up of small one-tile reads is then bypassed, and an ideal ADC
+    (``adc_bits = 0``) adds the same noise summed over planes.
 """
 from __future__ import annotations
 
@@ -144,9 +152,38 @@ class AnalogMatrix(DeviceArray):
 
     def _columns(self) -> torch.Tensor:
         """Physical column conductances ``(P, in)``: ``g_a`` rows, then ``g_b`` or references."""
+        g_a, g_b, g_ref = self.read_conductances()
         if self.chip.device.differential:
-            return torch.cat([self.g_a, self.g_b], 0)
-        return torch.cat([self.g_a, self.g_ref], 0)
+            return torch.cat([g_a, g_b], 0)
+        return torch.cat([g_a, g_ref], 0)
+
+    @property
+    def read_sigma_us(self) -> float:
+        """Read-noise standard deviation per device and read, µS (0 when off)."""
+        ni = self.chip.nonideal
+        return ni.read_noise_rel * self.chip.device.g_max_us if ni.read_noise else 0.0
+
+    def _noise(self, std: torch.Tensor) -> torch.Tensor:
+        """``std * eps``, a fresh standard-normal ``eps`` per element."""
+        return std * torch.randn(std.shape, generator=self.generator, dtype=self.dtype)
+
+    def _tile_sq_sums(self, drives: torch.Tensor) -> torch.Tensor:
+        """Squared drives summed per row tile: ``(K, N, R, 1)``."""
+        sq = drives * drives
+        if self.row_tiles == 1:
+            return sq.sum(-1)[..., None, None]
+        pad = self.row_tiles * self.chip.crossbar.rows - self.n_in
+        sq = torch.nn.functional.pad(sq, (0, pad))
+        return sq.reshape(*sq.shape[:2], self.row_tiles, -1).sum(-1, keepdim=True)
+
+    def _noisy_column_currents(self, drives: torch.Tensor, unit: float = 1.0) -> torch.Tensor:
+        """:meth:`_column_currents` plus read noise (when on), in ``unit`` µS."""
+        cur = self._column_currents(drives, unit)
+        sigma = self.read_sigma_us
+        if sigma:
+            cur = cur + self._noise((sigma / unit) * torch.sqrt(
+                self._tile_sq_sums(drives)).expand(cur.shape))
+        return cur
 
     def _column_currents(self, drives: torch.Tensor, unit: float = 1.0) -> torch.Tensor:
         """Currents ``(K, N, R, P)`` of every physical column of every row tile, in ``unit`` µS."""
@@ -217,7 +254,7 @@ class AnalogMatrix(DeviceArray):
     def _signed_codes(self, drives: torch.Tensor, fs: float) -> tuple[torch.Tensor, float]:
         """ADC codes ``pos - neg`` ``(K, N, R, out)`` of drives ``(K, N, in)``, and the LSB."""
         lsb = self._lsb(fs)
-        pos, neg = self._split_codes(self._to_codes(self._column_currents(drives, lsb)))
+        pos, neg = self._split_codes(self._to_codes(self._noisy_column_currents(drives, lsb)))
         return pos - neg, lsb
 
     def _tile_psums(self, drives: torch.Tensor, w: torch.Tensor, fs: float
@@ -228,7 +265,8 @@ class AnalogMatrix(DeviceArray):
         patterns once and looks the codes up: the same codes, far fewer currents to convert.
         """
         K, N, n = drives.shape
-        if self.row_tiles == 1 and n <= LOOKUP_MAX_ROWS and is_binary(drives):
+        if (self.row_tiles == 1 and n <= LOOKUP_MAX_ROWS and is_binary(drives)
+                and not self.read_sigma_us):
             patterns = all_patterns(n, drives.dtype)                     # (2**n, n)
             table, lsb = self._signed_codes(patterns.unsqueeze(0), fs)
             idx = (drives @ (2.0 ** torch.arange(n, dtype=drives.dtype))).long()  # (K, N)
@@ -264,7 +302,19 @@ class AnalogMatrix(DeviceArray):
         if self.chip.crossbar.adc_bits == 0:
             # A linear (ideal) ADC commutes with the plane sum and the tile sum: one matmul.
             signed = torch.einsum("k,kni->ni", w, drives)
-            out = (signed @ self.effective_weight().t()) * scale[:, None]
+            out = signed @ self.effective_weight().t()
+            sigma = self.read_sigma_us
+            if sigma:
+                # Per output: its own column and its G- (or the crossbar's shared reference).
+                std = sigma * self.weight_per_us * torch.sqrt(
+                    torch.einsum("k,kn->n", w * w, (drives * drives).sum(-1)))[:, None]
+                pos = self._noise(std.expand(-1, self.n_out))
+                if dev.differential:
+                    neg = self._noise(std.expand(-1, self.n_out))
+                else:
+                    neg = self._noise(std.expand(-1, self.col_tiles))[:, self.col_tile_of]
+                out = out + pos - neg
+            out = out * scale[:, None]
             return out.reshape(*lead, self.n_out)
         fs = self._full_scale("forward", lambda: self._observed_forward(drives))
         tile_psum, lsb = self._tile_psums(drives, w, fs)
@@ -288,7 +338,7 @@ class AnalogMatrix(DeviceArray):
         drives = x2.unsqueeze(0)
         fs = self._full_scale("forward", lambda: self._observed_forward(drives))
         lsb = self._lsb(fs)
-        codes = self._to_codes(self._column_currents(drives, lsb))
+        codes = self._to_codes(self._noisy_column_currents(drives, lsb))
         pos, neg = self._split_codes(codes[0])              # (N, R, out)
         shape = (self.row_tiles, *spikes.shape[:-1], self.n_out)
         pos = pos.permute(1, 0, 2).reshape(shape).to(torch.int64)
@@ -338,10 +388,11 @@ class AnalogMatrix(DeviceArray):
         K, _, N, _ = planes.shape
         C, width = self.col_tiles, self._tile_width
         d = self._tiled_drive(planes).permute(3, 0, 2, 1, 4)              # (C, K, N, 2, width)
-        ga = self._tiled_columns(self.g_a / unit)
+        g_a, g_b, _ = self.read_conductances()
+        ga = self._tiled_columns(g_a / unit)
         shape = (C, K, N, self.n_in)
         if self.chip.device.differential:
-            gb = self._tiled_columns(self.g_b / unit)
+            gb = self._tiled_columns(g_b / unit)
             # Phase P: G+ columns see positive-error bits, G- columns negative ones; N swaps.
             m = torch.cat([torch.cat([ga, gb], 1), torch.cat([gb, ga], 1)], -1)
             cur = torch.bmm(d.reshape(C, K * N, 2 * width), m)           # (C, KN, 2 in)
@@ -393,14 +444,32 @@ class AnalogMatrix(DeviceArray):
         if self.chip.crossbar.adc_bits == 0:
             signed = torch.einsum("k,kno->no", w, planes[:, 0] - planes[:, 1])
             if not dev.differential:  # the reference is subtracted digitally, nominal g_ref
-                w_eff = (self.g_a - dev.g_ref) * self.weight_per_us
+                w_eff = (self.read_conductances()[0] - dev.g_ref) * self.weight_per_us
             else:
                 w_eff = self.effective_weight()
-            out = (signed @ w_eff) * scale[:, None]
+            out = signed @ w_eff
+            sigma = self.read_sigma_us
+            if sigma:
+                # Each phase reads every row once; differential: both phases drive all lines.
+                sq = torch.einsum("k,kn->n", w * w, (planes * planes).sum((1, 3)))
+                std = sigma * self.weight_per_us * torch.sqrt(sq)[:, None]
+                out = out + self._noise(std.expand(-1, self.n_in))
+                if dev.differential:
+                    out = out - self._noise(std.expand(-1, self.n_in))
+            out = out * scale[:, None]
             return out.reshape(*lead, self.n_in)
         fs = self._full_scale("transpose", lambda: self._observed_transpose(planes))
         lsb = self._lsb(fs)
         i_p, i_n = self._row_currents(planes, lsb)
+        sigma = self.read_sigma_us
+        if sigma:
+            t_p = self._tiled_drive(planes[:, 0] * planes[:, 0]).sum(-1)      # (K, N, C)
+            t_n = self._tiled_drive(planes[:, 1] * planes[:, 1]).sum(-1)
+            if dev.differential:
+                t_p = t_n = t_p + t_n
+            for cur, t in ((i_p, t_p), (i_n, t_n)):
+                std = (sigma / lsb) * torch.sqrt(t.permute(2, 0, 1)).unsqueeze(-1)
+                cur.add_(self._noise(std.expand(cur.shape)))
         sig = self._to_codes(i_p) - self._to_codes(i_n)                   # (C, K, N, in)
         if not dev.differential:
             # Digital reference: the nominal g_ref times the signed count of driven columns.

@@ -34,6 +34,14 @@ Updates (:meth:`DeviceArray.update`)
     with ``step_w = w_max / unit``, rounded stochastically (``floor(x + U[0, 1))``, unbiased) or
     to nearest, added to the stored level index and clipped to the level range. Only devices
     whose level changed are re-programmed.
+
+Non-idealities (``chip.nonideal``, :mod:`.nonideal`)
+    Stuck devices are drawn once at construction (after the personalities, only when switched
+    on) and pinned on every write, so writing them has no effect. Drift and IR drop do not
+    change the programmed conductances ``g_a``, ``g_b``, ``g_ref``: a read sees
+    :meth:`DeviceArray.read_conductances`, the programmed values relaxed to the chip's age
+    (each device has its own standard-normal relaxation draw, fixed, so ageing is continuous)
+    and attenuated by the wires. With both off the read conductances are the programmed ones.
 """
 from __future__ import annotations
 
@@ -48,6 +56,7 @@ from ..chip import UPDATE_ROUNDINGS, ChipConfig
 from ..rram.device import (device_levels, level_conductance, levels_to_weight, weight_scale,
                            weight_to_levels)
 from ..rram.noise import NoiseModel
+from .nonideal import drift_sigma, ir_attenuation, stuck_masks
 
 __all__ = ["WriteStats", "DeviceArray"]
 
@@ -148,6 +157,23 @@ class DeviceArray:
         else:
             self.z_ref = torch.randn(self.col_tiles, n_in, generator=generator, dtype=dtype)
             self.z_b = None
+        ni = chip.nonideal
+        # Stuck devices and relaxation draws, per array "a", "b" / "ref"; drawn only when on,
+        # so a chip with the effects off draws exactly what it drew before they existed.
+        self.stuck: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.z_drift: dict[str, torch.Tensor] = {}
+        shapes = {"a": (n_out, n_in)}
+        if chip.device.differential:
+            shapes["b"] = (n_out, n_in)
+        else:
+            shapes["ref"] = (self.col_tiles, n_in)
+        if ni.stuck:
+            for key, shp in shapes.items():
+                self.stuck[key] = stuck_masks(shp, ni.stuck_off_rate, ni.stuck_on_rate,
+                                              generator)
+        if ni.drift:
+            for key, shp in shapes.items():
+                self.z_drift[key] = torch.randn(shp, generator=generator, dtype=dtype)
         self.w_max = 1.0
         self.q = torch.zeros(n_out, n_in, dtype=torch.int64)
         self.g_a = torch.zeros(n_out, n_in, dtype=dtype)
@@ -235,6 +261,10 @@ class DeviceArray:
         target = level_conductance(levels[mask], self.chip.device, self.dtype)
         new, pulses, reads = self._program(target, z[mask])
         g[mask] = new
+        if which in self.stuck:                       # a stuck device ignores the write
+            off, on = self.stuck[which]
+            g[off] = self.chip.nonideal.stuck_off_us
+            g[on] = self.chip.device.g_max_us
         return pulses, reads
 
     def _record_writes(self, stats: WriteStats, phase: str) -> None:
@@ -277,8 +307,80 @@ class DeviceArray:
         return levels_to_weight(self.q, self.w_max, self.chip.device, self.dtype)
 
     def effective_weight(self) -> torch.Tensor:
-        """Weights the analog array really holds, ``(g_a - g_b) * weight_per_us`` (no ADC)."""
-        return (self.g_a - self.g_b) * self.weight_per_us
+        """Weights the analog array really holds, ``(g_a - g_b) * weight_per_us`` (no ADC), of
+        the conductances a read sees (:meth:`read_conductances`)."""
+        g_a, g_b, _ = self.read_conductances()
+        return (g_a - g_b) * self.weight_per_us
+
+    def _drifted(self, which: str, g: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+        """``g`` relaxed to the chip's age: ``g + drift_scale * sigma_drift(target, age) * z``."""
+        ni = self.chip.nonideal
+        target = level_conductance(levels, self.chip.device, self.dtype)
+        out = (g + ni.drift_scale * drift_sigma(target, ni.age_s) * self.z_drift[which]
+               ).clamp(min=0.0)
+        if which in self.stuck:                       # a stuck device does not relax
+            off, on = self.stuck[which]
+            out = torch.where(off | on, g, out)
+        return out
+
+    def read_conductances(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Conductances ``(g_a, g_b, g_ref)`` (µS) that a read sees: the programmed ones after
+        relaxation to ``nonideal.age_s`` and first-order IR drop (the programmed tensors
+        themselves when both are off)."""
+        ni, dev = self.chip.nonideal, self.chip.device
+        g_a, g_b, g_ref = self.g_a, self.g_b, self.g_ref
+        if not (ni.drift or ni.ir_drop):
+            return g_a, g_b, g_ref
+        if ni.drift:
+            k_a, k_b = device_levels(self.q, dev)
+            g_a = self._drifted("a", g_a, k_a)
+            if dev.differential:
+                g_b = self._drifted("b", g_b, k_b)
+            elif g_ref is not None:
+                g_ref = self._drifted("ref", g_ref, torch.full(g_ref.shape, dev.ref_level))
+        if ni.ir_drop:
+            g_a, g_b, g_ref = self._ir_dropped(g_a, g_b, g_ref)
+        if not dev.differential and g_ref is not None:
+            g_b = g_ref[self.col_tile_of]
+        return g_a, g_b, g_ref
+
+    def _ir_dropped(self, g_a, g_b, g_ref):
+        """Apply :func:`.nonideal.ir_attenuation` in each crossbar's physical layout.
+
+        Rows: input ``r * rows + i`` is row ``i`` of row tile ``r``. Columns (differential):
+        output ``c * opc + o`` is the column pair ``2o`` (``G+``), ``2o + 1`` (``G-``) of column
+        tile ``c``; offset: column ``o``, the reference in the crossbar's last column.
+        """
+        ni, xbar = self.chip.nonideal, self.chip.crossbar
+        rows, cols, opc = xbar.rows, xbar.cols, self.outputs_per_crossbar
+        R, C = self.row_tiles, self.col_tiles
+        pad_in, pad_out = R * rows - self.n_in, C * opc - self.n_out
+        F = torch.nn.functional
+
+        def tiled(g):                                   # (out, in) -> (R, rows, C, opc)
+            g = F.pad(g, (0, pad_in, 0, pad_out))
+            return g.reshape(C, opc, R, rows).permute(2, 3, 0, 1)
+
+        def untiled(g):                                 # inverse of tiled
+            g = g.permute(2, 3, 0, 1).reshape(C * opc, R * rows)
+            return g[:self.n_out, :self.n_in]
+
+        if self.chip.device.differential:
+            phys = torch.stack([tiled(g_a), tiled(g_b)], -1).reshape(R, rows, C, 2 * opc)
+        else:
+            ref = F.pad(g_ref, (0, pad_in)).reshape(C, R, rows).permute(1, 2, 0).unsqueeze(-1)
+            phys = torch.cat([tiled(g_a), ref], -1)
+        spare = cols - phys.shape[-1]
+        if spare:
+            phys = F.pad(phys, (0, spare))
+        att = ir_attenuation(phys.transpose(1, 2), ni.wire_row_ohm, ni.wire_col_ohm,
+                             ni.ir_activity).transpose(1, 2)
+        out = (phys * att)[..., :cols - spare]
+        if self.chip.device.differential:
+            out = out.reshape(R, rows, C, opc, 2)
+            return untiled(out[..., 0]), untiled(out[..., 1]), g_ref
+        new_ref = out[..., opc].permute(2, 0, 1).reshape(C, R * rows)[:, :self.n_in]
+        return untiled(out[..., :opc]), g_b, new_ref
 
     def update(self, delta_w: torch.Tensor, *, rounding: str | None = None,
                phase: str = "update") -> WriteStats:
