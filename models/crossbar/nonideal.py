@@ -17,7 +17,8 @@ Drift (:func:`drift_sigma`)
     ``g / 40 µS``. The spread at 1 s is the programming noise the noise model already draws;
     relaxation adds an independent part ``sqrt(max(sigma(g, t)^2 - sigma(g, 1 s)^2, 0))``.
     Between the fitted times ``sigma^2`` is interpolated linearly in ``log10 t``; past 2 days it
-    is held at the 2-day value (no extrapolation); before 1 s there is no relaxation.
+    is held at the 2-day value (no extrapolation); before 1 s there is no relaxation. A device
+    re-written by an update starts relaxing again from its write (its own age and a fresh draw).
 
 Stuck devices (:func:`stuck_masks`)
     Each device is independently stuck off with probability ``p_off`` or stuck on with
@@ -80,22 +81,22 @@ def wan_sigma(g_us: torch.Tensor, t_s: float) -> torch.Tensor:
     return sigma.clamp(min=0.0)
 
 
-def drift_sigma(g_us: torch.Tensor, age_s: float) -> torch.Tensor:
+def drift_sigma(g_us: torch.Tensor, age_s: float | torch.Tensor) -> torch.Tensor:
     """Spread (µS) that relaxation adds to a device programmed to ``g_us``, ``age_s`` seconds
-    after programming (module docstring: interpolated in ``log10 t``, held past 2 days)."""
-    if not (math.isfinite(age_s) and age_s > 0):
+    after programming (a number, or a tensor broadcasting against ``g_us``: one age per
+    device); module docstring: interpolated in ``log10 t``, held past 2 days."""
+    if not torch.is_tensor(age_s) and not (math.isfinite(age_s) and age_s > 0):
         raise ValueError(f"age_s must be a positive number of seconds, not {age_s!r}")
     times = sorted(WAN2022_SIGMA)
-    if age_s <= times[0]:
-        return torch.zeros_like(g_us)
-    var0 = wan_sigma(g_us, times[0]) ** 2
-    t = min(age_s, times[-1])
-    for lo, hi in zip(times, times[1:]):
-        if t <= hi:
-            f = (math.log10(t) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
-            var = (1 - f) * wan_sigma(g_us, lo) ** 2 + f * wan_sigma(g_us, hi) ** 2
-            return torch.sqrt((var - var0).clamp(min=0.0))
-    raise AssertionError("unreachable")  # pragma: no cover
+    age = torch.as_tensor(age_s, dtype=g_us.dtype).clamp(min=times[0], max=times[-1])
+    var = [wan_sigma(g_us, t) ** 2 for t in times]
+    lt = torch.log10(age)
+    out = torch.zeros(torch.broadcast_shapes(g_us.shape, age.shape), dtype=g_us.dtype)
+    for i, (lo, hi) in enumerate(zip(times, times[1:])):
+        f = (lt - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+        inside = (age >= lo) & (age <= hi) if i == 0 else (age > lo) & (age <= hi)
+        out = torch.where(inside, (1 - f) * var[i] + f * var[i + 1], out)
+    return torch.sqrt((out - var[0]).clamp(min=0.0))
 
 
 def stuck_masks(shape: tuple[int, ...], p_off: float, p_on: float,

@@ -42,6 +42,8 @@ Non-idealities (``chip.nonideal``, :mod:`.nonideal`)
     :meth:`DeviceArray.read_conductances`, the programmed values relaxed to the chip's age
     (each device has its own standard-normal relaxation draw, fixed, so ageing is continuous)
     and attenuated by the wires. With both off the read conductances are the programmed ones.
+    :meth:`DeviceArray.advance` ages an array further (``dfasim adapt`` between epochs); a
+    device re-written after that relaxes afresh from its write (its own age, a new draw).
 """
 from __future__ import annotations
 
@@ -174,6 +176,12 @@ class DeviceArray:
         if ni.drift:
             for key, shp in shapes.items():
                 self.z_drift[key] = torch.randn(shp, generator=generator, dtype=dtype)
+        #: Seconds this array has aged since deployment beyond ``nonideal.age_s``
+        #: (:meth:`advance`), and the value of that clock at every device's last write.
+        self.aged_s = 0.0
+        self.written_at: dict[str, torch.Tensor] = {
+            key: torch.zeros(shp, dtype=torch.float64) for key, shp in shapes.items()
+        } if ni.drift else {}
         self.w_max = 1.0
         self.q = torch.zeros(n_out, n_in, dtype=torch.int64)
         self.g_a = torch.zeros(n_out, n_in, dtype=dtype)
@@ -265,7 +273,18 @@ class DeviceArray:
             off, on = self.stuck[which]
             g[off] = self.chip.nonideal.stuck_off_us
             g[on] = self.chip.device.g_max_us
+        if which in self.written_at and self.aged_s > 0:
+            # A re-written device relaxes afresh: its own write time, a new relaxation draw.
+            self.written_at[which][mask] = self.aged_s
+            self.z_drift[which][mask] = torch.randn(n, generator=self.generator,
+                                                    dtype=self.dtype)
         return pulses, reads
+
+    def advance(self, seconds: float) -> None:
+        """Age the array by ``seconds`` (drift only; the programmed state is unchanged)."""
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise ValueError(f"seconds must be a non-negative number, not {seconds!r}")
+        self.aged_s += float(seconds)
 
     def _record_writes(self, stats: WriteStats, phase: str) -> None:
         self.counters.add(self.name, phase, write_pulses=stats.write_pulses,
@@ -316,7 +335,11 @@ class DeviceArray:
         """``g`` relaxed to the chip's age: ``g + drift_scale * sigma_drift(target, age) * z``."""
         ni = self.chip.nonideal
         target = level_conductance(levels, self.chip.device, self.dtype)
-        out = (g + ni.drift_scale * drift_sigma(target, ni.age_s) * self.z_drift[which]
+        if self.aged_s > 0:
+            age = (ni.age_s + self.aged_s - self.written_at[which]).to(self.dtype)
+        else:
+            age = ni.age_s
+        out = (g + ni.drift_scale * drift_sigma(target, age) * self.z_drift[which]
                ).clamp(min=0.0)
         if which in self.stuck:                       # a stuck device does not relax
             off, on = self.stuck[which]

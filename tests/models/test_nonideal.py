@@ -256,3 +256,26 @@ def test_offset_mapping_with_every_effect_reads():
         assert torch.equal(a, b)
     no_ir = _matrix(chip.updated({"nonideal.ir_drop": False}), w, PolynomialSpread(), seed=8)
     assert (runs[0][2] <= no_ir.read_conductances()[2] + 1e-12).all()
+
+
+def test_advance_ages_and_rewrites_restart_relaxation():
+    """Ageing by one day equals a chip read one day after programming; a device re-written
+    after that is young again (its own age, 1 s: no relaxation on top of programming)."""
+    w = torch.ones(32, 32, dtype=torch.float64)
+    young = _matrix(_chip(**{"nonideal.drift": True}), w)
+    old = _matrix(_chip(**{"nonideal.drift": True, "nonideal.age_s": 86401.0}), w)
+    young.advance(86400.0)
+    assert torch.allclose(young.effective_weight(), old.effective_weight(), atol=1e-12)
+    delta = torch.zeros_like(w)
+    delta[0] = -1.0                                                 # row 0: w_max -> 0
+    young.update(delta, rounding="nearest")
+    g_a, g_b, _ = young.read_conductances()
+    assert torch.equal(g_a[0], torch.full((32,), 1.0, dtype=torch.float64))   # re-written
+    assert not torch.equal(g_b[0], young.g_b[0])       # G- stayed at level 0: not written
+    assert not torch.equal(g_a[1:], young.g_a[1:])                # the rest still relaxed
+    # Vector ages agree with scalar ones.
+    g = torch.tensor([10.0, 5.5], dtype=torch.float64)
+    for t in (0.5, 1.0, 300.0, 86400.0, 1e5, 1e6):
+        vec = drift_sigma(g, torch.full((2,), t, dtype=torch.float64))
+        sca = drift_sigma(g, max(t, 1.0))
+        assert torch.allclose(vec, sca, atol=1e-12)
