@@ -11,6 +11,13 @@ A convolutional checkpoint (a ``golden.conv.SpikingNetwork``) is deployed as
 :class:`~dfasim.models.analog_conv.AnalogNetwork` (one im2col matrix per convolution, batch norm
 and pooling digital); ``adapt.json`` then also holds its ``architecture`` for the cost model.
 
+Ageing (``age_per_epoch_s > 0``, needs ``[adapt.chip.nonideal] drift = true``): after every
+epoch's updates the chip ages by ``age_per_epoch_s`` seconds (every crossbar, weights and DFA's
+B, :meth:`~dfasim.models.crossbar.DeviceArray.advance`) before it is evaluated, so the history
+holds accuracy against time since programming (``age_s``) and the next epoch trains on the
+relaxed chip; devices an update re-writes relax afresh. A copy of the deployed chip ages the same
+way without adaptation (``deployed_aging``); ``aging.png`` plots the three, mean over chips.
+
 The run directory is the checkpoint: after every epoch of every (chip, rule) the whole chip state
 (conductances, device personalities, ADC ranges, random generators) is saved, so an interrupted
 run continues where it stopped and ends with the same numbers as an uninterrupted one.
@@ -46,8 +53,8 @@ from .limits import ResourceEstimate, adapt_estimate, check_fits
 from .networks import check_network_fits
 from .runtime import set_determinism
 
-__all__ = ["AdaptConfig", "ADAPT_RULES", "NOISE_CHOICES", "adapt", "load_noise_model",
-           "summarise"]
+__all__ = ["AdaptConfig", "ADAPT_RULES", "NOISE_CHOICES", "adapt", "aging_curves",
+           "load_noise_model", "plot_aging", "summarise"]
 
 
 @dataclass
@@ -73,6 +80,8 @@ class AdaptConfig:
     noise_epochs: int = 100
     calibration_samples: int = 256
     data_dir: str = ""
+    #: Seconds the chip ages after every epoch (drift between epochs); 0: no ageing (chosen).
+    age_per_epoch_s: float = 0.0
     chip: ChipConfig = field(default_factory=ChipConfig)
 
     def validate(self) -> None:
@@ -102,6 +111,12 @@ class AdaptConfig:
             self.chip.validate()
         except (ValueError, TypeError) as exc:
             raise DfasimError(f"[chip] {exc}") from None
+        a = self.age_per_epoch_s
+        if isinstance(a, bool) or not isinstance(a, (int, float)) or not (
+                math.isfinite(a) and a >= 0):
+            raise DfasimError(f"age_per_epoch_s must be a number of seconds >= 0, not {a!r}")
+        if a > 0 and not self.chip.nonideal.drift:
+            raise DfasimError("age_per_epoch_s needs [adapt.chip.nonideal] drift = true")
 
 
 def load_noise_model(name: str, out_dir: Path, *, g_min: float, g_max: float, epochs: int,
@@ -179,6 +194,67 @@ def _load(path: Path) -> dict[str, Any]:
                           f"pass --overwrite") from None
 
 
+def _advance(snn, feedback, seconds: float) -> None:
+    """Age every crossbar of a deployed network and its DFA feedback matrices."""
+    for m in [*snn.layers, *feedback]:
+        m.advance(seconds)
+
+
+def _deployed_aging(chip, cfg: AdaptConfig, x_test, y_test) -> list[dict[str, float]]:
+    """Accuracy of a copy of the deployed chip, not adapted, at the end of every epoch."""
+    aged = copy.deepcopy(chip)
+    out = []
+    for epoch in range(cfg.epochs):
+        for m in aged.layers:
+            m.advance(cfg.age_per_epoch_s)
+        out.append({"epoch": epoch + 1,
+                    "age_s": cfg.chip.nonideal.age_s + (epoch + 1) * cfg.age_per_epoch_s,
+                    "test_acc": aged.evaluate(x_test, y_test)})
+    aged.counters.clear()
+    return out
+
+
+def aging_curves(results: dict[str, Any]) -> dict[str, list[tuple[float, float]]]:
+    """Mean accuracy over chips against time since programming (s): ``deployed`` and each
+    rule, each starting at the deployment's age with the non-ideal accuracy."""
+    chips = results["chips"]
+    t0 = results["config"]["chip"]["nonideal"]["age_s"]
+    start = statistics.fmean(c["nonideal_accuracy"] for c in chips)
+    curves = {"deployed": [(t0, start)] + [
+        (h["age_s"], statistics.fmean(c["deployed_aging"][i]["test_acc"] for c in chips))
+        for i, h in enumerate(chips[0]["deployed_aging"])]}
+    for rule in results["rules"]:
+        hist = chips[0]["adapt"][rule]["history"]
+        curves[rule] = [(t0, start)] + [
+            (h["age_s"], statistics.fmean(c["adapt"][rule]["history"][i]["test_acc"]
+                                          for c in chips)) for i, h in enumerate(hist)]
+    return curves
+
+
+def plot_aging(results: dict[str, Any], path: Path) -> Path:
+    """``aging.png``: accuracy (mean over chips) against time since programming."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.0, 3.8))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    labels = {"deployed": "deployed (no adaptation)", "bp": "BP-adapted", "dfa": "DFA-adapted"}
+    for name, pts in aging_curves(results).items():
+        ax.plot([t for t, _ in pts], [100 * a for _, a in pts], marker="o", ms=3,
+                label=labels.get(name, name))
+    ax.set_xscale("log")
+    ax.set_xlabel("time since programming (s)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"{results['dataset']}: {len(results['chips'])} chips, "
+                 f"{results['age_per_epoch_s']:g} s per epoch")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, metadata={"Software": None})
+    return path
+
+
 def _mean_std(values: list[float]) -> dict[str, float]:
     return {"mean": statistics.fmean(values),
             "std": statistics.stdev(values) if len(values) > 1 else 0.0}
@@ -252,6 +328,7 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
         "layers": list(spec.layers) if arch is None else [spec.n_inputs, *arch.neurons()],
         "timesteps": spec.timesteps, "noise": noise_desc, "fp32_accuracy": fp32,
         "rules": list(cfg.rules), "epochs": cfg.epochs, "batch_size": batch,
+        "age_per_epoch_s": cfg.age_per_epoch_s,
         "feedback": ("the checkpoint's own DFA matrices" if feedback_w is not None else
                      "fresh random matrices (the checkpoint was not trained with DFA)"),
         "config": {**dataclasses.asdict(cfg),
@@ -267,6 +344,7 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
         if deployed_path.exists():
             st = _load(deployed_path)
             chip, fb, nonideal = st["snn"], st["feedback"], st["nonideal"]
+            aging = st.get("aging")
         else:
             gen = _chip_generator(cfg.seed, c)
             calib = x_train[torch.randperm(len(x_train), generator=gen)[:cfg.calibration_samples]]
@@ -284,9 +362,13 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
                 raise DfasimError(str(exc)) from None
             nonideal = chip.evaluate(x_test, y_test)
             chip.counters.clear()
-            _save({"snn": chip, "feedback": fb, "nonideal": nonideal}, deployed_path)
+            aging = _deployed_aging(chip, cfg, x_test, y_test) if cfg.age_per_epoch_s else None
+            _save({"snn": chip, "feedback": fb, "nonideal": nonideal, "aging": aging},
+                  deployed_path)
         chip_res: dict[str, Any] = {"chip": c, "nonideal_accuracy": nonideal,
                                     "tiles": chip.n_tiles, "adapt": {}}
+        if aging is not None:
+            chip_res["deployed_aging"] = aging
         for r_i, rule in enumerate(cfg.rules):
             path = state_dir / f"chip{c}-{rule}.pt"
             if path.exists():
@@ -321,10 +403,15 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
                 seconds = time.perf_counter() - t0
                 if counts is None:  # the activity of one training epoch, for the cost model
                     counts = snn.counters.to_dict()
+                if cfg.age_per_epoch_s:
+                    _advance(snn, fbr, cfg.age_per_epoch_s)
                 acc = snn.evaluate(x_test, y_test)
                 snn.counters.clear()
                 history.append({"epoch": epoch + 1, "lr": lr, "loss": loss_sum / len(perm),
                                 "test_acc": acc, "seconds": seconds})
+                if cfg.age_per_epoch_s:
+                    history[-1]["age_s"] = (cfg.chip.nonideal.age_s
+                                            + (epoch + 1) * cfg.age_per_epoch_s)
                 _save({"snn": snn, "feedback": fbr, "shuffle": shuffle, "history": history,
                        "counts": counts}, path)
                 bar.update(1)
@@ -336,4 +423,6 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
     results["summary"] = summarise(results)
     results["wall_seconds_this_call"] = time.perf_counter() - t_start
     write_json(out / "adapt.json", results)
+    if cfg.age_per_epoch_s:
+        plot_aging(results, out / "aging.png")
     return results

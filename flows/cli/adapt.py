@@ -14,7 +14,7 @@ DATASETS = RegistryNames("dfasim.flows.datasets.registry", "DATASETS")
 
 #: ``dfasim adapt`` options copied onto the ``[adapt]`` table when given (dest names).
 _ADAPT_KEYS = ("checkpoint", "dataset", "rules", "epochs", "batch_size", "lr_bp", "lr_dfa",
-               "lr_schedule", "chips", "seed", "noise", "data_dir")
+               "lr_schedule", "chips", "seed", "noise", "data_dir", "age_per_epoch_s")
 #: ... and onto its ``[adapt.chip]`` description: option dest -> field, per part.
 _HIERARCHY_KEYS = {"max_tiles": "max_tiles"}
 _DEVICE_KEYS = {"g_min": "g_min_us", "g_max": "g_max_us"}
@@ -52,6 +52,9 @@ def register(sub) -> None:
                    help="tile budget of the chip (0: as many as the network needs)")
     p.add_argument("--g-min", type=float, dest="g_min", help="conductance window low (µS)")
     p.add_argument("--g-max", type=float, dest="g_max", help="conductance window high (µS)")
+    p.add_argument("--age-per-epoch", type=float, dest="age_per_epoch_s", metavar="SECONDS",
+                   help="age the chip by SECONDS after every epoch (switches drift on; writes "
+                        "aging.png: accuracy vs time since programming)")
     p.add_argument("--overwrite", action="store_true",
                    help="start again even if the run folder holds an unfinished run")
     p.set_defaults(handler=run_adapt)
@@ -66,6 +69,8 @@ def run_adapt(args) -> int:
     apply_options(args, cfg, _ADAPT_KEYS)
     apply_options(args, cfg.chip.hierarchy, _HIERARCHY_KEYS)
     apply_options(args, cfg.chip.device, _DEVICE_KEYS)
+    if cfg.age_per_epoch_s:
+        cfg.chip.nonideal.drift = True
     run_name = cfg.dataset or Path(cfg.checkpoint).parent.name
     out = Path(args.out or f"runs/adapt/{run_name}-s{cfg.seed}")
     res = adapt(cfg, out, overwrite=args.overwrite, progress=False if args.quiet else None)
@@ -78,4 +83,6 @@ def run_adapt(args) -> int:
           f"{res['epochs']} epochs: FP32 {100 * s['fp32']:.2f} %, non-ideal {pct(s['nonideal'])}"
           + "".join(f", {r.upper()} {pct(s[r])}" for r in res["rules"] if r in s))
     print(f"wrote {out / 'adapt.json'}")
+    if res.get("age_per_epoch_s"):
+        print(f"wrote {out / 'aging.png'}")
     return 0
