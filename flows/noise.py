@@ -13,17 +13,19 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from dfasim.models.rram.gpr import GPRNoiseModel, heldout_metrics
+from dfasim.models.rram.gpr import LIKELIHOODS, N_GRID, GPRNoiseModel, heldout_metrics
 from dfasim.models.rram.measured import (NEURRAM_LEVELS, NEURRAM_N, RADAR_FILE, RADAR_STAGES,
-                                         neurram_like_samples, radar_pairs, split_indices)
+                                         leave_one_group_out, neurram_like_samples, radar_pairs,
+                                         split_indices)
 from dfasim.models.rram.noise import NoiseModel, PolynomialSpread
 
 from .datasets.paths import format_dirs, resolve_data_dirs
 from .errors import DfasimError
 from .fileio import atomic_write_bytes, write_json
 
-__all__ = ["SOURCES", "REPORT_FORMAT", "REPORT_VERSION", "noise_fit", "noise_show",
-           "report_paths", "find_radar_file", "bench_noise_sampling"]
+__all__ = ["SOURCES", "REPORT_FORMAT", "REPORT_VERSION", "LOCO_TARGET", "CIRCULAR_NOTE",
+           "noise_fit", "noise_show", "leave_one_condition_out", "report_paths",
+           "find_radar_file", "bench_noise_sampling"]
 
 #: Data sources of ``noise fit``: measured HfOx RRAM, or samples from CrossSim's NeuRRAM fit.
 SOURCES = {
@@ -31,11 +33,26 @@ SOURCES = {
     "neurram": "NeuRRAM-like: 4-bit levels + CrossSim RRAM_Wan sigma(G) in absolute µS",
 }
 REPORT_FORMAT = "dfasim.noise.report"
-REPORT_VERSION = 1
+#: Version 2: condition features, likelihood comparison, leave-one-condition-out coverage.
+REPORT_VERSION = 2
 #: Share of samples (radar: of programmed cells) used for training; DFA_Sim: 6920 / 8650.
 TRAIN_FRACTION = 0.8
 #: Gaussian coverage of ±1σ and ±2σ, the calibration targets (erf(1/√2), erf(2/√2)).
 IDEAL_COVERAGE = (math.erf(1 / math.sqrt(2)), math.erf(2 / math.sqrt(2)))
+#: Calibration target of every held-out condition group (issue 15, chosen there): within ±1σ
+#: between 60 and 76 % (ideal 68.3 %), within ±2σ at least 90 % (ideal 95.4 %).
+LOCO_TARGET = {"coverage_1sigma": (0.60, 0.76), "coverage_2sigma_min": 0.90}
+#: Shown wherever fit statistics of the NeuRRAM-like source appear.
+CIRCULAR_NOTE = ("circular: the NeuRRAM-like samples are drawn from CrossSim's published sigma(G) "
+                 "curve with Gaussian noise, so these held-out figures only show that the GP "
+                 "recovers the curve it was given, not that it matches measured devices")
+#: Table points of each leave-one-condition-out fit (chosen: 512 points over the range are 10x
+#: finer than the inducing grid, so linear interpolation of the smooth tables changes the
+#: coverage by far less than its sampling error; 4096 for 14 conditions costs ~5 s per fit).
+LOCO_GRID = 512
+#: Served condition of the measured data: experiment 6 after its bake (the source README calls
+#: e6 its best result; e7 is the same recipe after 5k endurance cycles).
+RADAR_SERVED = "e6/postbake"
 
 
 def report_paths(out: Path) -> tuple[Path, Path]:
@@ -89,9 +106,14 @@ def _check_args(source: str, out: Path, epochs: int, g_min: float, g_max: float)
 
 
 def _load_source(source: str, g_min: float, g_max: float, seed: int, data_dir
-                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, tuple[str, ...],
-                            torch.Tensor, torch.Tensor, dict[str, Any]]:
-    """Pairs, per-sample condition, condition names, train/test indices, data description."""
+                 ) -> dict[str, Any]:
+    """Pairs, conditions (names, per-sample index, features), groups, split, description.
+
+    Keys: ``g_t``, ``g_a``, ``cond``, ``conditions``, ``features`` (None: no numeric
+    features), ``feature_names``, ``served``, ``stage_of`` (condition index -> stage name, or
+    None), ``groups`` (per-sample condition group for leave-one-condition-out, or None),
+    ``group_names``, ``train``, ``test``, ``data``.
+    """
     if source == "radar":
         try:
             g_t, g_a, info = radar_pairs(find_radar_file(data_dir), g_min=g_min, g_max=g_max,
@@ -105,13 +127,119 @@ def _load_source(source: str, g_min: float, g_max: float, seed: int, data_dir
                 "mapping": "normalised conductance: G_dev = g_min + (G - G_lo) / (G_hi - G_lo) "
                            "* (g_max - g_min), [G_lo, G_hi] = span of the write-verify targets",
                 "split": f"{TRAIN_FRACTION:.0%} of programmed cells (both reads of a cell on "
-                         f"one side), seed {seed}"}
-        return g_t, g_a, info["stage"], tuple(info["stages"]), tr, te, data
+                         f"one side), seed {seed}",
+                "condition_table": info["condition_table"],
+                "feature_names": list(info["feature_names"]),
+                "condition_groups": "experiment (all its cells, both reads, held out at once)"}
+        stage_of = [t["stage"] for t in info["condition_table"]]
+        return {"g_t": g_t, "g_a": g_a, "cond": info["condition"],
+                "conditions": tuple(info["conditions"]), "features": info["condition_features"],
+                "feature_names": tuple(info["feature_names"]), "served": RADAR_SERVED,
+                "stage_of": stage_of, "groups": info["experiment"],
+                "group_names": {e: f"e{e}" for e in info["experiments"]},
+                "train": tr, "test": te, "data": data}
     g_t, g_a = neurram_like_samples(NEURRAM_N, g_min, g_max, seed)
     tr, te = split_indices(len(g_t), seed, TRAIN_FRACTION)
     data = {"n_levels": NEURRAM_LEVELS, "spread": "CrossSim RRAM_Wan sigma(G), absolute µS",
             "split": f"{TRAIN_FRACTION:.0%} random, seed {seed}"}
-    return g_t, g_a, torch.zeros(len(g_t), dtype=torch.long), ("t=1s",), tr, te, data
+    return {"g_t": g_t, "g_a": g_a, "cond": torch.zeros(len(g_t), dtype=torch.long),
+            "conditions": ("t=1s",), "features": None, "feature_names": None,
+            "served": "t=1s", "stage_of": None, "groups": None, "group_names": {},
+            "train": tr, "test": te, "data": data}
+
+
+def _fit(src: dict[str, Any], idx: torch.Tensor, likelihood: str, epochs: int, seed: int,
+         callback=None, n_grid: int = N_GRID) -> GPRNoiseModel:
+    """The GPR fitted on samples ``idx`` of ``src`` (every condition tabulated)."""
+    try:
+        return GPRNoiseModel.fit(src["g_t"][idx], src["g_a"][idx], condition=src["cond"][idx],
+                                 conditions=src["conditions"],
+                                 condition_features=src["features"],
+                                 feature_names=src["feature_names"], likelihood=likelihood,
+                                 default_condition=src["served"], epochs=epochs, seed=seed,
+                                 callback=callback, n_grid=n_grid)
+    except ValueError as exc:
+        raise DfasimError(f"noise fit: {exc}") from None
+
+
+def _metrics(model: GPRNoiseModel, src: dict[str, Any], idx: torch.Tensor) -> dict[str, Any]:
+    """Held-out metrics of samples ``idx``: per condition, per stage and pooled ("all")."""
+    g_t, g_a, cond = src["g_t"][idx], src["g_a"][idx], src["cond"][idx]
+    out: dict[str, Any] = {}
+    for c, name in enumerate(src["conditions"]):
+        sel = cond == c
+        if bool(sel.any()):
+            out[name] = heldout_metrics(model, g_t[sel], g_a[sel], cond[sel])
+    if src["stage_of"] is not None:
+        stage = [src["stage_of"][c] for c in cond.tolist()]
+        for st in dict.fromkeys(src["stage_of"]):
+            sel = torch.tensor([x == st for x in stage], dtype=torch.bool)
+            if bool(sel.any()):
+                out[st] = heldout_metrics(model, g_t[sel], g_a[sel], cond[sel])
+    if len(src["conditions"]) > 1:
+        out["all"] = heldout_metrics(model, g_t, g_a, cond)
+    return out
+
+
+def _target_misses(m: dict[str, Any]) -> list[str]:
+    """Which parts of :data:`LOCO_TARGET` the metrics ``m`` miss (empty: meets it)."""
+    lo, hi = LOCO_TARGET["coverage_1sigma"]
+    misses = []
+    if not lo <= m["coverage_1sigma"] <= hi:
+        misses.append(f"±1σ {100 * m['coverage_1sigma']:.1f} % outside "
+                      f"{100 * lo:.0f}-{100 * hi:.0f} %")
+    if m["coverage_2sigma"] < LOCO_TARGET["coverage_2sigma_min"]:
+        misses.append(f"±2σ {100 * m['coverage_2sigma']:.1f} % below "
+                      f"{100 * LOCO_TARGET['coverage_2sigma_min']:.0f} %")
+    return misses
+
+
+def leave_one_condition_out(src: dict[str, Any], likelihoods: tuple[str, ...], epochs: int,
+                            seed: int, progress: bool | None = None) -> dict[str, Any]:
+    """Fit once per condition group with that group left out, evaluate on the group alone.
+
+    Every held-out condition (group x stage) is checked against :data:`LOCO_TARGET`; the
+    held-out data never enter a fit (the held-out conditions are predicted from their
+    features), and nothing is adjusted to them.
+
+    Returns
+    -------
+    dict
+        ``group_by``, ``epochs``, ``target``, ``seconds`` (wall, all fits) and per likelihood a
+        dict of group name -> ``{"n_train", "metrics": {condition/stage/"all": metrics},
+        "misses": {condition: [text, ...]}, "meets_target": bool, "train_groups": [...]}``.
+    """
+    folds = leave_one_group_out(src["groups"])
+    t0 = time.perf_counter()
+    result: dict[str, Any] = {"group_by": src["data"].get("condition_groups", "group"),
+                              "epochs": epochs, "seed": seed, "target": LOCO_TARGET,
+                              "likelihoods": {}}
+    bar = tqdm(total=len(folds) * len(likelihoods), desc="leave one condition out",
+               unit="fit", disable=progress is False)
+    try:
+        for likelihood in likelihoods:
+            table: dict[str, Any] = {}
+            for group, tr, te in folds:
+                name = src["group_names"].get(group, str(group))
+                model = _fit(src, tr, likelihood, epochs, seed, n_grid=LOCO_GRID)
+                metrics = _metrics(model, src, te)
+                held = [c for c in src["conditions"] if c in metrics]
+                misses = {k: v for k, v in ((k, _target_misses(metrics[k])) for k in held) if v}
+                table[name] = {
+                    "n_train": int(len(tr)), "n_test": int(len(te)),
+                    "train_groups": sorted(src["group_names"].get(g, str(g))
+                                           for g in torch.unique(src["groups"][tr]).tolist()),
+                    "nu": model.nu if likelihood == "student_t" else None,
+                    "fit_seconds": model.fit_info["fit_seconds"], "held_out_conditions": held,
+                    "metrics": metrics, "misses": misses, "meets_target": not misses}
+                bar.update(1)
+            result["likelihoods"][likelihood] = table
+    finally:
+        bar.close()
+    result["seconds"] = time.perf_counter() - t0
+    result["all_meet_target"] = {lk: all(v["meets_target"] for v in t.values())
+                                 for lk, t in result["likelihoods"].items()}
+    return result
 
 
 def _level_table(model: GPRNoiseModel, g_min: float, g_max: float) -> dict[str, Any]:
@@ -125,15 +253,17 @@ def _level_table(model: GPRNoiseModel, g_min: float, g_max: float) -> dict[str, 
 
 def _plot(path: Path, model: GPRNoiseModel, g_t: torch.Tensor, g_a: torch.Tensor,
           cond: torch.Tensor, test: torch.Tensor, title: str, metrics: dict[str, Any],
-          reference: bool = False) -> None:
+          reference: bool = False, shown: list[str] | None = None) -> None:
     """Deviation from target vs target per condition, with the mean ±1σ / ±2σ bands.
 
-    ``reference`` adds the generating CrossSim ±sigma(G) (NeuRRAM-like data) as dashed lines.
+    ``reference`` adds the generating CrossSim ±sigma(G) (NeuRRAM-like data) as dashed lines;
+    ``shown`` names the conditions drawn (default all).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    k = len(model.conditions)
+    shown = list(model.conditions) if shown is None else shown
+    k = len(shown)
     fig = Figure(figsize=(5.5 * k, 4.2), dpi=120)
     FigureCanvasAgg(fig)
     is_test = torch.zeros(len(g_t), dtype=torch.bool)
@@ -141,8 +271,9 @@ def _plot(path: Path, model: GPRNoiseModel, g_t: torch.Tensor, g_a: torch.Tensor
     lo = min(model.g_lo, float(g_t.min()))
     hi = max(model.g_hi, float(g_t.max()))
     grid = torch.linspace(lo, hi, 512, dtype=torch.float64)
-    for c, name in enumerate(model.conditions):
-        ax = fig.add_subplot(1, k, c + 1)
+    for panel, name in enumerate(shown):
+        c = model.conditions.index(name)
+        ax = fig.add_subplot(1, k, panel + 1)
         mean, std = model.with_condition(name).mean_std(grid)
         bias = mean - grid
         ax.fill_between(grid, bias - 2 * std, bias + 2 * std, color="tab:blue", alpha=0.15,
@@ -175,7 +306,7 @@ def _plot(path: Path, model: GPRNoiseModel, g_t: torch.Tensor, g_a: torch.Tensor
 
 
 def _reusable_model(out: Path, source: str, epochs: int, seed: int, g_min: float,
-                    g_max: float) -> GPRNoiseModel | None:
+                    g_max: float, likelihood: str = "gaussian") -> GPRNoiseModel | None:
     """The model already in ``out`` when it is complete and was fitted with these settings."""
     try:
         model = GPRNoiseModel.load(out)
@@ -183,7 +314,8 @@ def _reusable_model(out: Path, source: str, epochs: int, seed: int, g_min: float
         return None
     meta = model.meta or {}
     same = (meta.get("source") == source and meta.get("epochs") == epochs
-            and meta.get("seed") == seed and meta.get("window_us") == [g_min, g_max])
+            and meta.get("seed") == seed and meta.get("window_us") == [g_min, g_max]
+            and model.likelihood == likelihood)
     return model if same and "metrics" in meta else None
 
 
@@ -198,39 +330,55 @@ def _save_model(model: GPRNoiseModel, out: Path) -> None:
 
 def noise_fit(source: str, out: Path, *, epochs: int = 100, seed: int = 0, g_min: float = 1.0,
               g_max: float = 10.0, data_dir: str | Path | None = None,
-              progress: bool | None = None, reuse: bool = False) -> dict[str, Any]:
+              progress: bool | None = None, reuse: bool = False,
+              likelihood: str = "gaussian", compare_likelihoods: bool = False,
+              loco: bool = False, loco_epochs: int | None = None) -> dict[str, Any]:
     """Fit a GPR noise model, evaluate it on held-out data, write model, report and plot.
 
     Parameters
     ----------
     source : str
-        ``"radar"`` (measured, :func:`~dfasim.models.rram.measured.radar_pairs`, conditions
-        ``prebake`` / ``postbake``, served ``postbake``) or ``"neurram"`` (8650 NeuRRAM-like
-        samples, :func:`~dfasim.models.rram.measured.neurram_like_samples`).
+        ``"radar"`` (measured, :func:`~dfasim.models.rram.measured.radar_pairs`: one condition
+        per experiment and read stage, described by bake time, bake temperature and endurance
+        cycles; served ``e6/postbake``) or ``"neurram"`` (8650 NeuRRAM-like samples,
+        :func:`~dfasim.models.rram.measured.neurram_like_samples`; its statistics are circular,
+        :data:`CIRCULAR_NOTE`).
     out : Path
         Model file (e.g. ``noise_radar.pt``); the report ``out.with_suffix(".json")`` and the
         plot ``out.with_suffix(".png")`` go beside it.
     epochs : int
         Training epochs (100 in the DFA_Sim paper).
     seed : int
-        Seeds the NeuRRAM-like draw, the train/test split and the fit.
+        Seeds the NeuRRAM-like draw, the train/test split and the fits.
     g_min, g_max : float
         Device conductance window (µS).
     data_dir : path, optional
         Folder searched first for the measured data.
     progress : bool, optional
-        ``False`` hides the progress bar.
+        ``False`` hides the progress bars.
     reuse : bool
         Keep a complete model already in ``out`` that was fitted with these settings and only
         write its report and plot where they are missing (a run killed between writing the
         model and its report); otherwise, and always when ``False``, fit again.
+    likelihood : str
+        Of the served model: ``"gaussian"`` or ``"student_t"``.
+    compare_likelihoods : bool
+        Also fit the other likelihood on the same split and report both (``likelihoods``).
+    loco : bool
+        Leave-one-condition-out coverage (measured data: one fold per experiment) for every
+        likelihood reported, under ``loco`` (:func:`leave_one_condition_out`).
+    loco_epochs : int, optional
+        Epochs of each leave-one-condition-out fit (default ``epochs``).
 
     Returns
     -------
     dict
-        The report written to JSON: held-out ``r2``, ``coverage_1sigma``, ``coverage_2sigma``,
-        ``nll`` of the served condition at the top level, per condition under ``metrics``,
-        mean/std at the 16 levels under ``levels``, fit time, sizes, data description.
+        The report written to JSON: held-out ``r2``, ``r2_deviation``, ``coverage_1sigma``,
+        ``coverage_2sigma``, ``z_std``, ``nll`` of the summary condition (measured: all
+        post-bake reads; NeuRRAM-like: its one condition) at the top level, per condition and
+        stage under ``metrics``, the likelihood comparison under ``likelihoods``, the
+        leave-one-condition-out table under ``loco``, mean/std at the 16 levels under
+        ``levels``, fit time, sizes, data description and ``caveat`` (NeuRRAM-like).
 
     Raises
     ------
@@ -240,11 +388,19 @@ def noise_fit(source: str, out: Path, *, epochs: int = 100, seed: int = 0, g_min
     """
     out = Path(out)
     _check_args(source, out, epochs, g_min, g_max)
-    g_t, g_a, cond, conditions, tr, te, data = _load_source(source, g_min, g_max, seed, data_dir)
+    if likelihood not in LIKELIHOODS:
+        raise DfasimError(f"unknown likelihood {likelihood!r}; choose one of "
+                          f"{', '.join(LIKELIHOODS)}")
+    loco_epochs = epochs if loco_epochs is None else loco_epochs
+    if loco_epochs < 1:
+        raise DfasimError(f"loco epochs must be >= 1, got {loco_epochs}")
+    src = _load_source(source, g_min, g_max, seed, data_dir)
+    tr, te = src["train"], src["test"]
     _check_writable(out.parent)
     json_path, png_path = report_paths(out)
 
-    model = _reusable_model(out, source, epochs, seed, g_min, g_max) if reuse else None
+    model = _reusable_model(out, source, epochs, seed, g_min, g_max, likelihood) \
+        if reuse else None
     fitted = model is None
     if fitted:
         bar = tqdm(total=epochs, desc=f"noise fit {source}", unit="epoch",
@@ -255,48 +411,98 @@ def noise_fit(source: str, out: Path, *, epochs: int = 100, seed: int = 0, g_min
             bar.set_postfix(loss=f"{loss:.4f}")
 
         try:
-            model = GPRNoiseModel.fit(g_t[tr], g_a[tr], condition=cond[tr],
-                                      conditions=conditions, epochs=epochs, seed=seed,
-                                      callback=on_epoch)
-        except ValueError as exc:
-            raise DfasimError(f"noise fit {source}: {exc}") from None
+            model = _fit(src, tr, likelihood, epochs, seed, callback=on_epoch)
         finally:
             bar.close()
 
-    metrics = {name: heldout_metrics(model, g_t[te][cond[te] == c], g_a[te][cond[te] == c],
-                                     cond[te][cond[te] == c])
-               for c, name in enumerate(conditions)}
-    if len(conditions) > 1:
-        metrics["all"] = heldout_metrics(model, g_t[te], g_a[te], cond[te])
+    metrics = _metrics(model, src, te)
+    summary = "postbake" if source == "radar" else src["served"]
+    likelihoods = {likelihood: {"nu": model.nu if likelihood == "student_t" else None,
+                                "fit_seconds": model.fit_info["fit_seconds"],
+                                "metrics": metrics}}
+    if compare_likelihoods:
+        for other in LIKELIHOODS:
+            if other != likelihood:
+                alt = _fit(src, tr, other, epochs, seed)
+                likelihoods[other] = {"nu": alt.nu if other == "student_t" else None,
+                                      "fit_seconds": alt.fit_info["fit_seconds"],
+                                      "metrics": _metrics(alt, src, te)}
+    best = min(likelihoods, key=lambda k: likelihoods[k]["metrics"][summary]["nll"])
+    loco_result = None
+    if loco:
+        if src["groups"] is None:
+            loco_result = {"skipped": "one condition only: nothing to leave out"}
+        else:
+            loco_result = leave_one_condition_out(src, tuple(likelihoods), loco_epochs, seed,
+                                                  progress)
     served = model.default_condition
+    m = metrics[summary]
     report: dict[str, Any] = {
         "format": REPORT_FORMAT, "version": REPORT_VERSION,
         "source": source, "description": SOURCES[source],
+        "caveat": CIRCULAR_NOTE if source == "neurram" else None,
         "model_file": out.name, "plot_file": png_path.name,
         "window_us": [g_min, g_max], "fitted_range_us": [model.g_lo, model.g_hi],
-        "conditions": list(conditions), "served_condition": served,
+        "conditions": list(model.conditions), "served_condition": served,
+        "summary_metrics": summary, "likelihood": model.likelihood,
+        "nu": model.nu if model.likelihood == "student_t" else None,
+        "feature_names": list(model.feature_names),
+        "condition_features": model.condition_features.tolist(),
         "n_train": int(len(tr)), "n_test": int(len(te)),
         "epochs": epochs, "seed": seed, "fit_seconds": model.fit_info["fit_seconds"],
-        "r2": metrics[served]["r2"], "coverage_1sigma": metrics[served]["coverage_1sigma"],
-        "coverage_2sigma": metrics[served]["coverage_2sigma"], "nll": metrics[served]["nll"],
+        **{k: m[k] for k in ("r2", "r2_deviation", "coverage_1sigma", "coverage_2sigma",
+                             "z_std", "frac_beyond_3sigma", "nll")},
         "ideal_coverage": list(IDEAL_COVERAGE), "metrics": metrics,
+        "likelihoods": likelihoods, "lowest_heldout_nll": best, "loco": loco_result,
         "levels": _level_table(model, g_min, g_max),
-        "gp_hyper": model.gp_state["hyper"], "data": data,
+        "gp_hyper": model.gp_state["hyper"], "data": src["data"],
     }
     # Model first, then report and plot: a model without them is completed by a rerun with
     # ``reuse``, never the other way round.
     if fitted:
         model.meta.update({k: report[k] for k in (
-            "source", "description", "window_us", "n_train", "n_test", "epochs", "seed", "r2",
-            "coverage_1sigma", "coverage_2sigma", "nll", "metrics", "data")})
+            "source", "description", "caveat", "window_us", "n_train", "n_test", "epochs",
+            "seed", "r2", "r2_deviation", "coverage_1sigma", "coverage_2sigma", "nll",
+            "summary_metrics", "metrics", "likelihoods", "lowest_heldout_nll", "loco", "data")})
         _save_model(model, out)
     if fitted or not json_path.is_file():
         write_json(json_path, report)
     if fitted or not png_path.is_file():
-        _plot(png_path, model, g_t, g_a, cond, te,
-              f"{source} GPR noise model: {len(tr)} train / {len(te)} held-out samples, "
-              f"{epochs} epochs", metrics, reference=source == "neurram")
+        shown = [c for c in model.conditions
+                 if source != "radar" or c.split("/")[0] in (served.split("/")[0], "e7")]
+        _plot(png_path, model, src["g_t"], src["g_a"], src["cond"], te,
+              f"{source} GPR noise model ({model.likelihood}): {len(tr)} train / {len(te)} "
+              f"held-out samples, {epochs} epochs", metrics, reference=source == "neurram",
+              shown=shown)
     return report
+
+
+def _loco_lines(loco: dict[str, Any]) -> list[str]:
+    """The leave-one-condition-out table as text lines."""
+    if "skipped" in loco:
+        return [f"  leave-one-condition-out: skipped ({loco['skipped']})"]
+    lo, hi = loco["target"]["coverage_1sigma"]
+    lines = [f"  leave one condition out ({loco['group_by']}; {loco['epochs']} epochs, "
+             f"{loco['seconds']:.0f} s); target ±1σ {100 * lo:.0f}-{100 * hi:.0f} %, ±2σ >= "
+             f"{100 * loco['target']['coverage_2sigma_min']:.0f} %",
+             f"  {'likelihood':<10} {'held out':<12} {'n':>5} {'±1σ %':>6} {'±2σ %':>6} "
+             f"{'z std':>6} {'>3σ %':>6} {'NLL':>7} {'R² dev':>7}  target"]
+    for lk, table in loco["likelihoods"].items():
+        for group, entry in table.items():
+            for key in entry["held_out_conditions"]:
+                m = entry["metrics"][key]
+                miss = entry["misses"].get(key)
+                lines.append(f"  {lk:<10} {key:<12} {m['n']:>5} "
+                             f"{100 * m['coverage_1sigma']:>6.1f} "
+                             f"{100 * m['coverage_2sigma']:>6.1f} {m['z_std']:>6.2f} "
+                             f"{100 * m['frac_beyond_3sigma']:>6.1f} {m['nll']:>7.3f} "
+                             f"{m['r2_deviation']:>7.3f}  "
+                             f"{'MISSED: ' + '; '.join(miss) if miss else 'met'}")
+    for lk, ok in loco["all_meet_target"].items():
+        verdict = ("every held-out condition meets the target" if ok
+                   else "NOT every held-out condition meets the target (see MISSED)")
+        lines.append(f"  {lk}: {verdict}")
+    return lines
 
 
 def noise_show(path: Path) -> str:
@@ -315,8 +521,14 @@ def noise_show(path: Path) -> str:
     window = meta.get("window_us", [model.g_lo, model.g_hi])
     lines = [f"GPR noise model {path}",
              f"  source      {meta.get('source', '?')}: {meta.get('description', '')}".rstrip(),
-             f"  window      [{window[0]:g}, {window[1]:g}] µS; fitted targets "
-             f"{model.g_lo:.3f}-{model.g_hi:.3f} µS (outside: edge bias and std)"]
+             f"  likelihood  {model.likelihood}"
+             + (f" (nu {model.nu:.2f})" if model.likelihood == "student_t" else "")]
+    if meta.get("caveat"):
+        lines.append(f"  NOTE        fit statistics are {meta['caveat']}")
+    lines.append(f"  window      [{window[0]:g}, {window[1]:g}] µS; fitted targets "
+                 f"{model.g_lo:.3f}-{model.g_hi:.3f} µS (outside: edge bias and std)")
+    if model.feature_names and model.feature_names[0] != "condition_index":
+        lines.append(f"  features    {', '.join(model.feature_names)} (scaled)")
     data = meta.get("data", {})
     if "g_window_measured_us" in data:
         g_lo, g_hi = data["g_window_measured_us"]
@@ -327,20 +539,35 @@ def noise_show(path: Path) -> str:
                  f"{meta.get('n_train', fit.get('n_train'))} train / {meta.get('n_test', '?')} "
                  f"test, {fit.get('fit_seconds', float('nan')):.1f} s")
     for name, m in meta.get("metrics", {}).items():
-        lines.append(f"  held-out    {name:<9} R² {m['r2']:.4f}  "
+        lines.append(f"  held-out    {name:<11} R² {m['r2']:.4f}  "
+                     f"R² dev {m.get('r2_deviation', float('nan')):.3f}  "
                      f"±1σ {100 * m['coverage_1sigma']:.1f} %  "
-                     f"±2σ {100 * m['coverage_2sigma']:.1f} %  NLL {m['nll']:.3f}  (n={m['n']})")
+                     f"±2σ {100 * m['coverage_2sigma']:.1f} %  "
+                     f"z std {m.get('z_std', float('nan')):.2f}  NLL {m['nll']:.3f}  (n={m['n']})")
+    summary = meta.get("summary_metrics")
+    for lk, entry in (meta.get("likelihoods") or {}).items():
+        m = entry["metrics"].get(summary)
+        if m is not None and len(meta["likelihoods"]) > 1:
+            nu = f", nu {entry['nu']:.2f}" if entry.get("nu") else ""
+            lines.append(f"  compare     {lk:<10}{nu} on {summary}: NLL {m['nll']:.3f}  "
+                         f"±1σ {100 * m['coverage_1sigma']:.1f} %  "
+                         f"±2σ {100 * m['coverage_2sigma']:.1f} %  z std {m['z_std']:.2f}")
+    if meta.get("lowest_heldout_nll") and len(meta.get("likelihoods") or {}) > 1:
+        lines.append(f"              lowest held-out NLL: {meta['lowest_heldout_nll']}")
     lines.append(f"              ideal ±1σ {100 * IDEAL_COVERAGE[0]:.1f} %, "
                  f"±2σ {100 * IDEAL_COVERAGE[1]:.1f} %")
+    if meta.get("loco"):
+        lines += _loco_lines(meta["loco"])
     levels = torch.linspace(window[0], window[1], NEURRAM_LEVELS, dtype=torch.float64)
-    header = "  level  target µS" + "".join(f"  {name + ' mean':>14} {'std':>7}"
-                                           for name in model.conditions)
+    shown = [model.condition] if len(model.conditions) > 4 else list(model.conditions)
+    header = "  level  target µS" + "".join(f"  {name + ' mean':>16} {'std':>7}"
+                                           for name in shown)
     lines.append(header)
-    cols = [model.with_condition(name).mean_std(levels) for name in model.conditions]
+    cols = [model.with_condition(name).mean_std(levels) for name in shown]
     for i, g in enumerate(levels.tolist()):
         row = f"  {i:>5}  {g:>9.3f}"
         for mean, std in cols:
-            row += f"  {float(mean[i]):>14.3f} {float(std[i]):>7.3f}"
+            row += f"  {float(mean[i]):>16.3f} {float(std[i]):>7.3f}"
         lines.append(row)
     return "\n".join(lines)
 

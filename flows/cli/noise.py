@@ -29,6 +29,14 @@ def register(sub) -> None:
                    help="conductance window low (µS, default 1)")
     p.add_argument("--g-max", type=float, default=10.0, dest="g_max",
                    help="conductance window high (µS, default 10)")
+    p.add_argument("--likelihood", choices=("gaussian", "student-t"), default="gaussian",
+                   help="likelihood of the served model (default gaussian); the other one is "
+                        "fitted too and compared in the report")
+    p.add_argument("--no-loco", action="store_true", dest="no_loco",
+                   help="skip the leave-one-condition-out fits (measured data: one per "
+                        "experiment and likelihood)")
+    p.add_argument("--loco-epochs", type=int, default=None, dest="loco_epochs",
+                   help="epochs of each leave-one-condition-out fit (default: --epochs)")
     p.set_defaults(handler=run_fit)
 
     p = actions.add_parser("show", help="describe a fitted noise model file")
@@ -42,7 +50,9 @@ def run_fit(args) -> int:
 
     out = Path(args.out or "runs/noise") / f"noise_{args.source}.pt"
     noise_fit(args.source, out, epochs=args.epochs, seed=args.seed or 0, g_min=args.g_min,
-              g_max=args.g_max, data_dir=args.data_dir, progress=False if args.quiet else None)
+              g_max=args.g_max, data_dir=args.data_dir, progress=False if args.quiet else None,
+              likelihood=args.likelihood.replace("-", "_"), compare_likelihoods=True,
+              loco=not args.no_loco, loco_epochs=args.loco_epochs)
     print(noise_show(out))
     print(f"wrote {out} and its report {out.with_suffix('.json')}, plot "
           f"{out.with_suffix('.png')}")

@@ -1,27 +1,37 @@
 # SPDX-License-Identifier: MIT
 """Heteroscedastic Gaussian-process noise model: conductance reached for a target, fitted to data.
 
-Model (a "chained" GP, Saul et al., AISTATS 2016): for a target ``g`` (µS) and an optional
-condition ``c`` (a small set of read conditions, e.g. before/after a retention bake), the reached
-conductance is ``g + m_r + s_r * y`` with standardised deviation
+Model (a "chained" GP, Saul et al., AISTATS 2016): for a target ``g`` (µS) and a device
+condition ``c`` described by numeric features ``x_c`` (e.g. bake time and temperature, endurance
+cycles; or, without features, the condition's index), the reached conductance is
+``g + m_r + s_r * y`` with standardised deviation
 
-    y | g, c ~ N(f(u, c), exp(2 h(u, c))),   u = (g - g_lo) / (g_hi - g_lo),
+    y | g, c ~ N(f(u, x_c), exp(2 h(u, x_c))),   u = (g - g_lo) / (g_hi - g_lo),
 
-where ``f`` (mean) and ``h`` (log spread) are two independent GPs with RBF kernels (ARD over
-``u`` and the condition index), each a sparse variational GP (GPyTorch ``ApproximateGP``) on a
-fixed grid of inducing inputs. The expected log-likelihood has a closed form
-(``E[exp(-2h)] = exp(-2 m_h + 2 v_h)``), so the evidence lower bound is optimised with Adam on
-mini-batches; an "epoch" is one shuffled pass over the training set (the DFA_Sim paper fits for
-100 epochs). Sparse inputs keep the cost linear in the number of samples (6920 samples, 100
-epochs: about 15 s on one CPU core), where an exact GP works on the 6920 x 6920 kernel matrix in
-every step.
+or, with ``likelihood="student_t"``, a Student-t of ``nu`` degrees of freedom (fitted) with
+location ``f`` and scale ``exp(h)``. ``f`` (mean) and ``h`` (log spread) are two independent GPs
+with RBF kernels (ARD over ``u`` and every feature), each a sparse variational GP (GPyTorch
+``ApproximateGP``) on a fixed grid of inducing inputs: ``N_INDUCING`` values of ``u`` at each
+distinct feature vector seen in training. Because the features are numeric, a condition without
+training samples is predicted from its neighbours in feature space (leave-one-condition-out).
+The Gaussian expected log-likelihood has a closed form (``E[exp(-2h)] = exp(-2 m_h + 2 v_h)``);
+the Student-t one is computed by Gauss-Hermite quadrature over ``f`` and ``h``. The evidence
+lower bound is optimised with Adam on mini-batches; an "epoch" is one shuffled pass over the
+training set (the DFA_Sim paper fits for 100 epochs). Sparse inputs keep the cost linear in the
+number of samples (6920 samples, 100 epochs, one condition: about 15 s on one CPU core; the
+measured data's six distinct condition feature vectors, 144 inducing inputs, about 3x that),
+where an exact GP works on the 6920 x 6920 kernel matrix in every step.
 
 After fitting, the bias ``mean - g`` and the predictive spread
-``std = s_r * sqrt(v_f + E[exp(2h)])`` (device spread plus the small uncertainty of the mean) are
+``std = s_r * sqrt(v_f + E[exp(2h)] * k)`` (device spread plus the small uncertainty of the mean;
+``k = 1`` for a Gaussian, ``nu / (nu - 2)``, the variance of a unit-scale t, for Student-t) are
 tabulated on a dense grid over the fitted target range; :meth:`GPRNoiseModel.mean_std`
 interpolates them linearly (10^6 draws in about 0.15 s on two CPU cores). Outside the fitted
 range the bias and the spread are held at their edge values (the mean keeps following the
-target).
+target). A Student-t model serves a location-scale t with that std (the small uncertainty of
+the mean folded into the scale, a moment-matched approximation); :meth:`GPRNoiseModel.sample`
+maps the standard-normal device personality ``z`` through the t quantile function, so a device
+keeps its rank in the distribution.
 """
 from __future__ import annotations
 
@@ -46,12 +56,27 @@ with warnings.catch_warnings():
 
 from .noise import NoiseModel
 
-__all__ = ["FORMAT", "VERSION", "GPRNoiseModel", "heldout_metrics"]
+__all__ = ["FORMAT", "VERSION", "LIKELIHOODS", "GPRNoiseModel", "heldout_metrics",
+           "normal_scores"]
 
 #: Identifies a saved GPR noise model; :meth:`GPRNoiseModel.load` refuses anything else.
 FORMAT = "dfasim.noise.gpr"
-#: Layout version of the saved file; bump on any incompatible change.
-VERSION = 1
+#: Layout version of the saved file; bump on any incompatible change. Version 2 adds condition
+#: features, the inducing inputs and the likelihood; version-1 files (index conditions, Gaussian)
+#: are still read.
+VERSION = 2
+#: Likelihoods of the standardised deviation: Gaussian, or Student-t with fitted degrees of freedom.
+LIKELIHOODS = ("gaussian", "student_t")
+#: Initial degrees of freedom of the Student-t (chosen: 10 is close to Gaussian, so the fit only
+#: makes the tails heavier where the data ask for it) and its floor (the variance is finite only
+#: above 2; 2.1 chosen).
+_NU_INIT, _NU_MIN = 10.0, 2.1
+#: Gauss-Hermite points per latent (f and h) of the Student-t expected log-likelihood (chosen:
+#: 12 x 12 nodes integrate the log-density of a smooth t to < 1e-4 nats on test cases).
+_N_QUADRATURE = 12
+#: Standard-normal range and points of the z -> Student-t quantile table used for sampling
+#: (chosen: |z| > 8.5 has probability 2e-17).
+_Z_TABLE_MAX, _Z_TABLE_N = 8.5, 4097
 
 #: Points of the interpolation tables over the fitted range (4096: linear-interpolation error of
 #: a smooth curve is ~(range/4096)^2 * curvature / 8, far below the fitted spread).
@@ -95,26 +120,43 @@ class _LatentGP(gpytorch.models.ApproximateGP):
 
 
 class _HeteroscedasticGP(torch.nn.Module):
-    """Mean GP ``f`` and log-spread GP ``h`` of the standardised deviation."""
+    """Mean GP ``f`` and log-spread GP ``h`` of the standardised deviation (and Student-t dof)."""
 
-    def __init__(self, n_conditions: int) -> None:
+    def __init__(self, inducing: torch.Tensor, likelihood: str = "gaussian") -> None:
         super().__init__()
-        self.n_conditions = n_conditions
-        inducing = _inputs(torch.linspace(0.0, 1.0, N_INDUCING, dtype=torch.float64)
-                           .repeat(n_conditions),
-                           torch.arange(n_conditions).repeat_interleave(N_INDUCING),
-                           n_conditions)
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+        self.likelihood = likelihood
         self.f = _LatentGP(inducing.clone())
         self.h = _LatentGP(inducing.clone())
+        # nu = _NU_MIN + exp(raw): Adam's steps then change nu - _NU_MIN by a factor, so nu moves
+        # from _NU_INIT to 3 in a few hundred steps (an additive parameter took thousands).
+        raw = math.log(_NU_INIT - _NU_MIN)
+        self.raw_nu = torch.nn.Parameter(torch.tensor(raw, dtype=torch.float64),
+                                         requires_grad=likelihood == "student_t")
         self.double()
+
+    @property
+    def nu(self) -> torch.Tensor:
+        """Student-t degrees of freedom (unused by the Gaussian likelihood)."""
+        return _NU_MIN + torch.exp(self.raw_nu)
+
+    def _expected_loglik(self, y, mf, vf, mh, vh) -> torch.Tensor:
+        if self.likelihood == "gaussian":
+            # E_q[log N(y | f, exp(2h))] in closed form for independent Gaussian f and h.
+            return (-0.5 * math.log(2 * math.pi) - mh
+                    - 0.5 * ((y - mf) ** 2 + vf) * torch.exp(-2.0 * mh + 2.0 * vh))
+        nodes, weights = _gauss_hermite(_N_QUADRATURE, y.dtype, y.device)
+        f = mf[:, None, None] + torch.sqrt(2.0 * vf)[:, None, None] * nodes[None, :, None]
+        h = mh[:, None, None] + torch.sqrt(2.0 * vh)[:, None, None] * nodes[None, None, :]
+        logp = _student_t_logpdf(y[:, None, None], f, h, self.nu)
+        w = (weights[:, None] * weights[None, :]) / math.pi
+        return (logp * w).sum(dim=(1, 2))
 
     def elbo(self, x: torch.Tensor, y: torch.Tensor, n_total: int) -> torch.Tensor:
         """Evidence lower bound per training sample (mini-batch estimate)."""
         qf, qh = self.f(x), self.h(x)
-        mf, vf, mh, vh = qf.mean, qf.variance, qh.mean, qh.variance
-        # E_q[log N(y | f, exp(2h))] in closed form for independent Gaussian f and h.
-        ell = (-0.5 * math.log(2 * math.pi) - mh
-               - 0.5 * ((y - mf) ** 2 + vf) * torch.exp(-2.0 * mh + 2.0 * vh))
+        ell = self._expected_loglik(y, qf.mean, qf.variance, qh.mean, qh.variance)
         kl = (self.f.variational_strategy.kl_divergence()
               + self.h.variational_strategy.kl_divergence())
         return ell.mean() - kl / n_total
@@ -123,20 +165,61 @@ class _HeteroscedasticGP(torch.nn.Module):
     def predict(self, x: torch.Tensor, chunk: int = 2048) -> tuple[torch.Tensor, torch.Tensor]:
         """Predictive mean and variance of the standardised deviation."""
         self.eval()
+        nu = float(self.nu.detach())
+        k = nu / (nu - 2.0) if self.likelihood == "student_t" else 1.0
         means, variances = [], []
         for i in range(0, len(x), chunk):
             qf, qh = self.f(x[i:i + chunk]), self.h(x[i:i + chunk])
             means.append(qf.mean)
-            variances.append(qf.variance + torch.exp(2.0 * qh.mean + 2.0 * qh.variance))
+            variances.append(qf.variance + k * torch.exp(2.0 * qh.mean + 2.0 * qh.variance))
         return torch.cat(means), torch.cat(variances)
 
 
-def _inputs(u: torch.Tensor, cond: torch.Tensor, n_conditions: int) -> torch.Tensor:
-    """GP input rows: ``[u]`` for one condition, ``[u, c]`` (c = condition index) for several."""
+def _gauss_hermite(n: int, dtype: torch.dtype, device: torch.device
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nodes and weights of ``int exp(-x^2) g(x) dx ~ sum w_i g(x_i)``."""
+    import numpy as np
+
+    x, w = np.polynomial.hermite.hermgauss(n)
+    return (torch.as_tensor(x, dtype=dtype, device=device),
+            torch.as_tensor(w, dtype=dtype, device=device))
+
+
+def _student_t_logpdf(y: torch.Tensor, loc: torch.Tensor, log_scale: torch.Tensor,
+                      nu: torch.Tensor) -> torch.Tensor:
+    """log of the location-scale Student-t density."""
+    t = (y - loc) * torch.exp(-log_scale)
+    return (torch.lgamma((nu + 1) / 2) - torch.lgamma(nu / 2) - 0.5 * torch.log(nu * math.pi)
+            - log_scale - (nu + 1) / 2 * torch.log1p(t * t / nu))
+
+
+def _inducing(features: torch.Tensor) -> torch.Tensor:
+    """``N_INDUCING`` values of u in [0, 1] at every row of ``features`` (distinct rows)."""
+    u = torch.linspace(0.0, 1.0, N_INDUCING, dtype=torch.float64)
+    if features.shape[1] == 0:
+        return u.reshape(-1, 1)
+    rows = torch.unique(features.to(torch.float64), dim=0)
+    return torch.cat([u.repeat(len(rows)).reshape(-1, 1),
+                      rows.repeat_interleave(N_INDUCING, dim=0)], dim=1)
+
+
+def _inputs(u: torch.Tensor, cond: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    """GP input rows ``[u, features[c]]`` (``[u]`` when there are no features)."""
     u = u.to(torch.float64).reshape(-1, 1)
-    if n_conditions == 1:
+    if features.shape[1] == 0:
         return u
-    return torch.cat([u, cond.to(torch.float64).reshape(-1, 1)], dim=1)
+    return torch.cat([u, features.to(torch.float64)[cond.to(torch.long).flatten()]], dim=1)
+
+
+def _index_features(n_conditions: int) -> torch.Tensor:
+    """Features of conditions without numeric features: their index (none for one condition).
+
+    A categorical index cannot predict an unseen condition; it is kept for files of version 1
+    and for callers that only name conditions.
+    """
+    if n_conditions == 1:
+        return torch.zeros(1, 0, dtype=torch.float64)
+    return torch.arange(n_conditions, dtype=torch.float64).reshape(-1, 1)
 
 
 @torch.no_grad()
@@ -170,19 +253,24 @@ def _plain(obj: Any, where: str = "model") -> Any:
     raise TypeError(f"{where}: cannot store a {type(obj).__name__} in a noise model file")
 
 
-def _fit_tables(x: torch.Tensor, y: torch.Tensor, k: int, g_lo: float, g_hi: float,
+def _fit_tables(x: torch.Tensor, y: torch.Tensor, features: torch.Tensor,
+                trained: torch.Tensor, likelihood: str, g_lo: float, g_hi: float,
                 r_mean: float, r_std: float, epochs: int, seed: int, batch_size: int, lr: float,
                 n_grid: int, callback: Callable[[int, float], None] | None
                 ) -> tuple[_HeteroscedasticGP, float, list[torch.Tensor], list[torch.Tensor]]:
-    """Optimise the ELBO with Adam on shuffled mini-batches, then tabulate bias and spread."""
+    """Optimise the ELBO with Adam on shuffled mini-batches, then tabulate bias and spread.
+
+    Inducing inputs sit at the features of the conditions in ``trained`` only; the tables cover
+    every row of ``features``, trained or not.
+    """
     n = len(y)
     # fork_rng: any randomness inside GPyTorch is seeded without touching the caller's RNG.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
-        gp = _HeteroscedasticGP(k)
+        gp = _HeteroscedasticGP(_inducing(features[trained]), likelihood)
         gp.train()
-        opt = torch.optim.Adam(gp.parameters(), lr=lr)
+        opt = torch.optim.Adam([p for p in gp.parameters() if p.requires_grad], lr=lr)
         # Cosine decay to zero: a constant rate leaves mini-batch noise in the final parameters,
         # which inflates the fitted spread (the residuals absorb it).
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(
@@ -204,15 +292,32 @@ def _fit_tables(x: torch.Tensor, y: torch.Tensor, k: int, g_lo: float, g_hi: flo
                 raise ValueError(f"GP fit diverged (loss {loss_val}) in epoch {epoch + 1}")
             if callback is not None:
                 callback(epoch + 1, loss_val)
-
-        g_grid = torch.linspace(g_lo, g_hi, n_grid, dtype=torch.float64)
-        u_grid = (g_grid - g_lo) / (g_hi - g_lo)
-        bias, std = [], []
-        for c in range(k):
-            m, v = gp.predict(_inputs(u_grid, torch.full_like(u_grid, c), k))
-            bias.append(r_mean + r_std * m)
-            std.append(r_std * v.sqrt())
+        bias, std = _tabulate(gp, features, g_lo, g_hi, r_mean, r_std, n_grid)
     return gp, loss_val, bias, std
+
+
+def _tabulate(gp: _HeteroscedasticGP, features: torch.Tensor, g_lo: float, g_hi: float,
+              r_mean: float, r_std: float, n_grid: int
+              ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Bias (mean - g) and std (µS) of every condition on ``n_grid`` targets over the range."""
+    g_grid = torch.linspace(g_lo, g_hi, n_grid, dtype=torch.float64)
+    u_grid = (g_grid - g_lo) / (g_hi - g_lo)
+    bias, std = [], []
+    for c in range(len(features)):
+        m, v = gp.predict(_inputs(u_grid, torch.full_like(u_grid, c), features))
+        bias.append(r_mean + r_std * m)
+        std.append(r_std * v.sqrt())
+    return bias, std
+
+
+def _t_quantile_table(nu: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Standard-normal grid and the unit-variance Student-t quantiles of the same probability."""
+    import numpy as np
+    from scipy import special
+
+    z = np.linspace(-_Z_TABLE_MAX, _Z_TABLE_MAX, _Z_TABLE_N)
+    q = special.stdtrit(nu, special.ndtr(z)) * math.sqrt((nu - 2.0) / nu)
+    return torch.from_numpy(z), torch.from_numpy(q)
 
 
 class GPRNoiseModel(NoiseModel):
@@ -225,7 +330,13 @@ class GPRNoiseModel(NoiseModel):
     Attributes
     ----------
     conditions : tuple of str
-        Names of the read conditions (the GP's second input), e.g. ``("prebake", "postbake")``.
+        Names of the device conditions, e.g. ``("e1/prebake", "e1/postbake", ...)``.
+    condition_features : Tensor, shape (n_conditions, n_features)
+        The GP's condition inputs (scaled as the caller passed them to :meth:`fit`).
+    feature_names : tuple of str
+        Names of the feature columns (``("condition_index",)`` for index conditions).
+    likelihood : str
+        ``"gaussian"`` or ``"student_t"``; :attr:`nu` is the fitted Student-t dof.
     g_lo, g_hi : float
         Fitted target range (µS); the tables cover it.
     meta : dict
@@ -252,6 +363,20 @@ class GPRNoiseModel(NoiseModel):
         self._cond = self.conditions.index(default_condition)
         self._cache: dict[tuple[torch.dtype, torch.device], tuple[torch.Tensor, ...]] = {}
         self._gp: _HeteroscedasticGP | None = None
+        feats = gp_state.get("condition_features")
+        self.condition_features = (_index_features(len(self.conditions)) if feats is None
+                                   else torch.as_tensor(feats, dtype=torch.float64))
+        if self.condition_features.shape[0] != len(self.conditions):
+            raise ValueError("condition_features must have one row per condition")
+        self.feature_names = tuple(gp_state.get(
+            "feature_names", ("condition_index",) * self.condition_features.shape[1]))
+        self.likelihood = str(gp_state.get("likelihood", "gaussian"))
+        if self.likelihood not in LIKELIHOODS:
+            raise ValueError(f"unknown likelihood {self.likelihood!r}")
+        self.nu = float(gp_state.get("nu", math.inf))
+        if self.likelihood == "student_t" and not self.nu > 2.0:
+            raise ValueError(f"Student-t needs nu > 2, got {self.nu}")
+        self._z_table: tuple[torch.Tensor, torch.Tensor] | None = None
 
     # ---------------------------------------------------------------- serving
     @property
@@ -303,23 +428,63 @@ class GPRNoiseModel(NoiseModel):
         """Like :meth:`mean_std`, with a per-element condition index (into ``conditions``)."""
         return self._interp(g, self._cond if condition is None else condition)
 
+    def sample(self, g: torch.Tensor, z: torch.Tensor | None = None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """Conductance reached for target ``g``; a Student-t model maps ``z`` to t quantiles.
+
+        ``z`` is the device's standard-normal personality (drawn if not given); the Student-t
+        model uses ``mean + std * q(z)`` with ``q`` the unit-variance t quantile of probability
+        ``Phi(z)`` (interpolated from a table). Clamped at zero, as in :class:`NoiseModel`.
+        """
+        if self.likelihood == "gaussian":
+            return super().sample(g, z, generator)
+        mean, std = self.mean_std(g)
+        if z is None:
+            z = torch.randn(g.shape, generator=generator, dtype=g.dtype).to(g.device)
+        if self._z_table is None:
+            self._z_table = _t_quantile_table(self.nu)
+        grid, q = (t.to(device=mean.device, dtype=mean.dtype) for t in self._z_table)
+        pos = ((z.to(mean.dtype) + _Z_TABLE_MAX) * ((len(grid) - 1) / (2 * _Z_TABLE_MAX)))
+        pos = pos.clamp(0.0, len(grid) - 1)
+        i0 = pos.long().clamp(0, len(grid) - 2)
+        tq = torch.lerp(q[i0], q[i0 + 1], pos - i0.to(mean.dtype))
+        return torch.clamp(mean + std * tq, min=0.0)
+
     # ---------------------------------------------------------------- the GP itself
     def _module(self) -> _HeteroscedasticGP:
         if self._gp is None:
-            gp = _HeteroscedasticGP(len(self.conditions))
+            inducing = self.gp_state.get("inducing")
+            inducing = (_inducing(self.condition_features) if inducing is None
+                        else torch.as_tensor(inducing, dtype=torch.float64))
+            gp = _HeteroscedasticGP(inducing, self.likelihood)
             gp.f.load_state_dict(self.gp_state["f"])
             gp.h.load_state_dict(self.gp_state["h"])
+            if self.likelihood == "student_t":
+                with torch.no_grad():
+                    gp.raw_nu.fill_(math.log(self.nu - _NU_MIN))
             self._gp = gp.eval()
         return self._gp
 
-    def gp_mean_std(self, g: torch.Tensor, condition: str | None = None
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean and std (µS) evaluated on the GP directly (slow; the tables come from this)."""
-        k = self._cond if condition is None else self.conditions.index(condition)
+    def gp_mean_std(self, g: torch.Tensor, condition: str | None = None,
+                    features: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and std (µS) evaluated on the GP directly (slow; the tables come from this).
+
+        ``features`` (one row, the scaling of :attr:`condition_features`) predicts a condition
+        the model has no table for; otherwise ``condition`` (default: the current one) is used.
+        """
         g64 = g.detach().to(torch.float64).flatten().cpu()
+        if features is None:
+            k = self._cond if condition is None else self.conditions.index(condition)
+            feats = self.condition_features
+        else:
+            feats = torch.as_tensor(features, dtype=torch.float64).reshape(1, -1)
+            if feats.shape[1] != self.condition_features.shape[1]:
+                raise ValueError(f"need {self.condition_features.shape[1]} features, "
+                                 f"got {feats.shape[1]}")
+            k = 0
         st = self.gp_state
         u = (g64 - self.g_lo) / (self.g_hi - self.g_lo)
-        x = _inputs(u, torch.full_like(u, k), len(self.conditions))
+        x = _inputs(u, torch.full_like(u, k), feats)
         m, v = self._module().predict(x)
         mean = g64 + st["r_mean"] + st["r_std"] * m
         std = st["r_std"] * v.sqrt()
@@ -329,6 +494,8 @@ class GPRNoiseModel(NoiseModel):
     @classmethod
     def fit(cls, g_target: torch.Tensor, g_actual: torch.Tensor, *,
             condition: torch.Tensor | None = None, conditions: tuple[str, ...] = ("default",),
+            condition_features: torch.Tensor | None = None,
+            feature_names: tuple[str, ...] | None = None, likelihood: str = "gaussian",
             default_condition: str | None = None, epochs: int = 100, seed: int = 0,
             batch_size: int = BATCH_SIZE, lr: float = LEARNING_RATE, n_grid: int = N_GRID,
             meta: dict[str, Any] | None = None,
@@ -342,7 +509,18 @@ class GPRNoiseModel(NoiseModel):
         condition : Tensor of int, shape (n,), optional
             Index into ``conditions`` per sample; required when there are several conditions.
         conditions : tuple of str
-            Condition names; with one condition the GP has the target as its only input.
+            Condition names. Conditions without training samples are allowed when
+            ``condition_features`` is given: their tables are predicted from the features.
+        condition_features : Tensor, shape (len(conditions), n_features), optional
+            Numeric description of every condition (e.g. bake minutes / 30, log10 endurance
+            cycles / 4), in units comparable to the target's [0, 1] range (the kernel
+            length-scales start at 0.3 and stay >= ``LENGTHSCALE_MIN``). Without it, one
+            condition has no condition input and several use their index (which cannot
+            predict an unseen condition).
+        feature_names : tuple of str, optional
+            Names of the feature columns (stored with the model).
+        likelihood : str
+            ``"gaussian"`` or ``"student_t"`` (heavy tails, dof fitted).
         default_condition : str, optional
             Condition served by ``mean_std``; default the last one.
         epochs : int
@@ -368,6 +546,8 @@ class GPRNoiseModel(NoiseModel):
             raise ValueError("conductances must be finite")
         if k < 1 or len(set(conditions)) != k:
             raise ValueError(f"conditions must be distinct names, got {conditions}")
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
         if condition is None:
             if k != 1:
                 raise ValueError("pass condition= (one index per sample) for several conditions")
@@ -376,6 +556,25 @@ class GPRNoiseModel(NoiseModel):
             cond = torch.as_tensor(condition).to(torch.long).flatten().cpu()
             if cond.numel() != n or int(cond.min()) < 0 or int(cond.max()) >= k:
                 raise ValueError(f"condition must hold {n} indices in [0, {k})")
+        if condition_features is None:
+            features = _index_features(k)
+            names = ("condition_index",) * features.shape[1]
+            if len(torch.unique(cond)) != k:
+                raise ValueError("every condition needs training samples when it has no "
+                                 "condition_features to be predicted from")
+        else:
+            features = torch.as_tensor(condition_features).detach().to(torch.float64).cpu()
+            if features.ndim != 2 or features.shape[0] != k:
+                raise ValueError(f"condition_features must have shape ({k}, n_features), got "
+                                 f"{tuple(features.shape)}")
+            if not torch.isfinite(features).all():
+                raise ValueError("condition_features must be finite")
+            names = tuple(feature_names) if feature_names is not None else tuple(
+                f"feature_{i}" for i in range(features.shape[1]))
+            if len(names) != features.shape[1]:
+                raise ValueError(f"{len(names)} feature names for {features.shape[1]} features")
+        trained = torch.zeros(k, dtype=torch.bool)
+        trained[cond] = True
         if epochs < 1 or batch_size < 1 or n_grid < 2:
             raise ValueError("epochs, batch_size must be >= 1 and n_grid >= 2")
         default_condition = conditions[-1] if default_condition is None else default_condition
@@ -389,7 +588,7 @@ class GPRNoiseModel(NoiseModel):
         resid = g_a - g_t
         r_mean, r_std = float(resid.mean()), float(resid.std())
         r_std = r_std if r_std > 0 else 1.0
-        x = _inputs((g_t - g_lo) / (g_hi - g_lo), cond, k)
+        x = _inputs((g_t - g_lo) / (g_hi - g_lo), cond, features)
         y = (resid - r_mean) / r_std
 
         t0 = time.perf_counter()
@@ -398,8 +597,9 @@ class GPRNoiseModel(NoiseModel):
         # (10x slower on a busy 2-core machine), and the result does not depend on core count.
         torch.set_num_threads(1)
         try:
-            gp, loss_val, bias, std = _fit_tables(x, y, k, g_lo, g_hi, r_mean, r_std, epochs,
-                                                  seed, batch_size, lr, n_grid, callback)
+            gp, loss_val, bias, std = _fit_tables(x, y, features, trained, likelihood, g_lo,
+                                                  g_hi, r_mean, r_std, epochs, seed, batch_size,
+                                                  lr, n_grid, callback)
         finally:
             torch.set_num_threads(threads)
         fit_seconds = time.perf_counter() - t0
@@ -407,7 +607,13 @@ class GPRNoiseModel(NoiseModel):
         gp_state = {"f": _plain_state(gp.f), "h": _plain_state(gp.h),
                     "r_mean": r_mean, "r_std": r_std,
                     "hyper": {"mean": _hyper(gp.f), "log_std": _hyper(gp.h)},
-                    "n_inducing": N_INDUCING, "lengthscale_min": LENGTHSCALE_MIN}
+                    "n_inducing": N_INDUCING, "lengthscale_min": LENGTHSCALE_MIN,
+                    "inducing": gp.f.variational_strategy.inducing_points.detach().clone(),
+                    "condition_features": features, "feature_names": list(names),
+                    "trained_conditions": [c for c, t in zip(conditions, trained.tolist()) if t],
+                    "likelihood": likelihood}
+        if likelihood == "student_t":
+            gp_state["nu"] = float(gp.nu.detach())
         fit_info = {"epochs": epochs, "seed": seed, "batch_size": batch_size, "lr": lr,
                     "n_train": n, "n_grid": n_grid, "final_loss": loss_val,
                     "fit_seconds": fit_seconds,
@@ -461,9 +667,9 @@ class GPRNoiseModel(NoiseModel):
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             got = data.get("format") if isinstance(data, dict) else type(data).__name__
             raise ValueError(f"noise model file {path} has format {got!r}, expected {FORMAT!r}")
-        if data.get("version") != VERSION:
+        if data.get("version") not in (1, VERSION):
             raise ValueError(f"noise model file {path} has version {data.get('version')}, "
-                             f"this dfasim reads version {VERSION}")
+                             f"this dfasim reads versions 1 and {VERSION}")
         try:
             model = cls(data["g_lo_us"], data["g_hi_us"], data["bias_us"], data["std_us"],
                         tuple(data["conditions"]), data["default_condition"], data["gp"],
@@ -477,6 +683,42 @@ class GPRNoiseModel(NoiseModel):
         return model
 
 
+def normal_scores(model: GPRNoiseModel, g_target: torch.Tensor, g_actual: torch.Tensor,
+                  condition: torch.Tensor | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Residuals' normal scores under the model, their log-density, and the predicted mean.
+
+    For a Gaussian model the score is ``(actual - mean) / std``. For a Student-t model it is
+    ``Phi^-1(F_t(.))`` of the standardised residual (probability-integral transform), so that in
+    both cases a calibrated model gives standard-normal scores: ``|z| <= 1`` is the model's
+    central 68.3 % interval, ``|z| <= 2`` its 95.4 % interval.
+
+    Returns
+    -------
+    z, log_density, mean : Tensor of float64
+        Normal score, log predictive density (per µS) and predicted mean (µS), per sample.
+    """
+    g_t = torch.as_tensor(g_target).to(torch.float64)
+    g_a = torch.as_tensor(g_actual).to(torch.float64)
+    mean, std = model.mean_std_at(g_t, condition)
+    std = std.clamp(min=1e-12)
+    e = (g_a - mean) / std
+    if model.likelihood == "gaussian":
+        return e, -0.5 * math.log(2 * math.pi) - torch.log(std) - 0.5 * e ** 2, mean
+    import numpy as np
+    from scipy import special
+
+    nu = model.nu
+    scale = std * math.sqrt((nu - 2.0) / nu)  # the t's scale for this std
+    t = ((g_a - mean) / scale).numpy()
+    # Normal score from the smaller tail probability (keeps precision far out in the tails).
+    tail = special.stdtr(nu, -np.abs(t))
+    z = torch.from_numpy(np.sign(t) * -special.ndtri(tail))
+    logp = (math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2) - 0.5 * math.log(nu * math.pi)
+            - torch.log(scale) - (nu + 1) / 2 * torch.log1p(torch.from_numpy(t) ** 2 / nu))
+    return z, logp, mean
+
+
 def heldout_metrics(model: GPRNoiseModel, g_target: torch.Tensor, g_actual: torch.Tensor,
                     condition: torch.Tensor | None = None) -> dict[str, float]:
     """Held-out quality of a noise model's mean and spread.
@@ -484,21 +726,29 @@ def heldout_metrics(model: GPRNoiseModel, g_target: torch.Tensor, g_actual: torc
     Returns
     -------
     dict
-        ``n``; ``r2`` of the predicted mean vs the reached conductance; ``coverage_1sigma`` and
-        ``coverage_2sigma``, fractions of points within ±1σ / ±2σ of the mean (0.683 / 0.954 for
-        a calibrated Gaussian); ``nll``, mean Gaussian negative log-likelihood (nats/sample);
-        ``rmse_us``.
+        ``n``; ``r2`` of the predicted mean vs the reached conductance; ``r2_deviation``, the
+        same for the deviation ``reached - target`` (what the noise model predicts beyond the
+        target itself); ``coverage_1sigma`` and ``coverage_2sigma``, fractions of points whose
+        normal score (:func:`normal_scores`) is within ±1 / ±2 (0.683 / 0.954 when calibrated;
+        for a Gaussian model: within ±1σ / ±2σ of the mean); ``z_std``, the std of the normal
+        scores (1 when calibrated); ``frac_beyond_3sigma`` (0.0027 when calibrated); ``nll``,
+        mean negative log predictive density (nats/sample, µS); ``rmse_us``.
     """
     g_t = torch.as_tensor(g_target).to(torch.float64)
     g_a = torch.as_tensor(g_actual).to(torch.float64)
-    mean, std = model.mean_std_at(g_t, condition)
+    z, logp, mean = normal_scores(model, g_t, g_a, condition)
     r = g_a - mean
+    dev = g_a - g_t
     ss_tot = float(((g_a - g_a.mean()) ** 2).sum())
-    z = r.abs() / std.clamp(min=1e-12)
-    nll = 0.5 * math.log(2 * math.pi) + torch.log(std.clamp(min=1e-12)) + 0.5 * z ** 2
+    ss_dev = float(((dev - dev.mean()) ** 2).sum())
+    ss_res = float((r ** 2).sum())
+    az = z.abs()
     return {"n": int(g_t.numel()),
-            "r2": 1.0 - float((r ** 2).sum()) / ss_tot if ss_tot > 0 else float("nan"),
-            "coverage_1sigma": float((z <= 1.0).double().mean()),
-            "coverage_2sigma": float((z <= 2.0).double().mean()),
-            "nll": float(nll.mean()),
+            "r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
+            "r2_deviation": 1.0 - ss_res / ss_dev if ss_dev > 0 else float("nan"),
+            "coverage_1sigma": float((az <= 1.0).double().mean()),
+            "coverage_2sigma": float((az <= 2.0).double().mean()),
+            "z_std": float(z.std()) if z.numel() > 1 else float("nan"),
+            "frac_beyond_3sigma": float((az > 3.0).double().mean()),
+            "nll": float(-logp.mean()),
             "rmse_us": float(r.pow(2).mean().sqrt())}

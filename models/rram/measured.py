@@ -18,8 +18,9 @@ import torch
 from .noise import CROSSSIM_RRAM_WAN, PolynomialSpread
 
 __all__ = ["RADAR_FILE", "RADAR_SHA256", "RADAR_STAGES", "RADAR_EXPERIMENTS", "NEURRAM_N",
-           "NEURRAM_LEVELS", "radar_file", "radar_pairs", "neurram_like_samples",
-           "split_indices", "to_device_window"]
+           "NEURRAM_LEVELS", "RADAR_BAKE_C", "RADAR_ENDURANCE_CYCLES", "RADAR_FEATURES",
+           "radar_file", "radar_pairs", "radar_conditions", "neurram_like_samples",
+           "split_indices", "leave_one_group_out", "to_device_window"]
 
 #: Bundled measured data set (``shared/datasets/README.md`` §3).
 RADAR_FILE = "rram_radar_retention.npz"
@@ -35,6 +36,29 @@ _COL_ADDR, _COL_RLO, _COL_RHI, _COL_SUCCESS = 0, 6, 7, 8
 #: Window bounds at or above this (Ω) are open-ended: the logs write 1e10 Ω for "no upper bound"
 #: (fully RESET level) and 0 Ω for "no lower bound" (fully SET level). Source: the write logs.
 _OPEN_R_OHM = 1e9
+
+#: Bake temperature (°C) of each 3-bpc experiment's 30-minute bake, as the source README states
+#: it (``shared/datasets/README.md`` §3); ``None``: not stated (e5, e6; e7 "as e6").
+RADAR_BAKE_C = {1: 80.0, 2: 100.0, 3: 100.0, 4: 120.0, 5: None, 6: None, 7: None}
+#: Bake temperature assumed where the source does not state it (°C; chosen: the median of the
+#: stated 3-bpc bakes 80/100/100/120 °C). Flagged as assumed in every condition table.
+RADAR_BAKE_C_ASSUMED = 100.0
+#: Bake duration of every experiment (minutes; source README: "all 30 min unless stated").
+RADAR_BAKE_MINUTES = 30.0
+#: Temperature of the reads and of an unbaked array (°C; chosen: room temperature, the source
+#: does not state it).
+RADAR_ROOM_C = 25.0
+#: Endurance cycles the array had seen before an experiment (source README: e7 "after 5k
+#: endurance cycles"; the others are taken as fresh, 0, beyond their own programming).
+RADAR_ENDURANCE_CYCLES = {1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0, 7: 5000}
+#: GP features of a condition and the scale each is divided by (chosen: one unit is about the
+#: span in the data, comparable to the target's [0, 1] range): bake time (30 min), bake
+#: temperature above room temperature (100 °C), log10(1 + endurance cycles) (4 decades).
+#: Time since programming is not a separate feature: the pre-bake read follows write-verify
+#: directly and the post-bake read follows the 30-minute bake, so it equals the bake time here.
+#: Write-verify is on in every 3-bpc experiment, a constant, so it is recorded, not fitted.
+RADAR_FEATURES = (("bake_minutes", 30.0), ("bake_temperature_above_room_c", 100.0),
+                  ("log10_endurance_cycles", 4.0))
 
 #: Sample count and split of the DFA_Sim paper's GPR data (REFERENCE.md §1: 6920 + 1730).
 NEURRAM_N = 8650
@@ -204,14 +228,68 @@ def radar_pairs(path: str | os.PathLike, g_min: float = 1.0, g_max: float = 10.0
             expt.append(np.full(len(cols), e))
     g_t_all = to_device_window(torch.from_numpy(np.concatenate(g_t)), g_lo, g_hi, g_min, g_max)
     g_a_all = to_device_window(torch.from_numpy(np.concatenate(g_a)), g_lo, g_hi, g_min, g_max)
+    names, table, feats = radar_conditions(tuple(experiments), tuple(stages))
+    exp_pos = {e: i for i, e in enumerate(experiments)}
+    expt_all = np.concatenate(expt)
+    stage_all = np.concatenate(stage)
+    cond_all = np.array([exp_pos[int(e)] * len(stages) + int(s_)
+                         for e, s_ in zip(expt_all, stage_all)], dtype=np.int64)
     counts["cells_kept"] = sum(len(c) for _, c, _, _ in per_exp)
     counts["pairs"] = int(g_t_all.numel())
     info = {"stage": torch.from_numpy(np.concatenate(stage)).long(),
             "group": torch.from_numpy(np.concatenate(group)).long(),
             "experiment": torch.from_numpy(np.concatenate(expt)).long(),
             "stages": tuple(stages), "g_window_measured_us": (g_lo, g_hi),
-            "counts": counts, "source": str(p), "experiments": tuple(experiments)}
+            "counts": counts, "source": str(p), "experiments": tuple(experiments),
+            "condition": torch.from_numpy(cond_all).long(), "conditions": names,
+            "condition_table": table, "condition_features": feats,
+            "feature_names": tuple(name for name, _ in RADAR_FEATURES)}
     return g_t_all, g_a_all, info
+
+
+def radar_conditions(experiments: tuple[int, ...] = RADAR_EXPERIMENTS,
+                     stages: tuple[str, ...] = RADAR_STAGES
+                     ) -> tuple[tuple[str, ...], list[dict[str, Any]], torch.Tensor]:
+    """Names, physical description and scaled GP features of the (experiment, stage) conditions.
+
+    Conditions are ordered experiment-major (``e1/prebake, e1/postbake, e2/prebake, ...``), as
+    ``info["condition"]`` of :func:`radar_pairs` indexes them.
+
+    Returns
+    -------
+    names : tuple of str
+        ``"e{experiment}/{stage}"``.
+    table : list of dict
+        Per condition: ``experiment``, ``stage``, ``bake_minutes`` (0 before the bake),
+        ``bake_temperature_c`` (room temperature before the bake), ``temperature_stated``
+        (False where :data:`RADAR_BAKE_C_ASSUMED` stands in), ``endurance_cycles``,
+        ``write_verify`` (always True here) and ``time_since_programming`` (text).
+    features : Tensor of float64, shape (n_conditions, 3)
+        :data:`RADAR_FEATURES`, each divided by its scale.
+    """
+    names, table, rows = [], [], []
+    for e in experiments:
+        if e not in RADAR_EXPERIMENTS:
+            raise ValueError(f"experiments must be a subset of {RADAR_EXPERIMENTS}, got {e}")
+        for s in stages:
+            if s not in RADAR_STAGES:
+                raise ValueError(f"stages must be a subset of {RADAR_STAGES}, got {s!r}")
+            baked = s == "postbake"
+            stated = RADAR_BAKE_C[e] is not None
+            temp = (RADAR_BAKE_C[e] if stated else RADAR_BAKE_C_ASSUMED) if baked \
+                else RADAR_ROOM_C
+            entry = {"experiment": e, "stage": s,
+                     "bake_minutes": RADAR_BAKE_MINUTES if baked else 0.0,
+                     "bake_temperature_c": temp, "temperature_stated": stated or not baked,
+                     "endurance_cycles": RADAR_ENDURANCE_CYCLES[e], "write_verify": True,
+                     "time_since_programming": "after the 30 min bake" if baked
+                     else "read right after write-verify"}
+            values = (entry["bake_minutes"], temp - RADAR_ROOM_C,
+                      math.log10(1.0 + entry["endurance_cycles"]))
+            rows.append([v / scale for v, (_, scale) in zip(values, RADAR_FEATURES)])
+            names.append(f"e{e}/{s}")
+            table.append(entry)
+    return tuple(names), table, torch.tensor(rows, dtype=torch.float64)
 
 
 def neurram_like_samples(n: int = NEURRAM_N, g_min: float = 1.0, g_max: float = 10.0,
@@ -275,3 +353,28 @@ def split_indices(n: int, seed: int = 0, train_fraction: float = 0.8,
     is_train[perm[:round(train_fraction * len(uniq))]] = True
     mask = is_train[inverse]
     return torch.nonzero(mask).flatten(), torch.nonzero(~mask).flatten()
+
+
+def leave_one_group_out(groups: torch.Tensor) -> list[tuple[int, torch.Tensor, torch.Tensor]]:
+    """Leave-one-group-out folds: for every distinct group, train on all others, test on it.
+
+    Parameters
+    ----------
+    groups : Tensor of int64, shape (n,)
+        Group of every sample (e.g. the experiment, so that one device condition is held out).
+
+    Returns
+    -------
+    list of (group, train_idx, test_idx)
+        One fold per distinct group, in increasing group order; ``train_idx`` never holds a
+        sample of ``group`` and ``test_idx`` holds all of them (sorted int64 indices).
+    """
+    groups = torch.as_tensor(groups).long().flatten()
+    uniq = torch.unique(groups)
+    if len(uniq) < 2:
+        raise ValueError(f"leave-one-group-out needs at least two groups, got {len(uniq)}")
+    folds = []
+    for g in uniq.tolist():
+        held = groups == g
+        folds.append((int(g), torch.nonzero(~held).flatten(), torch.nonzero(held).flatten()))
+    return folds

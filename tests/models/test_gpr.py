@@ -125,9 +125,9 @@ def test_load_rejects_wrong_version_format_and_corrupt(small_model, tmp_path):
     path = tmp_path / "m.pt"
     small_model.save(path)
     raw = torch.load(path, weights_only=True)
-    torch.save({**raw, "version": 2}, tmp_path / "v2.pt")
-    with pytest.raises(ValueError, match="has version 2, this dfasim reads version 1"):
-        GPRNoiseModel.load(tmp_path / "v2.pt")
+    torch.save({**raw, "version": 3}, tmp_path / "v3.pt")
+    with pytest.raises(ValueError, match="has version 3, this dfasim reads versions 1 and 2"):
+        GPRNoiseModel.load(tmp_path / "v3.pt")
     torch.save({**raw, "format": "dfasim.snn"}, tmp_path / "snn.pt")
     with pytest.raises(ValueError, match="format 'dfasim.snn'"):
         GPRNoiseModel.load(tmp_path / "snn.pt")
@@ -138,7 +138,7 @@ def test_load_rejects_wrong_version_format_and_corrupt(small_model, tmp_path):
     torch.save(incomplete, tmp_path / "inc.pt")
     with pytest.raises(ValueError, match="incomplete"):
         GPRNoiseModel.load(tmp_path / "inc.pt")
-    for name in ("v2.pt", "bad.pt", "missing.pt"):
+    for name in ("v3.pt", "bad.pt", "missing.pt"):
         with pytest.raises(DfasimError) as err:
             noise_show(tmp_path / name)
         assert len(str(err.value).splitlines()) == 1
