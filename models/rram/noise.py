@@ -5,6 +5,8 @@ A noise model maps a target conductance ``g`` (µS) to a Gaussian ``N(mean(g), s
 conductance read back after programming. Devices carry a standard-normal "personality" ``z``:
 the conductance is ``mean(g) + std(g) * z``. Keeping ``z`` across re-programming models
 device-to-device variation; drawing a new ``z`` per write models cycle-to-cycle variation.
+A heavy-tailed model (the Student-t GPR of :mod:`.gpr`) keeps the same ``z`` and maps it through
+its own quantile function, so ``std`` is then the std of a t, not of a Gaussian.
 """
 from __future__ import annotations
 
