@@ -495,7 +495,7 @@ class NonIdealConfig:
         its ReRAM models (``aihwkit/inference/noise/reram.py``, ``ReRamWan2022NoiseModel``:
         short-term read noise "about 1 %", ``w_noise = 0.01`` additive constant relative to
         the maximal weight). The measured HfOx data (``rram_radar_retention.npz``, repeated
-        reads) gives a median 0.16-0.33 % of G per read: the default is pessimistic.
+        reads) gives a median 0.12-0.33 % of G per read: the default is pessimistic.
     drift : bool
         Conductance relaxation with time since programming, ``age_s``.
     age_s : float
