@@ -548,8 +548,8 @@ def noise_show(path: Path) -> str:
     for lk, entry in (meta.get("likelihoods") or {}).items():
         m = entry["metrics"].get(summary)
         if m is not None and len(meta["likelihoods"]) > 1:
-            nu = f", nu {entry['nu']:.2f}" if entry.get("nu") else ""
-            lines.append(f"  compare     {lk:<10}{nu} on {summary}: NLL {m['nll']:.3f}  "
+            label = lk + (f" (nu {entry['nu']:.2f})" if entry.get("nu") else "")
+            lines.append(f"  compare     {label:<20} on {summary}: NLL {m['nll']:.3f}  "
                          f"±1σ {100 * m['coverage_1sigma']:.1f} %  "
                          f"±2σ {100 * m['coverage_2sigma']:.1f} %  z std {m['z_std']:.2f}")
     if meta.get("lowest_heldout_nll") and len(meta.get("likelihoods") or {}) > 1:

@@ -67,7 +67,6 @@ def test_student_t_normal_scores_and_sampling():
     assert abs(want[2] - 4.0) > 3 * sigma  # beyond the Gaussian's 3σ
 
 
-@pytest.mark.slow
 def test_student_t_fits_heavy_tails_better():
     gen = torch.Generator().manual_seed(0)
     g = 1.0 + 9.0 * torch.rand(2000, generator=gen, dtype=torch.float64)
