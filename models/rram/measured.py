@@ -161,7 +161,9 @@ def radar_pairs(path: str | os.PathLike, g_min: float = 1.0, g_max: float = 10.0
         ``stage`` (int64 (n,), index into ``info["stages"]``), ``group`` (int64 (n,), one id
         per programmed cell and experiment: split on it so that both reads of a cell land in the
         same fold), ``experiment`` (int64 (n,)), ``stages``, ``g_window_measured_us``
-        ``(G_lo, G_hi)``, ``counts`` and ``source``.
+        ``(G_lo, G_hi)``, ``counts``, ``source``, and the device conditions of
+        :func:`radar_conditions`: ``condition`` (int64 (n,), index into ``conditions``),
+        ``conditions``, ``condition_table``, ``condition_features`` and ``feature_names``.
 
     Raises
     ------
