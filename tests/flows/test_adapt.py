@@ -5,20 +5,15 @@ import json
 import pytest
 import torch
 
-from dfasim.flows import train as train_mod
 from dfasim.flows.adapt import AdaptConfig, adapt, summarise
 from dfasim.flows.cli import main
-from dfasim.flows.config import TrainConfig
 from dfasim.flows.errors import DfasimError
 from dfasim.models.analog_network import AnalogSNN
 
 
 @pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    out = tmp_path_factory.mktemp("pre")
-    train_mod.train(TrainConfig(dataset="basic_motions", rule="dfa", layers="6-16-4", epochs=3),
-                    out, progress=False)
-    return out / "checkpoint.pt"
+def ckpt(small_checkpoint):
+    return small_checkpoint
 
 
 def _cfg(ckpt, **kw):
