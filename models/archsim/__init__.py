@@ -2,8 +2,8 @@
 """Architecture simulator: training operations scheduled on the resources of a tiled chip,
 stored tensors placed in finite buffers, four dataflows (``docs/simulator.md``).
 
-``engine`` is the list scheduler and buffer placement, ``durations`` the time of every
-operation on a chip, ``dataflows`` the task graphs of ``bp``, ``dfa``, ``pipelayer`` and
+``engine`` is the list scheduler, ``placement`` the buffer placement, ``durations`` the time of
+every operation on a chip, ``dataflows`` the task graphs of ``bp``, ``dfa``, ``pipelayer`` and
 ``pipesdfa``, and ``simulator`` joins them into one epoch.
 """
 from __future__ import annotations
