@@ -264,8 +264,8 @@ class _Builder:
                      deps=list(wgu_ops), priority=(batch, plan.batch_size, 3, 0, layer),
                      batch=batch, layer=layer)
         use = plan.uses[layer]
-        g.tensor(_nbytes(use.cols * use.rows, plan.datapath.grad_bits), f"wgu:{plan.wgu_bank[layer]}",
-                 first_wgu, [write], "gradient")
+        g.tensor(_nbytes(use.cols * use.rows, plan.datapath.grad_bits),
+                 f"wgu:{plan.wgu_bank[layer]}", first_wgu, [write], "gradient")
         return write
 
     def writes(self, batch, first_wgu, wgu_of_layer):

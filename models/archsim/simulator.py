@@ -248,7 +248,8 @@ def simulate(workload: Workload, chip: ChipConfig, dataflow: str, *,
     """Simulate one epoch of ``workload`` on ``chip`` under ``dataflow``.
 
     ``simulated_batches`` are scheduled exactly (default :data:`SIMULATED_BATCHES`), the rest
-    of the epoch extrapolated from the last two. ``times`` replaces the durations derived from the chip (the hand-worked tests use it).
+    of the epoch extrapolated from the last two. ``times`` replaces the durations derived from
+    the chip (the hand-worked tests use it).
     Raises ``ValueError`` (one line) for an unknown dataflow, a chip that does not validate or
     a network that does not fit it.
     """

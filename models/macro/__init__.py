@@ -17,4 +17,5 @@ __all__ = ["PAPER_CHIP_BIN_S", "PAPER_TIME_SCALE", "REFRACTORY_MODES", "MacroCon
            "NeuronConfig", "PEConfig", "AnalogNeuron", "SpikeTrains", "whole_bins",
            "LayerPlacement", "NetworkMapping", "ProgrammedLayer", "hardware_aware",
            "map_network", "place_layer", "program_pe", "weight_levels", "MacroActivity",
-           "MacroNetwork", "MacroRun", "EnergyConfig", "EnergyReport", "efficiency", "sample_energy"]
+           "MacroNetwork", "MacroRun", "EnergyConfig", "EnergyReport", "efficiency",
+           "sample_energy"]
