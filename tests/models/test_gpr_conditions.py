@@ -8,6 +8,7 @@ import torch
 from scipy import special
 
 from dfasim.flows import noise as noise_flow
+from dfasim.flows import noise_loco
 from dfasim.flows.errors import DfasimError
 from dfasim.flows.noise import LOCO_TARGET, leave_one_condition_out, noise_fit, noise_show
 from dfasim.models.rram.gpr import GPRNoiseModel, heldout_metrics, normal_scores
@@ -199,7 +200,7 @@ def test_loco_never_trains_on_the_held_out_group_and_is_deterministic(monkeypatc
 
 
 def test_loco_target_verdicts():
-    miss = noise_flow._target_misses
+    miss = noise_loco.target_misses
     ok = {"coverage_1sigma": 0.68, "coverage_2sigma": 0.95}
     assert miss(ok) == []
     assert miss({**ok, "coverage_1sigma": 0.80}) == ["±1σ 80.0 % outside 60-76 %"]
