@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ...golden.networks import NETWORKS, format_layers, parse_network
+from ...golden.networks import ARCHITECTURES, NETWORKS, format_layers, parse_network
 from .parsing import NETWORK_HELP, RegistryNames, common_options, network_arg, positive_int
 
 __all__ = ["register"]
@@ -99,19 +99,26 @@ def _add_hardware(p, *, synth: bool) -> None:
         p.add_argument("--synth", action="store_true", help=_SYNTH_HELP)
 
 
-def _dense_spec(network: str, args):
-    """The dense workload of ``network`` with the command line's T, samples, batch, rate."""
+def dense_spec_of(network: str, args):
+    """The dense workload of ``network`` with the command line's T, samples, batch and rate:
+    an MLP (dash form or name) or a named convolutional network (``dfasim simulate``)."""
     from ...models.cost.workload import DenseSpec
-
-    named = NETWORKS.get(network)
 
     def given(value, default):
         return default if value is None else value
 
-    spec = DenseSpec(list(parse_network(network)),
-                     given(args.timesteps, named.timesteps if named else DENSE_TIMESTEPS),
-                     given(args.samples, DENSE_SAMPLES), given(args.batch_size, DENSE_BATCH),
-                     sequence=not args.static)
+    samples, batch = given(args.samples, DENSE_SAMPLES), given(args.batch_size, DENSE_BATCH)
+    if network in ARCHITECTURES:
+        from ...golden.networks import architecture_of
+
+        architecture = architecture_of(network, args.timesteps)
+        spec = DenseSpec([1, 1], architecture.timesteps, samples, batch,
+                         sequence=not args.static, name=network, architecture=architecture)
+    else:
+        named = NETWORKS.get(network)
+        spec = DenseSpec(list(parse_network(network)),
+                         given(args.timesteps, named.timesteps if named else DENSE_TIMESTEPS),
+                         samples, batch, sequence=not args.static)
     if args.spike_rate is not None:
         spec.spike_rate = args.spike_rate
     return spec.validate()
@@ -157,7 +164,7 @@ def run_network(args) -> int:
     from ..config import load_chip
 
     chip = load_chip(args.config)
-    spec = _dense_spec(args.network, args)
+    spec = dense_spec_of(args.network, args)
     synth = _synth(flow, args, chip)
     report = flow.cost_report(spec, chip, mode="dense", synth=synth)
     out = Path(args.out or "runs/cost/" + format_layers(report["network"]["layers"]))
@@ -210,7 +217,7 @@ def run_sweep(args) -> int:
         if args.spike_rate is not None:
             spec.spike_rate = args.spike_rate
     else:
-        spec = _dense_spec(args.network, args)
+        spec = dense_spec_of(args.network, args)
     out = Path(args.out or "runs/cost/sweep")
     res, summary = flow.run_sweep(spec, chip, n=args.random)
     out.mkdir(parents=True, exist_ok=True)

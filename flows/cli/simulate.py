@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ...golden.networks import ARCHITECTURES, NETWORKS, format_layers, parse_network
 from .cost import DENSE_BATCH, DENSE_SAMPLES, DENSE_TIMESTEPS
-from .cost import _dense_spec as dense_spec_of_args
+from .cost import dense_spec_of
 from .parsing import NETWORK_HELP, common_options, network_arg, positive_int
 
 __all__ = ["register", "DATAFLOW_CHOICES", "DEFAULT_SIMULATED_BATCHES"]
@@ -40,24 +40,6 @@ def simulated_network(text: str) -> str:
     if text.strip() in ARCHITECTURES:
         return text.strip()
     return network_arg(text)
-
-
-def _dense_spec(network: str, args):
-    """The dense workload of an MLP (as ``dfasim cost network``) or of a convolutional
-    network, with the command line's T, samples, batch and spike rate."""
-    if network not in ARCHITECTURES:
-        return dense_spec_of_args(network, args)
-    from ...golden.networks import architecture_of
-    from ...models.cost.workload import DenseSpec
-
-    architecture = architecture_of(network, args.timesteps)
-    spec = DenseSpec([1, 1], architecture.timesteps,
-                     DENSE_SAMPLES if args.samples is None else args.samples,
-                     DENSE_BATCH if args.batch_size is None else args.batch_size,
-                     sequence=not args.static, name=network, architecture=architecture)
-    if args.spike_rate is not None:
-        spec.spike_rate = args.spike_rate
-    return spec.validate()
 
 
 def register(sub) -> None:
@@ -117,7 +99,7 @@ def run_simulate(args) -> int:
     else:
         chip = load_chip(args.config)
         args.static = bool(args.static)
-        spec = _dense_spec(args.network, args)
+        spec = dense_spec_of(args.network, args)
         workload = flow.dense_simulation_workload(spec, chip)
         name = args.network if args.network in NETWORKS or args.network in ARCHITECTURES \
             else format_layers(parse_network(args.network))

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from .dataflows import DATAFLOWS, SCHEME_OF, BuiltGraph, GraphPlan, build_graph
 from .durations import LayerTimes, OpTimes, op_times
-from .engine import BufferOccupancy, Occupancy, Schedule, TaskGraph, measure_engine_speed
+from .engine import Schedule, TaskGraph
+from .placement import BufferOccupancy, Occupancy
 from .simulator import SIMULATED_BATCHES, Simulation, simulate, simulation_plan
 
 __all__ = ["DATAFLOWS", "SCHEME_OF", "BuiltGraph", "GraphPlan", "build_graph", "LayerTimes",
            "OpTimes", "op_times", "BufferOccupancy", "Occupancy", "Schedule", "TaskGraph",
-           "measure_engine_speed", "SIMULATED_BATCHES", "Simulation", "simulate",
+           "SIMULATED_BATCHES", "Simulation", "simulate",
            "simulation_plan"]

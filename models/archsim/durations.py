@@ -98,14 +98,16 @@ def _read_ns(prices: UnitCosts, lines: float, lines_used: float, lines_per_adc: 
 
 
 def op_times(chip: ChipConfig, mapping: Mapping, prices: UnitCosts, uses: list[MatrixUse], *,
-             timesteps: int, classes: int, sequence: bool, write_pulses: list[float],
-             verify_reads: list[float] | None = None) -> OpTimes:
+             sample_bytes: float, classes: int, write_pulses: list[float],
+             verify_reads: list[float] | None = None, b_fold: int = 1) -> OpTimes:
     """Durations of every operation (``docs/simulator.md``, "Operations and their durations").
 
-    ``write_pulses`` and ``verify_reads`` hold the programming pulses and write-verify reads
-    of one batch per layer (from the workload's counts; a verify read is one cell read and one
-    conversion); ``classes`` is the width of the output error (a vote read-out has more output
-    neurons than classes).
+    ``sample_bytes`` is one sample's inputs and label as loaded from DRAM; ``write_pulses`` and
+    ``verify_reads`` hold the programming pulses and write-verify reads of one batch per layer
+    (from the workload's counts; a verify read is one cell read and one conversion);
+    ``classes`` is the width of the output error (a vote read-out has more output neurons than
+    classes); ``b_fold`` column blocks of the feedback matrix share a crossbar on disjoint row
+    groups and are read one after the other.
     """
     clock_ns = 1.0 / scalar(chip.tech.clock_ghz)
     rows, cols = scalar(chip.crossbar.rows), scalar(chip.crossbar.cols)
@@ -149,16 +151,14 @@ def op_times(chip: ChipConfig, mapping: Mapping, prices: UnitCosts, uses: list[M
             write_ns=pulses_per_crossbar * scalar(prices.write_pulse_ns)
             + verifies_per_crossbar * (scalar(prices.cell_read_ns) + scalar(prices.adc_ns))))
     dram = chip.dram
-    values = uses[0].in_size * (timesteps if sequence else 1)
-    load_bytes = math.ceil(values * scalar(dram.bits_per_value) / 8) \
-        + math.ceil(scalar(dram.label_bits) / 8)
     # DRAM: GB/s = bytes per ns.
-    load_ns = scalar(dram.latency_ns) + load_bytes / scalar(dram.bandwidth_gbs)
+    load_ns = scalar(dram.latency_ns) + sample_bytes / scalar(dram.bandwidth_gbs)
     proj_ns = 0.0
     if mapping.b_shapes:
         # B_l is read forward (the class error drives its rows); its columns are converted.
         b_columns_used = min(cols, 2 * max(n for n, _ in mapping.b_shapes)
                              if differential else max(n for n, _ in mapping.b_shapes) + 1)
-        proj_ns = error_planes * _read_ns(prices, cols, b_columns_used, lines_per_adc)
+        proj_ns = b_fold * error_planes * _read_ns(prices, cols, b_columns_used,
+                                                   lines_per_adc)
     return OpTimes(layers=tuple(layers), load_ns=load_ns,
                    loss_ns=_cycles(classes, lanes) * clock_ns, proj_ns=proj_ns)

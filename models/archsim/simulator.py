@@ -21,7 +21,8 @@ from ..cost.mapping import Mapping, map_network, matrix_uses
 from ..cost.workload import Workload
 from .dataflows import DATAFLOWS, SCHEME_OF, BuiltGraph, GraphPlan, build_graph
 from .durations import OpTimes, op_times, scalar
-from .engine import Occupancy, Schedule
+from .engine import Schedule
+from .placement import Occupancy
 
 __all__ = ["Simulation", "simulate", "simulation_plan", "feedback_fold", "SIMULATED_BATCHES"]
 
@@ -271,20 +272,17 @@ def simulate(workload: Workload, chip: ChipConfig, dataflow: str, *,
     cells = workload.counts[scheme]
     if dataflow == "pipesdfa":
         cells = _shared_feedback_cells(cells, mapping)
-    uses = matrix_uses(workload.layers, workload.architecture)
     plan = simulation_plan(dataflow, workload, chip, mapping, window)
     if times is None:
         per_batch = lambda counter: [  # noqa: E731
             float(scalar(cells.get((f"L{l}", "update"), {}).get(counter, 0.0))) / batches
-            for l in range(len(uses))]
-        pulses = per_batch("write_pulses")
-        times = op_times(chip, mapping, prices, uses, timesteps=workload.timesteps,
-                         classes=plan.classes, sequence=workload.sequence,
-                         write_pulses=pulses, verify_reads=per_batch("verify_reads"))
-        if dataflow == "pipesdfa" and mapping.b_shapes:
-            # The folded row groups of the shared B are read one after the other.
-            fold = feedback_fold(mapping.b_shapes[0][0], mapping.b_shapes[0][1], chip)
-            times = dataclasses.replace(times, proj_ns=times.proj_ns * fold)
+            for l in range(plan.n_layers)]
+        # SDFA's shared B is folded onto the crossbar rows (_shared_feedback).
+        fold = feedback_fold(*mapping.b_shapes[0], chip) \
+            if dataflow == "pipesdfa" and mapping.b_shapes else 1
+        times = op_times(chip, mapping, prices, plan.uses, sample_bytes=plan.sample_bytes,
+                         classes=plan.classes, write_pulses=per_batch("write_pulses"),
+                         verify_reads=per_batch("verify_reads"), b_fold=fold)
     built: BuiltGraph = build_graph(dataflow, plan, times)
     schedule = built.graph.schedule()
     occupancy = schedule.occupancy()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dfasim.models.archsim import TaskGraph
-from dfasim.models.archsim.engine import measure_engine_speed
+from dfasim.flows.bench_simulate import measure_engine_speed
 
 
 def _pipeline(items=3):
