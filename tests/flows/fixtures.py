@@ -85,3 +85,30 @@ def recorded_adapt_json(path: Path, layers, timesteps: int, batch: int, chips: i
             "dataset": "uci_har", "config": {"chip": to_dict(chip)}, "chips": records}
     path.write_text(json.dumps(data))
     return path
+
+
+def frames_dataset(monkeypatch, architecture, n_train: int, n_test: int, modules):
+    """Register ``architecture`` under its name and make ``prepare_data`` of every module in
+    ``modules`` (e.g. ``flows.train``) return :func:`tiny_frames` samples as dataset
+    ``"frames"``; returns the :class:`~dfasim.flows.datasets.Dataset`."""
+    import torch
+
+    from dfasim.flows.data_prep import PreparedData
+    from dfasim.flows.datasets import Dataset
+    from dfasim.golden import networks
+    from dfasim.golden.networks import NamedArchitecture
+
+    monkeypatch.setitem(networks.ARCHITECTURES, architecture.name,
+                        NamedArchitecture(architecture.name, architecture, "frames", "test"))
+    x_train, y_train = tiny_frames(n_train, 0)
+    x_test, y_test = tiny_frames(n_test, 1)
+    ds = Dataset("frames", x_train, y_train, x_test, y_test, ("a", "b", "c"), "sequence",
+                 "synthetic frames")
+
+    def prepare(name, data_dir=None):
+        return PreparedData(ds, torch.from_numpy(x_train), torch.from_numpy(y_train),
+                            torch.from_numpy(x_test), torch.from_numpy(y_test), None, None)
+
+    for module in modules:
+        monkeypatch.setattr(module, "prepare_data", prepare)
+    return ds

@@ -2,24 +2,20 @@
 """``dfasim adapt`` on a convolutional checkpoint: deployed as an AnalogNetwork, BP and DFA
 adapted, the activity counted per output position and priced with the architecture."""
 import pytest
-import torch
 
 from dfasim.flows import adapt as adapt_mod
 from dfasim.flows import train as train_mod
 from dfasim.flows.adapt import AdaptConfig, adapt
 from dfasim.flows.config import NeuronConfig, TrainConfig
 from dfasim.flows.cost import cost_report as run_cost
-from dfasim.flows.data_prep import PreparedData
-from dfasim.flows.datasets import Dataset
-from dfasim.golden import networks
 from dfasim.golden.architecture import Architecture
-from dfasim.golden.networks import NamedArchitecture, dvs_gesture_convnet
+from dfasim.golden.networks import dvs_gesture_convnet
 from dfasim.models.activity import ActivityCounters
 from dfasim.models.chip import ChipConfig
 from dfasim.models.cost.report import cost_report
 from dfasim.models.cost.workload import activity_workload
 
-from .fixtures import tiny_frames as _frames
+from .fixtures import frames_dataset
 
 TINY = dvs_gesture_convnet(input_shape=(2, 8, 8), n_classes=3, timesteps=4, channels=(4, 4),
                            hidden=16, vote_group=2, name="tiny-conv-adapt")
@@ -27,19 +23,7 @@ TINY = dvs_gesture_convnet(input_shape=(2, 8, 8), n_classes=3, timesteps=4, chan
 
 @pytest.fixture
 def conv_ckpt(tmp_path, monkeypatch):
-    monkeypatch.setitem(networks.ARCHITECTURES, "tiny-conv-adapt",
-                        NamedArchitecture("tiny-conv-adapt", TINY, "frames", "test"))
-    x_train, y_train = _frames(16, 0)
-    x_test, y_test = _frames(8, 1)
-    ds = Dataset("frames", x_train, y_train, x_test, y_test, ("a", "b", "c"), "sequence",
-                 "synthetic frames")
-
-    def prepare(name, data_dir=None):
-        return PreparedData(ds, torch.from_numpy(x_train), torch.from_numpy(y_train),
-                            torch.from_numpy(x_test), torch.from_numpy(y_test), None, None)
-
-    monkeypatch.setattr(train_mod, "prepare_data", prepare)
-    monkeypatch.setattr(adapt_mod, "prepare_data", prepare)
+    frames_dataset(monkeypatch, TINY, 16, 8, (train_mod, adapt_mod))
     train_mod.train(TrainConfig(dataset="frames", layers="tiny-conv-adapt", rule="dfa", epochs=1,
                                 batch_size=8, lr=1e-2, neuron=NeuronConfig(threshold=0.3)),
                     tmp_path / "pre", progress=False)

@@ -6,15 +6,13 @@ import torch
 from dfasim.flows import train as train_mod
 from dfasim.flows.checkpoint import load_checkpoint
 from dfasim.flows.config import NeuronConfig, TrainConfig
-from dfasim.flows.data_prep import PreparedData
-from dfasim.flows.datasets import Dataset
 from dfasim.flows.errors import DfasimError
 from dfasim.flows.evaluation import evaluate
 from dfasim.golden import networks
 from dfasim.golden.conv import SpikingNetwork
 from dfasim.golden.networks import NamedArchitecture, dvs_gesture_convnet
 
-from .fixtures import tiny_frames as _frames
+from .fixtures import frames_dataset
 
 TINY = dvs_gesture_convnet(input_shape=(2, 8, 8), n_classes=3, timesteps=4, channels=(4, 4),
                            hidden=16, vote_group=2, name="tiny-conv")
@@ -22,19 +20,7 @@ TINY = dvs_gesture_convnet(input_shape=(2, 8, 8), n_classes=3, timesteps=4, chan
 
 @pytest.fixture
 def frames(monkeypatch):
-    monkeypatch.setitem(networks.ARCHITECTURES, "tiny-conv",
-                        NamedArchitecture("tiny-conv", TINY, "frames", "test"))
-    x_train, y_train = _frames(24, 0)
-    x_test, y_test = _frames(12, 1)
-    ds = Dataset("frames", x_train, y_train, x_test, y_test, ("a", "b", "c"), "sequence",
-                 "synthetic frames")
-
-    def prepare(name, data_dir=None):
-        return PreparedData(ds, torch.from_numpy(x_train), torch.from_numpy(y_train),
-                            torch.from_numpy(x_test), torch.from_numpy(y_test), None, None)
-
-    monkeypatch.setattr(train_mod, "prepare_data", prepare)
-    return ds
+    return frames_dataset(monkeypatch, TINY, 24, 12, (train_mod,))
 
 
 def _cfg(**kw):
