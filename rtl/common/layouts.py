@@ -16,7 +16,9 @@ from ...golden.params import check_int
 __all__ = ["step_width", "GradLIFInputLayout", "GradLIFOutputLayout", "GradLIFErrLayout",
            "GradLIFDeltaLayout", "PsumInputLayout", "PsumOutputLayout", "ShiftAddInputLayout",
            "ShiftAddDiffInputLayout", "ShiftAddOutputLayout", "WGUUpdateLayout",
-           "WGUCommandLayout", "WGUReadoutLayout", "PingPongWordLayout"]
+           "WGUCommandLayout", "WGUReadoutLayout", "PingPongWordLayout", "XBAR_READ",
+           "XBAR_TREAD", "XBAR_WRITE", "XbarRequestLayout", "XbarResponseLayout",
+           "TileCommandLayout", "TileErrLayout"]
 
 
 def _positive(value, name: str) -> int:
@@ -197,4 +199,78 @@ def PingPongWordLayout(width: int, signed_data: bool = False) -> data.StructLayo
     return data.StructLayout({
         "data": signed(width) if signed_data else unsigned(width),
         "last": unsigned(1),
+    })
+
+
+# -- training tile (rtl/tile) ---------------------------------------------------------------------
+
+#: ``op`` codes of :func:`XbarRequestLayout`: a forward read of one row group, a transposed
+#: read of one error bit plane, and a write of one output row's level changes.
+XBAR_READ, XBAR_TREAD, XBAR_WRITE = 0, 1, 2
+
+
+def XbarRequestLayout(*, n_in: int, n_out: int, rows: int, groups: int, planes: int,
+                      level_width: int) -> data.StructLayout:
+    """Request beat of the tile's crossbar port (:class:`~rtl.tile.Tile` ``o_req``).
+
+    ``op`` (2 bits: :data:`XBAR_READ`, :data:`XBAR_TREAD` or :data:`XBAR_WRITE`) selects which
+    other fields mean something; the rest are 0.
+
+    * Read: ``group`` (row group ``r``, ``step_width(groups)`` bits) and ``drive`` (``rows`` x
+      1 bit: the spikes of inputs ``r * rows + k``, row ``k`` in the low bits). The crossbar
+      answers with one :func:`XbarResponseLayout` beat: the ADC code pair of each output.
+    * Transposed read: ``group``, ``plane`` (the magnitude bit ``k`` of the errors,
+      ``step_width(planes)`` bits), ``drive_p`` and ``drive_n`` (``n_out`` x 1 bit: column
+      drives of phase P, bit ``k`` of the positive errors, and of phase N, of the negative
+      ones). The answer holds per row of the group the code of phase P (``pos``) and N
+      (``neg``).
+    * Write: ``row`` (output ``i``, ``step_width(n_out)`` bits) and ``level`` (``n_in`` x
+      ``signed(level_width)``: the level change of each weight ``W[i, j]``). No answer.
+    """
+    n_in, n_out = _positive(n_in, "n_in"), _positive(n_out, "n_out")
+    return data.StructLayout({
+        "op":      unsigned(2),
+        "group":   unsigned(step_width(groups)),
+        "plane":   unsigned(step_width(planes)),
+        "drive":   data.ArrayLayout(unsigned(1), _positive(rows, "rows")),
+        "drive_p": data.ArrayLayout(unsigned(1), n_out),
+        "drive_n": data.ArrayLayout(unsigned(1), n_out),
+        "row":     unsigned(step_width(n_out)),
+        "level":   data.ArrayLayout(signed(_positive(level_width, "level_width")), n_in),
+    })
+
+
+def XbarResponseLayout(lanes: int, adc_bits: int) -> data.StructLayout:
+    """Response beat of the tile's crossbar port (:class:`~rtl.tile.Tile` ``i_resp``).
+
+    ``pos`` and ``neg`` (``lanes`` x ``unsigned(adc_bits)``): for a read, the codes of the
+    positive and negative column of each output (lane ``i``); for a transposed read, the codes
+    of phase P and N of each row of the group (lane ``k``). Unused lanes are 0.
+    """
+    lane_l = data.ArrayLayout(unsigned(_positive(adc_bits, "adc_bits")),
+                              _positive(lanes, "lanes"))
+    return data.StructLayout({"pos": lane_l, "neg": lane_l})
+
+
+def TileCommandLayout(max_batch: int) -> data.StructLayout:
+    """Command beat of :class:`~rtl.tile.Tile` (``i_cmd``): start one training step.
+
+    ``batch`` (samples in the step, ``1 .. max_batch``; ``(max_batch).bit_length()`` bits) and
+    ``propagate`` (1 bit: BP, send each timestep's error ``W^T delta`` out on ``o_err``, read
+    with transposed requests on the crossbar port).
+    """
+    return data.StructLayout({
+        "batch":     unsigned(_positive(max_batch, "max_batch").bit_length()),
+        "propagate": unsigned(1),
+    })
+
+
+def TileErrLayout(lanes: int, err_width: int) -> data.StructLayout:
+    """Error beat of :class:`~rtl.tile.Tile` (``i_err`` and ``o_err``): one timestep.
+
+    ``err`` (``lanes`` x ``signed(err_width)``): the error of each neuron at that timestep.
+    """
+    return data.StructLayout({
+        "err": data.ArrayLayout(signed(_positive(err_width, "err_width")),
+                                _positive(lanes, "lanes")),
     })
