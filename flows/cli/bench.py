@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""``dfasim bench train|conv|adapt|noise|rtl|simulate``: speed figures, each written to
+"""``dfasim bench train|conv|adapt|noise|rtl|simulate|aihwkit``: speed figures, each written to
 OUT/bench_WHAT.json."""
 from __future__ import annotations
 
@@ -104,6 +104,32 @@ def register(sub) -> None:
     p.add_argument("--timesteps", type=positive_int,
                    help="timesteps T (default: the named network's, else 128)")
     p.set_defaults(handler=run_simulate)
+
+    p = actions.add_parser(
+        "aihwkit", help="one 256x256 layer on dfasim's crossbar and on aihwkit's tiles: output "
+                        "error statistics and rows per second",
+        description="The same weights, spike rows (forward) and error rows (backward) through "
+                    "dfasim's crossbar and aihwkit's C++ and torch tiles, both with the "
+                    "NeuRRAM-fitted programming spread; once with ideal periphery, once with "
+                    "8-bit converters and 1 % read noise. Writes OUT/bench_aihwkit.json and "
+                    ".md.",
+        parents=[common_options(out=_out_help("aihwkit"),
+                                seed="seed of the weights, spikes and errors (default 0)")])
+    p.add_argument("--aihwkit-python", dest="aihwkit_python", metavar="PYTHON",
+                   help="Python interpreter that can import aihwkit (default: this one if it "
+                        "can; otherwise only dfasim's side runs)")
+    p.add_argument("--size", type=positive_int, default=256,
+                   help="rows and columns of the layer (default %(default)s)")
+    p.add_argument("--rows", type=positive_int, default=6400,
+                   help="spike rows forward and error rows backward (default %(default)s)")
+    p.add_argument("--batch-rows", type=positive_int, default=128, dest="batch_rows",
+                   help="rows per call (default %(default)s)")
+    p.add_argument("--spike-rate", type=float, default=0.1, dest="spike_rate",
+                   help="probability of a spike per input (default %(default)s)")
+    p.add_argument("--tiles", type=NameList(("cpp", "torch"), "aihwkit tile"), metavar="TILES",
+                   default=["cpp", "torch"],
+                   help="comma-separated subset of %(type)s (default both)")
+    p.set_defaults(handler=run_aihwkit)
 
 
 def _out_file(args) -> Path:
@@ -234,4 +260,21 @@ def run_simulate(args) -> int:
     print(f"  engine: {engine['ops_per_s']:,.0f} operations/s scheduled, "
           f"{engine['tensors_per_s']:,.0f} tensors/s placed")
     print(f"wrote {out}")
+    return 0
+
+
+def run_aihwkit(args) -> int:
+    """``dfasim bench aihwkit``: the comparison table, as JSON and markdown."""
+    from ..bench_aihwkit import bench_aihwkit, default_python, render_markdown
+    from ..fileio import write_json
+
+    out = _out_file(args)
+    res = bench_aihwkit(python=args.aihwkit_python or default_python(), size=args.size,
+                        rows=args.rows, batch_rows=args.batch_rows, spike_rate=args.spike_rate,
+                        seed=args.seed or 0, tiles=tuple(args.tiles))
+    write_json(out, res)
+    table = render_markdown(res)
+    out.with_suffix(".md").write_text(table)
+    print(table, end="")
+    print(f"wrote {out} and {out.with_suffix('.md')}")
     return 0
