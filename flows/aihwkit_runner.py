@@ -48,11 +48,14 @@ def _rpu_config(kind: str, setting: dict, g_min: float, g_max: float):
                         (config.backward, setting["error_bits"])):
         # aihwkit's resolutions are step sizes over [-1, 1] after its per-row abs-max input
         # scaling: 1 / (2**bits - 2) is a sign-magnitude word of ``bits`` bits.
+        io.is_perfect = False           # the inference config's backward is perfect by default
         io.inp_res = 1.0 / (2 ** in_bits - 2)
         io.out_res = 1.0 / (2 ** setting["adc_bits"] - 2)
         io.out_noise = 0.0
-        io.w_noise = setting["read_noise_rel"]
-        io.w_noise_type = WeightNoiseType.ADDITIVE_CONSTANT
+        if kind == "cpp":
+            # The torch tile rejects weight noise (ConfigError): it runs without read noise.
+            io.w_noise = setting["read_noise_rel"]
+            io.w_noise_type = WeightNoiseType.ADDITIVE_CONSTANT
     return config
 
 
@@ -88,7 +91,9 @@ def _run(kind: str, setting: dict, spec: dict, weights, spikes, errors, out_dir:
             # Reading the identity gives the programmed weights as the layer uses them.
             effective = layer(torch.eye(n_in)).t().contiguous()
         np.save(out_dir / f"{name}-weights.npy", effective.numpy())
+    read_noise = setting["periphery"] != "ideal" and kind == "cpp"
     return {"setting": setting["name"], "tile": kind, "seconds": seconds,
+            "read_noise_rel": setting["read_noise_rel"] if read_noise else 0.0,
             "program_s": program_s, "rows": int(spikes.shape[0]),
             "rows_per_s": spikes.shape[0] / seconds}
 
