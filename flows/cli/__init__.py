@@ -13,14 +13,15 @@ import os
 import sys
 
 from ..errors import DfasimError
-from . import adapt, bench, cost, data, macro, nir, noise, reproduce, rtl, simulate, train
+from . import (adapt, bench, cost, data, explore, macro, nir, noise, reproduce, rtl, simulate,
+               train)
 from .parsing import CommandParser
 
 __all__ = ["main", "build_parser", "is_user_error"]
 
 #: Command modules in the order ``dfasim --help`` lists them; each has ``register(sub)``.
 COMMAND_MODULES = (train, data, adapt, noise, rtl, bench, cost, simulate, reproduce, nir,
-                   macro)
+                   macro, explore)
 
 #: Error classes of layers the command line may never have imported, as (module, class): an
 #: instance can exist only if its module is loaded, so they are looked up in ``sys.modules``
