@@ -139,10 +139,10 @@ class CrossbarOracle:
 
 def layer_oracle(p: TileParams, *, seed: int, chip: ChipConfig | None = None,
                  noise: NoiseModel | None = None, weight_scale: float = 0.3,
-                 calibration: torch.Tensor | None = None) -> CrossbarOracle:
+                 weight_mean: float = 0.0, calibration: torch.Tensor | None = None) -> CrossbarOracle:
     """Build a seeded layer crossbar: random weights programmed on noisy devices.
 
-    The weights are ``N(0, weight_scale**2)`` from ``seed``; ``noise`` defaults to the
+    The weights are ``N(weight_mean, weight_scale**2)`` from ``seed``; ``noise`` defaults to the
     polynomial programming spread of the device model; ``chip`` to :func:`tile_chip`. With
     ``adc_range="calibrated"`` the forward ADC range is set from ``calibration (N, n_in)``
     spikes (default: seeded Bernoulli(0.5) spikes). Two calls with the same arguments give
@@ -153,7 +153,7 @@ def layer_oracle(p: TileParams, *, seed: int, chip: ChipConfig | None = None,
     gen = torch.Generator().manual_seed(seed)
     chip = tile_chip(p) if chip is None else chip
     noise = PolynomialSpread() if noise is None else noise
-    weight = torch.randn(p.n_out, p.n_in, generator=gen) * weight_scale
+    weight = torch.randn(p.n_out, p.n_in, generator=gen) * weight_scale + weight_mean
     matrix = AnalogMatrix.from_weight(weight, chip, noise, generator=gen)
     if calibration is None:
         calibration = (torch.rand(64, p.n_in, generator=gen) < 0.5).to(torch.float32)
