@@ -349,6 +349,8 @@ class TileLayerResult:
         Output spikes, stored membranes, clamped partial sums (bool) and deltas.
     err_out : Tensor ``(B, T, n_in)`` or None
         The propagated error (BP, ``propagate``), else ``None``.
+    err_in : Tensor, ``(B, T, n_out)``
+        The error the tile was given at each timestep.
     grad, grad_overflow, levels : Tensor, ``(n_out, n_in)``
         WGU words before the readout, their sticky overflow flags and the level changes
         requested from the crossbar.
@@ -362,6 +364,7 @@ class TileLayerResult:
     grad: Any
     grad_overflow: Any
     levels: Any
+    err_in: Any = None
 
 
 def tile_step(p: TileParams, spikes_in, err, xbar: Oracle, *,
@@ -387,7 +390,7 @@ def tile_step(p: TileParams, spikes_in, err, xbar: Oracle, *,
         spikes=torch.stack([f[0] for f in fwd]), u=torch.stack([f[1] for f in fwd]),
         psum_overflow=torch.stack([f[2] for f in fwd]), delta=delta,
         err_out=torch.stack([e for _, e in bwd]) if propagate else None,
-        grad=grad, grad_overflow=g_ovf, levels=levels)
+        grad=grad, grad_overflow=g_ovf, levels=levels, err_in=err)
 
 
 # -- a network of tiles --------------------------------------------------------------------------
@@ -442,7 +445,7 @@ def network_step(params: Sequence[TileParams], spikes_in, labels, xbars: Sequenc
     if rule == "dfa" and (feedback is None or len(feedback) < n_layers - 1):
         raise ValueError("rule='dfa' needs a feedback matrix for every hidden layer")
     batch = spikes_in.shape[0]
-    rec = [dict(spikes=[], u=[], ovf=[], delta=[], err_out=[], x=[]) for _ in params]
+    rec = [dict(spikes=[], u=[], ovf=[], delta=[], err_out=[], x=[], err=[]) for _ in params]
     for b in range(batch):
         x = spikes_in[b]
         us = []
@@ -468,6 +471,7 @@ def network_step(params: Sequence[TileParams], spikes_in, labels, xbars: Sequenc
             propagate = rule == "bp" and layer > 0
             delta, err_out = tile_backward(p, us[layer], err, xbars[layer],
                                            propagate=propagate)
+            rec[layer]["err"].append(err)
             rec[layer]["delta"].append(delta)
             rec[layer]["err_out"].append(err_out)
     results = []
@@ -479,5 +483,5 @@ def network_step(params: Sequence[TileParams], spikes_in, labels, xbars: Sequenc
             spikes=torch.stack(r["spikes"]), u=torch.stack(r["u"]),
             psum_overflow=torch.stack(r["ovf"]), delta=delta,
             err_out=torch.stack(r["err_out"]) if prop else None,
-            grad=grad, grad_overflow=g_ovf, levels=levels))
+            grad=grad, grad_overflow=g_ovf, levels=levels, err_in=torch.stack(r["err"])))
     return results

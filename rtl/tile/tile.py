@@ -278,24 +278,30 @@ threshold, reset, sg_width, grad_shift, err_width, delta_width
             ]
 
         # -- controller ----------------------------------------------------------------------
+        # The FSM body holds only transitions and registers; every combinational output is an
+        # unconditional expression of the state flags below, so the Verilog has continuous
+        # assignments that are defined from time 0 in a 4-state simulator (an `always @*`
+        # block is not evaluated until one of its inputs changes).
+        st = {name: Signal(name=f"st_{name.lower()}") for name in STATES}
         req = self.o_req.payload
         mag = [Signal(unsigned(lif.delta_width), name=f"mag{j}") for j in range(n_out)]
         for j in range(n_out):
             m.d.comb += mag[j].eq(abs(delta[j]))
+        # Input spikes of group r, rows past n_in driven 0.
+        word_pad = Cat(word, Const(0, R * rows - n_in)) if R * rows > n_in else word
+        group_drive = word_pad.word_select(r, rows)
+        delta_i = delta.as_value().word_select(i, lif.delta_width).as_signed()
         m.d.comb += [
             spk_rd.addr.eq(t),
             spk_wr.addr.eq(t),
             spk_wr.data.eq(in_buf.o.payload.data),
             wgu.i.payload.row.eq(i),
             wgu.i.payload.spikes.eq(spk_rd.data),
+            wgu.i.payload.delta.eq(delta_i),
         ]
-        for ii in range(n_out):
-            with m.If(i == ii):
-                m.d.comb += wgu.i.payload.delta.eq(delta[ii])
 
         with m.FSM(init="IDLE", name="ctrl") as ctrl:
             with m.State("IDLE"):
-                m.d.comb += self.i_cmd.ready.eq(1)
                 with m.If(self.i_cmd.valid):
                     m.d.sync += [
                         batch.eq(self.i_cmd.payload.batch),
@@ -305,32 +311,14 @@ threshold, reset, sg_width, grad_shift, err_width, delta_width
                     m.next = "CLEAR"
             with m.State("CLEAR"):
                 # The WGU memory has no reset: zero it before the first accumulation.
-                m.d.comb += [
-                    wgu.i_cmd.valid.eq(1),
-                    wgu.i_cmd.payload.clear.eq(1),
-                ]
                 with m.If(wgu.i_cmd.ready):
                     m.d.sync += [t.eq(0), bwd_phase.eq(0), fwd_done.eq(0)]
                     m.next = "FWD_LOAD"
             with m.State("FWD_LOAD"):
-                m.d.comb += [
-                    in_buf.o.ready.eq(1),
-                    spk_wr.en.eq(in_buf.o.valid),
-                ]
                 with m.If(in_buf.o.valid):
                     m.d.sync += [word.eq(in_buf.o.payload.data), r.eq(0)]
                     m.next = "FWD_REQ"
             with m.State("FWD_REQ"):
-                m.d.comb += [
-                    self.o_req.valid.eq(1),
-                    req.op.eq(XBAR_READ),
-                    req.group.eq(r),
-                ]
-                for rr in range(R):
-                    with m.If(r == rr):
-                        for j in range(rows):
-                            if rr * rows + j < n_in:
-                                m.d.comb += req.drive[j].eq(word[rr * rows + j])
                 with m.If(self.o_req.ready):
                     m.d.sync += r.eq(r + 1)
                     with m.If(r == R - 1):
@@ -344,19 +332,13 @@ threshold, reset, sg_width, grad_shift, err_width, delta_width
                     m.d.sync += [t.eq(0), bwd_phase.eq(1), fwd_done.eq(0)]
                     m.next = "BWD_ERR"
             with m.State("BWD_ERR"):
-                m.d.comb += [
-                    gl.i_err.valid.eq(self.i_err.valid),
-                    self.i_err.ready.eq(gl.i_err.ready),
-                ]
                 with m.If(self.i_err.valid & gl.i_err.ready):
                     m.next = "BWD_DELTA"
             with m.State("BWD_DELTA"):
-                m.d.comb += gl.o_delta.ready.eq(1)
                 with m.If(gl.o_delta.valid):
                     m.d.sync += [delta.eq(gl.o_delta.payload.delta), i.eq(0)]
                     m.next = "BWD_WGU"
             with m.State("BWD_WGU"):
-                m.d.comb += wgu.i.valid.eq(1)
                 with m.If(wgu.i.ready):
                     m.d.sync += i.eq(i + 1)
                     with m.If(i == n_out - 1):
@@ -366,18 +348,6 @@ threshold, reset, sg_width, grad_shift, err_width, delta_width
                         with m.Else():
                             m.next = "BWD_TWAIT"
             with m.State("BWD_TREQ"):
-                m.d.comb += [
-                    self.o_req.valid.eq(1),
-                    req.op.eq(XBAR_TREAD),
-                    req.group.eq(r),
-                    req.plane.eq(k),
-                ]
-                for j in range(n_out):
-                    bit = (mag[j] >> k)[0]
-                    m.d.comb += [
-                        req.drive_p[j].eq(bit & (delta[j] > 0)),
-                        req.drive_n[j].eq(bit & (delta[j] < 0)),
-                    ]
                 with m.If(self.o_req.ready):
                     m.d.sync += k.eq(Mux(k == K - 1, 0, k + 1))
                     with m.If(k == K - 1):
@@ -396,23 +366,42 @@ threshold, reset, sg_width, grad_shift, err_width, delta_width
                         m.d.sync += [b.eq(b + 1), bwd_phase.eq(0)]
                         m.next = "FWD_LOAD"
             with m.State("UPD_CMD"):
-                m.d.comb += [
-                    wgu.i_cmd.valid.eq(1),
-                    wgu.i_cmd.payload.read.eq(1),
-                    wgu.i_cmd.payload.clear.eq(1),
-                ]
                 with m.If(wgu.i_cmd.ready):
                     m.next = "UPD_WRITE"
             with m.State("UPD_WRITE"):
-                m.d.comb += [
-                    self.o_req.valid.eq(wgu.o.valid),
-                    wgu.o.ready.eq(self.o_req.ready),
-                    req.op.eq(XBAR_WRITE),
-                    req.row.eq(wgu.o.payload.row),
-                    req.level.eq(wgu.o.payload.update),
-                ]
                 with m.If(wgu.o.valid & self.o_req.ready & wgu.o.payload.last):
                     m.next = "IDLE"
+        for name in STATES:
+            m.d.comb += st[name].eq(ctrl.ongoing(name))
+
+        read, tread, write = st["FWD_REQ"], st["BWD_TREQ"], st["UPD_WRITE"]
+        m.d.comb += [
+            self.i_cmd.ready.eq(st["IDLE"]),
+            wgu.i_cmd.valid.eq(st["CLEAR"] | st["UPD_CMD"]),
+            wgu.i_cmd.payload.clear.eq(1),               # plain clear, or clear-on-read
+            wgu.i_cmd.payload.read.eq(st["UPD_CMD"]),
+            in_buf.o.ready.eq(st["FWD_LOAD"]),
+            spk_wr.en.eq(st["FWD_LOAD"] & in_buf.o.valid),
+            gl.i_err.valid.eq(st["BWD_ERR"] & self.i_err.valid),
+            self.i_err.ready.eq(st["BWD_ERR"] & gl.i_err.ready),
+            gl.o_delta.ready.eq(st["BWD_DELTA"]),
+            wgu.i.valid.eq(st["BWD_WGU"]),
+            wgu.o.ready.eq(write & self.o_req.ready),
+            # Crossbar requests: the fields of other ops stay 0.
+            self.o_req.valid.eq(read | tread | (write & wgu.o.valid)),
+            req.op.eq(Mux(read, XBAR_READ, Mux(tread, XBAR_TREAD, XBAR_WRITE))),
+            req.group.eq(Mux(read | tread, r, 0)),
+            req.plane.eq(Mux(tread, k, 0)),
+            req.drive.eq(Mux(read, group_drive, 0)),
+            req.row.eq(Mux(write, wgu.o.payload.row, 0)),
+            req.level.eq(Mux(write, wgu.o.payload.update.as_value(), 0)),
+        ]
+        for j in range(n_out):
+            bit = (mag[j] >> k)[0] & tread
+            m.d.comb += [
+                req.drive_p[j].eq(bit & (delta[j] > 0)),
+                req.drive_n[j].eq(bit & (delta[j] < 0)),
+            ]
 
         with m.If(fwd_go):
             m.d.sync += fwd_done.eq(fwd_done + 1)
@@ -421,9 +410,16 @@ threshold, reset, sg_width, grad_shift, err_width, delta_width
             gl.i_err.payload.step.eq(t),
             self.o_delta_valid.eq(gl.o_delta.valid & gl.o_delta.ready),
             self.o_delta.eq(gl.o_delta.payload),
-            self.o_busy.eq(~ctrl.ongoing("IDLE")),
+            self.o_busy.eq(~st["IDLE"]),
+            self.o_state.eq(_encode(st)),
         ]
-        for index, name in enumerate(STATES):
-            with m.If(ctrl.ongoing(name)):
-                m.d.comb += self.o_state.eq(index)
         return m
+
+
+def _encode(st: dict):
+    """Index of the active state in :data:`STATES` (the flags are one-hot), as an OR of
+    constants: a continuous assignment."""
+    out = Const(0, range(len(STATES)))
+    for index, name in enumerate(STATES):
+        out = out | Mux(st[name], index, 0)
+    return out
