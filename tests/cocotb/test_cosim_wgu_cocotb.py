@@ -17,6 +17,9 @@ from dfasim.cosim.runner import build_dir_for, long_run_simulator, run_cocotb
 from dfasim.rtl.wgu import WGU
 from tests.rtl.test_cosim_layer import GRAD_WIDTH, READ, golden_layer
 
+#: The cocotb testbench (``cosim/testbenches/cosim_wgu.py``).
+TB_MODULE = "dfasim.cosim.testbenches.cosim_wgu"
+
 
 @pytest.mark.slow
 @pytest.mark.cocotb
@@ -31,5 +34,5 @@ def test_cosim_wgu_256_cocotb(request, seed):
     np.savez(npz, delta=delta.numpy(), spikes=spikes.numpy())
     hdl = dict(grad_width=GRAD_WIDTH, delta_width=gold["params"].delta_width, **READ)
     config = dict(hdl, rows=rows, cols=cols, npz=str(npz.resolve()))
-    run_cocotb(WGU(rows=rows, cols=cols, **hdl), "wgu", "tests.cocotb.tb_cosim_wgu", request,
+    run_cocotb(WGU(rows=rows, cols=cols, **hdl), "wgu", TB_MODULE, request,
                sim=long_run_simulator(), seed=seed, env={"COSIM_CONFIG": json.dumps(config)})

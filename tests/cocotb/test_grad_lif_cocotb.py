@@ -9,6 +9,9 @@ import pytest
 from dfasim.cosim.runner import run_cocotb, run_length
 from dfasim.rtl.neuron import GradLIF
 
+#: The cocotb testbench (``cosim/testbenches/grad_lif.py``).
+TB_MODULE = "dfasim.cosim.testbenches.grad_lif"
+
 # HDL parameter sets (each is its own Verilog build): the paper's defaults at 16 lanes, and an
 # IF neuron with soft reset, narrow words and an explicit grad_shift at 4 lanes.
 HDL_PARAMS = {
@@ -28,7 +31,7 @@ def _run(request, name, seed, beats, sim):
     dut = GradLIF(lanes=hdl["lanes"], max_timesteps=hdl["max_timesteps"], **hdl["params"])
     samples = -(-beats // (COCOTB_SEEDS * hdl["steps"]))
     config = dict(hdl, samples=samples, gap=0.2, stall=0.2)
-    run_cocotb(dut, "grad_lif", "tests.cocotb.tb_grad_lif", request, seed=seed, sim=sim,
+    run_cocotb(dut, "grad_lif", TB_MODULE, request, seed=seed, sim=sim,
                env={"GRADLIF_CONFIG": json.dumps(config)})
 
 

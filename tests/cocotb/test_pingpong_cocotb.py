@@ -9,6 +9,9 @@ import pytest
 from dfasim.cosim.runner import run_cocotb, run_length
 from dfasim.rtl.buffer import PingPongBuffer
 
+#: The cocotb testbench (``cosim/testbenches/pingpong.py``).
+TB_MODULE = "dfasim.cosim.testbenches.pingpong"
+
 # HDL parameter sets (each is its own Verilog build): a small unsigned 16-bit buffer whose
 # 8-word banks swap often, and a signed 12-bit buffer at the Table II PE size (1 KB of 12-bit
 # words: buffer_depth gives 512) with long frames of up to 256 words.
@@ -24,7 +27,7 @@ LONG_WORDS = 260_000             # per seed in long mode: 2 sets x 2 seeds x 260
 def _run(request, name, seed, words, sim):
     hdl = HDL_PARAMS[name]
     config = dict(hdl, words=words, gap=0.2, stall=0.2)
-    run_cocotb(PingPongBuffer(**hdl), "ping_pong_buffer", "tests.cocotb.tb_pingpong", request,
+    run_cocotb(PingPongBuffer(**hdl), "ping_pong_buffer", TB_MODULE, request,
                seed=seed, sim=sim, env={"PINGPONG_CONFIG": json.dumps(config)})
 
 

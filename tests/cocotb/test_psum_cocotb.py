@@ -9,6 +9,9 @@ import pytest
 from dfasim.cosim.runner import run_cocotb, run_length
 from dfasim.rtl.accum import PsumAccumulator
 
+#: The cocotb testbench (``cosim/testbenches/psum.py``).
+TB_MODULE = "dfasim.cosim.testbenches.psum"
+
 # HDL parameter sets (each is its own Verilog build): the paper's 16-bit accumulator at 16
 # lanes, and an 8-bit input into a 10-bit accumulator (saturates within a few beats) at 4 lanes.
 HDL_PARAMS = {
@@ -23,7 +26,7 @@ LONG_BEATS = 250_000             # per seed in long mode: 2 sets x 2 seeds x 250
 def _run(request, name, seed, beats, sim):
     hdl = HDL_PARAMS[name]
     config = dict(hdl, beats=beats, gap=0.2, stall=0.2)
-    run_cocotb(PsumAccumulator(**hdl), "psum_accumulator", "tests.cocotb.tb_psum", request,
+    run_cocotb(PsumAccumulator(**hdl), "psum_accumulator", TB_MODULE, request,
                seed=seed, sim=sim, env={"PSUM_CONFIG": json.dumps(config)})
 
 

@@ -40,11 +40,11 @@ def test_missing_wheel_is_one_line(monkeypatch, tmp_path):
     # Both checks come before the design is emitted, so no component is needed.
     monkeypatch.setattr(runner, "verilator_bin", lambda: None)
     with pytest.raises(CosimError) as exc:
-        run_cocotb(None, "psum_accumulator", "tests.cocotb.tb_psum", sim="verilator",
+        run_cocotb(None, "psum_accumulator", "dfasim.cosim.testbenches.psum", sim="verilator",
                    build_dir=tmp_path)
     assert str(exc.value) == VERILATOR_MISSING
     with pytest.raises(CosimError, match="request or a build_dir"):
-        run_cocotb(None, "psum_accumulator", "tests.cocotb.tb_psum")
+        run_cocotb(None, "psum_accumulator", "dfasim.cosim.testbenches.psum")
 
 
 @pytest.mark.cocotb
@@ -54,7 +54,7 @@ def test_psum_under_verilator(request, seed):
     hdl = dict(lanes=4, in_width=8, acc_width=10)
     config = dict(hdl, beats=500, gap=0.2, stall=0.2)
     timings = {}
-    xml = run_cocotb(PsumAccumulator(**hdl), "psum_accumulator", "tests.cocotb.tb_psum",
+    xml = run_cocotb(PsumAccumulator(**hdl), "psum_accumulator", "dfasim.cosim.testbenches.psum",
                      request, sim="verilator", seed=seed, timings=timings,
                      env={"PSUM_CONFIG": json.dumps(config)})
     assert xml.is_file() and (xml.parent / "Vtop.mk").is_file()

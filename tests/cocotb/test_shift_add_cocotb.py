@@ -9,6 +9,9 @@ import pytest
 from dfasim.cosim.runner import run_cocotb, run_length
 from dfasim.rtl.accum import ShiftAdder
 
+#: The cocotb testbench (``cosim/testbenches/shift_add.py``).
+TB_MODULE = "dfasim.cosim.testbenches.shift_add"
+
 # HDL parameter sets (each is its own Verilog build): the paper's 4 slices of 4-bit cells
 # with differential 4-bit ADC inputs at 16 lanes, and a narrow 3-slice code-mode variant with
 # an 8-bit output (saturates often) at 4 lanes.
@@ -26,7 +29,7 @@ def _run(request, name, seed, beats, sim):
     config = dict(lanes=dut.lanes, slices=dut.slices, slice_bits=dut.slice_bits,
                   code_width=dut.code_width, acc_width=dut.acc_width, adc_bits=dut.adc_bits,
                   beats=beats, gap=0.2, stall=0.2)
-    run_cocotb(dut, "shift_adder", "tests.cocotb.tb_shift_add", request, seed=seed, sim=sim,
+    run_cocotb(dut, "shift_adder", TB_MODULE, request, seed=seed, sim=sim,
                env={"SHIFT_ADD_CONFIG": json.dumps(config)})
 
 

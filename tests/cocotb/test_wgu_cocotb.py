@@ -9,6 +9,9 @@ import pytest
 from dfasim.cosim.runner import run_cocotb, run_length
 from dfasim.rtl.wgu import WGU
 
+#: The cocotb testbench (``cosim/testbenches/wgu.py``).
+TB_MODULE = "dfasim.cosim.testbenches.wgu"
+
 # HDL parameter sets (each is its own Verilog build): the paper's 16-bit gradients with 8-bit
 # deltas and a plain readout, and a 10-bit memory (saturates within a few beats) read out with
 # a half-up shift into 8 bits over a non-power-of-two depth.
@@ -27,7 +30,7 @@ def _run(request, name, seed, beats, sim):
     hdl = HDL_PARAMS[name]
     # One update beat per row of each (t, b) pair.
     config = dict(hdl, pairs=-(-beats // hdl["rows"]), gap=0.2, stall=0.2)
-    run_cocotb(WGU(**hdl), "wgu", "tests.cocotb.tb_wgu", request, seed=seed, sim=sim,
+    run_cocotb(WGU(**hdl), "wgu", TB_MODULE, request, seed=seed, sim=sim,
                env={"WGU_CONFIG": json.dumps(config)})
 
 

@@ -18,7 +18,7 @@ import torch
 
 from dfasim.cosim.vectors import sub_seed, wgu_layer_vectors
 from dfasim.golden.stimulus import default_seed
-from tests.cocotb.tb_wgu import reset, run_chunk
+from .wgu import reset, run_chunk
 
 __all__ = []
 
