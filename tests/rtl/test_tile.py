@@ -11,6 +11,9 @@ port, a reset in the middle of a step, and narrow widths that saturate every sta
 """
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -30,14 +33,24 @@ def _case(rule, seed, **kw):
     return case
 
 
-def check_step(params, plan, make_oracles, *, stall=0.0, seed=0, reset_at=None):
+@pytest.fixture
+def vcd(request):
+    """``--waves``: the waveform file of the test, under ``build/tile/``; else ``None``."""
+    if not request.config.getoption("--waves", default=False):
+        return None
+    node = re.sub(r"[^\w.-]+", "-", request.node.nodeid).strip("-")
+    return Path(request.config.rootpath) / "build" / "tile" / f"{node}.vcd"
+
+
+def check_step(params, plan, make_oracles, *, stall=0.0, seed=0, reset_at=None, vcd=None):
     """Run the RTL and the golden on equal crossbars; assert every observable is equal."""
     print(f"tile step: rule={plan.rule} seed={seed} stall={stall} reset_at={reset_at}")
     gold_x = make_oracles()
     gold = golden_network(params, plan, gold_x)
     rtl_x = make_oracles()
     traces = run_network(params, plan, rtl_x, stall=stall, seed=seed, reset_at=reset_at,
-                         warmup_oracles=make_oracles() if reset_at is not None else None)
+                         warmup_oracles=make_oracles() if reset_at is not None else None,
+                         vcd=vcd)
     for n, (g, r) in enumerate(zip(gold, traces)):
         where = f"layer {n} (rule={plan.rule}, seed={seed}, stall={stall})"
         assert torch.equal(r.spikes, g.spikes), f"{where}: spikes differ"
@@ -60,9 +73,9 @@ def check_step(params, plan, make_oracles, *, stall=0.0, seed=0, reset_at=None):
 # -- full steps on UCI-HAR --------------------------------------------------------------------
 
 @pytest.mark.parametrize("rule", ["dfa", "bp"])
-def test_network_step_uci_har(rule, seed):
+def test_network_step_uci_har(rule, seed, vcd):
     params, plan, make_oracles = _case(rule, seed)
-    gold, traces = check_step(params, plan, make_oracles, seed=seed)
+    gold, traces = check_step(params, plan, make_oracles, seed=seed, vcd=vcd)
     # The step is not trivial: the hidden layer fires, deltas and weight changes happen.
     assert 0.02 < gold[0].spikes.float().mean() < 0.9
     for g in gold:
@@ -77,22 +90,22 @@ def test_network_step_uci_har(rule, seed):
 # -- directed cases ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("rule", ["dfa", "bp"])
-def test_back_pressure_every_port(rule, seed):
+def test_back_pressure_every_port(rule, seed, vcd):
     # Every producer holds back and every consumer stalls 35 % of the cycles, crossbar
     # included; two batch samples keep the run short.
     params, plan, make_oracles = _case(rule, seed, batch=2)
-    check_step(params, plan, make_oracles, stall=0.35, seed=seed + 7)
+    check_step(params, plan, make_oracles, stall=0.35, seed=seed + 7, vcd=vcd)
 
 
 @pytest.mark.parametrize("reset_at", [37, 260])
-def test_reset_mid_step_then_clean_step(reset_at, seed):
+def test_reset_mid_step_then_clean_step(reset_at, seed, vcd):
     # Cycle 37 falls in the first forward pass, 260 in the backward pass of BP with
     # transposed reads outstanding; the step after the reset must be exact.
     params, plan, make_oracles = _case("bp", seed, batch=2)
-    check_step(params, plan, make_oracles, stall=0.1, seed=seed, reset_at=reset_at)
+    check_step(params, plan, make_oracles, stall=0.1, seed=seed, reset_at=reset_at, vcd=vcd)
 
 
-def test_saturation(seed):
+def test_saturation(seed, vcd):
     # Narrow widths: partial sums (5 bits; two row groups of up to +-15 each), membranes
     # (6 bits), errors, deltas (4 bits), transposed sums, WGU words (6 bits) and level changes
     # (3 bits) all clamp somewhere in the step. Dense random inputs on mostly positive weights
@@ -104,7 +117,7 @@ def test_saturation(seed):
     params, plan, make_oracles = network_case("bp", seed=seed, batch=batch, timesteps=n_t,
                                               spikes_in=spikes, labels=[0, 3, 5], gain=8,
                                               weight_mean=0.3, **narrow)
-    gold, _ = check_step(params, plan, make_oracles, stall=0.2, seed=seed)
+    gold, _ = check_step(params, plan, make_oracles, stall=0.2, seed=seed, vcd=vcd)
     assert bool(gold[0].psum_overflow.any()), "no partial sum saturated"
     assert any(bool(g.grad_overflow.any()) for g in gold), "no WGU word saturated"
     lo, hi = -(1 << 2), (1 << 2) - 1
