@@ -85,10 +85,6 @@ def test_tiny_exploration_on_the_local_cluster(small_checkpoint, tmp_path, capsy
     assert (out / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     csv_lines = (out / "results.csv").read_text().splitlines()
     assert len(csv_lines) == 5 and csv_lines[0].startswith("point,key,crossbar.adc_bits")
-    pq = pytest.importorskip("pyarrow.parquet")
-    table = pq.read_table(out / "results.parquet")
-    assert table.num_rows == 4 and table.column("accuracy_mean").to_pylist() == \
-        [r["accuracy_mean"] for r in rows]
     assert not (out / "work").exists() or not any((out / "work").iterdir())
 
     # A rerun finds every task finished and runs none.
@@ -234,6 +230,21 @@ def test_cuda_exploration(small_checkpoint, tmp_path):
     assert main(["explore", str(space), "--out", str(out), "--quiet", "--device", "cuda",
                  "--workers", "1"]) == 0
     assert _read_rows(out)[0]["status"] == "ok"
+
+
+def test_parquet_table_matches_the_json_lines(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow (the parquet extra) is not "
+                                                       "installed")
+    from dfasim.flows.explore.results import write_table
+
+    rows = [{"point": 0, "adapt.rule": "bp", "crossbar.adc_bits": 3, "accuracy_mean": 0.5,
+             "energy_pj": 1e6, "pareto": True},
+            {"point": 1, "adapt.rule": "dfa", "crossbar.adc_bits": 4, "accuracy_mean": None,
+             "energy_pj": 2, "pareto": False}]
+    paths = write_table(rows, tmp_path)
+    assert [p.name for p in paths] == ["results.csv", "results.jsonl", "results.parquet"]
+    table = pq.read_table(tmp_path / "results.parquet")
+    assert table.to_pylist() == [{**r, "energy_pj": float(r["energy_pj"])} for r in rows]
 
 
 # --- the space itself --------------------------------------------------------------------------
