@@ -1,14 +1,16 @@
 # SPDX-License-Identifier: MIT
 """cocotb testbench of the generated GradLIF Verilog: random vectors against the golden model.
 
-The pytest entry (``test_grad_lif_cocotb.py``) passes the HDL and run parameters as JSON in
-``GRADLIF_CONFIG``; the stimulus seed comes from ``DFASIM_SEED``. A mismatch fails with the
-vector's seed, sample, step and inputs, so it can be replayed in either test tier.
+The pytest entry (``test_grad_lif_cocotb.py``) and ``dfasim rtl verify grad_lif`` pass the HDL
+and run parameters as JSON in ``GRADLIF_CONFIG``; the stimulus seed comes from ``DFASIM_SEED``.
+A mismatch fails with the vector's seed, sample, step and inputs, so it can be replayed in either
+test tier. Both tests sample the cover points of :data:`.coverage.COVER_POINTS` ``["grad_lif"]``.
 """
 from __future__ import annotations
 
 import json
 import os
+import random
 
 import cocotb
 from amaranth.hdl import Shape
@@ -16,16 +18,23 @@ from amaranth.lib import data
 from cocotb.triggers import FallingEdge, ReadOnly
 
 from dfasim.cosim.streams import random_chunks, start_and_reset
-from dfasim.cosim.vectors import grad_lif_vectors
+from dfasim.cosim.vectors import grad_lif_corner_vectors, grad_lif_vectors, sub_seed
+from dfasim.golden.grad_lif import GradLIFParams
+from dfasim.golden.stimulus import default_seed
 from dfasim.rtl.common.layouts import (GradLIFDeltaLayout, GradLIFErrLayout, GradLIFInputLayout,
                                        GradLIFOutputLayout)
-from dfasim.golden.grad_lif import GradLIFParams
+
+from .coverage import (backpressure_monitor, count_extremes, count_values, cover_points, export,
+                       record, seed_offsets)
+from .phases import reset_mid_stream
 
 __all__ = []
 
 CONFIG = json.loads(os.environ.get("GRADLIF_CONFIG", "{}"))
 #: Samples generated and checked per chunk, which bounds the memory of long runs.
 CHUNK_SAMPLES = 256
+#: The streams whose back-pressure is covered.
+STREAMS = ("i", "i_err", "o", "o_delta")
 
 
 def packer(layout):
@@ -148,19 +157,80 @@ async def run_chunk(dut, vec, *, lanes, max_timesteps, gap, stall, rng) -> int:
     return cycles
 
 
+def sample_chunk(cov, vec) -> None:
+    """Sample the content cover points of a chunk whose outputs were all checked."""
+    p = vec.params
+    top, bottom = count_extremes(vec.u, p.mem_width)
+    cov["u_saturation"]("pos", top)
+    cov["u_saturation"]("neg", bottom)
+    top, bottom = count_extremes(vec.delta, p.delta_width)
+    cov["delta_saturation"]("pos", top)
+    cov["delta_saturation"]("neg", bottom)
+    cov["threshold_equal"]("hit", count_values(vec.u, p.threshold)[0])
+    fired = count_values(vec.spikes, 1)[0]
+    cov["spike"]("fire", fired)
+    cov["spike"]("silent", vec.samples * vec.steps * vec.lanes - fired)
+
+
 @cocotb.test()
-@cocotb.parametrize(seed_offset=[0, 1])
+@cocotb.parametrize(seed_offset=seed_offsets(CONFIG))
 async def test_random_vectors(dut, seed_offset):
     """Stream seeded random samples through both directions under random back-pressure."""
     cfg = CONFIG
     p = GradLIFParams(**cfg["params"])
     lanes, max_timesteps, steps, samples = (cfg[k] for k in ("lanes", "max_timesteps", "steps",
                                                              "samples"))
-    seed, cycles = await random_chunks(
-        dut, seed_offset, samples, CHUNK_SAMPLES, reset,
-        lambda n, s: grad_lif_vectors(p, lanes=lanes, samples=n, steps=steps, seed=s),
-        lambda vec, rng: run_chunk(dut, vec, lanes=lanes, max_timesteps=max_timesteps,
-                                   gap=cfg["gap"], stall=cfg["stall"], rng=rng))
+    cov = cover_points("grad_lif")
+    monitor = cocotb.start_soon(backpressure_monitor(dut, STREAMS, cov["backpressure"]))
+
+    async def run(vec, rng):
+        cycles = await run_chunk(dut, vec, lanes=lanes, max_timesteps=max_timesteps,
+                                 gap=cfg["gap"], stall=cfg["stall"], rng=rng)
+        sample_chunk(cov, vec)
+        return cycles
+    try:
+        seed, cycles = await random_chunks(
+            dut, seed_offset, samples, CHUNK_SAMPLES, reset,
+            lambda n, s: grad_lif_vectors(p, lanes=lanes, samples=n, steps=steps, seed=s), run)
+        record("test_random_vectors", vectors=samples * steps, cycles=cycles)
+    finally:
+        monitor.cancel()
+        export()
     dut._log.info("seed %d: %d samples x %d steps x %d lanes (%d forward + %d backward beats) "
                   "in %d cycles", seed, samples, steps, lanes, samples * steps, samples * steps,
                   cycles)
+
+
+@cocotb.test()
+async def test_directed_corners(dut):
+    """Reset in mid-stream, then u == threshold, u and delta saturated at both ends."""
+    cfg = CONFIG
+    p = GradLIFParams(**cfg["params"])
+    lanes, max_timesteps, steps = (cfg[k] for k in ("lanes", "max_timesteps", "steps"))
+    seed = default_seed()
+    rng = random.Random(sub_seed(seed, 300))
+    cov = cover_points("grad_lif")
+    monitor = cocotb.start_soon(backpressure_monitor(dut, STREAMS, cov["backpressure"]))
+
+    def run(vec):
+        return run_chunk(dut, vec, lanes=lanes, max_timesteps=max_timesteps, gap=cfg["gap"],
+                         stall=cfg["stall"], rng=rng)
+    try:
+        await reset(dut)
+        cut = grad_lif_vectors(p, lanes=lanes, samples=4, steps=steps, seed=sub_seed(seed, 301))
+        if await reset_mid_stream(dut, run(cut), cycles=24,
+                                  idle=("i__valid", "i_err__valid", "o__ready",
+                                        "o_delta__ready")):
+            cov["reset_mid_stream"]("hit")
+        vectors = cycles = 0
+        for vec in (grad_lif_vectors(p, lanes=lanes, samples=4, steps=steps,
+                                     seed=sub_seed(seed, 302)),
+                    grad_lif_corner_vectors(p, lanes=lanes, steps=steps,
+                                            seed=sub_seed(seed, 303))):
+            cycles += await run(vec)
+            sample_chunk(cov, vec)
+            vectors += vec.samples * vec.steps
+        record("test_directed_corners", vectors=vectors, cycles=cycles)
+    finally:
+        monitor.cancel()
+        export()

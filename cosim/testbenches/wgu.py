@@ -1,28 +1,39 @@
 # SPDX-License-Identifier: MIT
 """cocotb testbench of the generated weight-gradient unit Verilog against golden.wgu.
 
-The pytest entry (``test_wgu_cocotb.py``) passes the HDL and run parameters as JSON in
-``WGU_CONFIG``; the stimulus seed comes from ``DFASIM_SEED``. A mismatch fails with the
-window's seed, beat range, the row's first update beats and the expected readout, so it can be
-replayed in either tier (``cosim.vectors.wgu_vectors``).
+The pytest entry (``test_wgu_cocotb.py``) and ``dfasim rtl verify wgu`` pass the HDL and run
+parameters as JSON in ``WGU_CONFIG``; the stimulus seed comes from ``DFASIM_SEED``. A mismatch
+fails with the window's seed, beat range, the row's first update beats and the expected readout,
+so it can be replayed in either tier (``cosim.vectors.wgu_vectors``). Both tests sample the
+cover points of :data:`.coverage.COVER_POINTS` ``["wgu"]``.
 """
 from __future__ import annotations
 
 import json
 import os
+import random
 
 import cocotb
 from cocotb.triggers import FallingEdge, ReadOnly
 
 from dfasim.cosim.streams import random_chunks, start_and_reset
-from dfasim.cosim.vectors import fast_packer, wgu_vectors
+from dfasim.cosim.vectors import fast_packer, sub_seed, wgu_vectors
+from dfasim.golden.stimulus import default_seed
 from dfasim.rtl.common.layouts import WGUCommandLayout, WGUReadoutLayout, WGUUpdateLayout
+
+from .coverage import (backpressure_monitor, count_extremes, count_values, cover_points, export,
+                       record, seed_offsets)
+from .phases import reset_mid_stream
 
 __all__ = []
 
 CONFIG = json.loads(os.environ.get("WGU_CONFIG", "{}"))
 #: ``(t, b)`` pairs generated and checked per chunk, which bounds the memory of long runs.
 CHUNK_PAIRS = 1024
+#: Longest window of the random stimulus (``wgu_vectors``' default), the ``max`` length bin.
+MAX_WINDOW = 48
+#: The streams whose back-pressure is covered.
+STREAMS = ("i", "i_cmd", "o")
 
 
 async def reset(dut) -> None:
@@ -94,16 +105,75 @@ async def run_chunk(dut, vec, *, gap, stall, rng) -> int:
     return cycles
 
 
+def sample_chunk(cov, vec) -> None:
+    """Sample the content cover points of a chunk whose readouts were all checked."""
+    top, bottom = count_extremes(vec.update, vec.out_width)
+    cov["update_saturation"]("pos", top)
+    cov["update_saturation"]("neg", bottom)
+    cov["overflow"]("set", count_values(vec.overflow, 1)[0])
+    cov["readout"]("clear", sum(vec.clear))
+    cov["readout"]("keep", len(vec.clear) - sum(vec.clear))
+    pairs = [(e - s) // vec.rows for s, e in zip([0, *vec.ends[:-1]], vec.ends)]
+    cov["window_length"]("1", pairs.count(1))
+    cov["window_length"]("max", pairs.count(MAX_WINDOW))
+
+
 @cocotb.test()
-@cocotb.parametrize(seed_offset=[0, 1])
+@cocotb.parametrize(seed_offset=seed_offsets(CONFIG))
 async def test_random_vectors(dut, seed_offset):
     """Stream seeded update windows and readouts through the unit under back-pressure."""
     cfg = CONFIG
     hdl = {k: cfg[k] for k in ("rows", "cols", "grad_width", "delta_width", "shift",
                                "out_width", "rounding")}
-    seed, cycles = await random_chunks(
-        dut, seed_offset, cfg["pairs"], CHUNK_PAIRS, reset,
-        lambda n, s: wgu_vectors(pairs=n, seed=s, **hdl),
-        lambda vec, rng: run_chunk(dut, vec, gap=cfg["gap"], stall=cfg["stall"], rng=rng))
+    cov = cover_points("wgu")
+    monitor = cocotb.start_soon(backpressure_monitor(dut, STREAMS, cov["backpressure"]))
+
+    async def run(vec, rng):
+        cycles = await run_chunk(dut, vec, gap=cfg["gap"], stall=cfg["stall"], rng=rng)
+        sample_chunk(cov, vec)
+        return cycles
+    try:
+        seed, cycles = await random_chunks(
+            dut, seed_offset, cfg["pairs"], CHUNK_PAIRS, reset,
+            lambda n, s: wgu_vectors(pairs=n, seed=s, **hdl), run)
+        record("test_random_vectors", vectors=cfg["pairs"] * cfg["rows"], cycles=cycles)
+    finally:
+        monitor.cancel()
+        export()
     dut._log.info("seed %d: %d pairs x %d rows in %d cycles", seed, cfg["pairs"], cfg["rows"],
                   cycles)
+
+
+@cocotb.test()
+async def test_directed_corners(dut):
+    """Reset in mid-stream, then windows of 1 and MAX_WINDOW pairs and two saturating ones."""
+    cfg = CONFIG
+    hdl = {k: cfg[k] for k in ("rows", "cols", "grad_width", "delta_width", "shift",
+                               "out_width", "rounding")}
+    seed = default_seed()
+    rng = random.Random(sub_seed(seed, 300))
+    cov = cover_points("wgu")
+    monitor = cocotb.start_soon(backpressure_monitor(dut, STREAMS, cov["backpressure"]))
+    try:
+        await reset(dut)
+        cut = wgu_vectors(pairs=16, seed=sub_seed(seed, 301), **hdl)
+        if await reset_mid_stream(dut, run_chunk(dut, cut, gap=cfg["gap"], stall=cfg["stall"],
+                                                 rng=rng),
+                                  cycles=24, idle=("i__valid", "i_cmd__valid", "o__ready")):
+            cov["reset_mid_stream"]("hit")
+        # Windows of 1 pair, of none (two read commands back to back: the second waits on
+        # i_cmd) and of MAX_WINDOW pairs; then windows of the largest delta (then the smallest)
+        # at every spike, long enough to take a cleared gradient word past its top (bottom).
+        sat = (1 << (hdl["grad_width"] - 1)) // ((1 << (hdl["delta_width"] - 1)) - 1) + 2
+        lengths = [1, 0, MAX_WINDOW, sat, sat]
+        vectors = cycles = 0
+        for vec in (wgu_vectors(pairs=16, seed=sub_seed(seed, 302), **hdl),
+                    wgu_vectors(pairs=sum(lengths), seed=sub_seed(seed, 303), lengths=lengths,
+                                modes=[0, 0, 0, 6, 7], clears=[1], density=100, **hdl)):
+            cycles += await run_chunk(dut, vec, gap=cfg["gap"], stall=cfg["stall"], rng=rng)
+            sample_chunk(cov, vec)
+            vectors += len(vec.row)
+        record("test_directed_corners", vectors=vectors, cycles=cycles)
+    finally:
+        monitor.cancel()
+        export()

@@ -10,15 +10,17 @@ cycle. One module per concept: :mod:`.seeds` (derived seeds, chunking), :mod:`.p
 """
 from .accum import (PsumVectors, ShiftAddVectors, psum_vectors, reference_psum,
                     reference_shift_add, shift_add_vectors)
-from .grad_lif import GradLIFVectors, grad_lif_vectors, reference_backward, reference_forward
+from .grad_lif import (GradLIFVectors, grad_lif_corner_vectors, grad_lif_vectors,
+                       reference_backward, reference_forward)
 from .mixes import code_mix
 from .packing import fast_packer
 from .pingpong import PingPongVectors, pingpong_vectors
 from .seeds import chunks, sub_seed
 from .wgu import WGUVectors, wgu_layer_vectors, wgu_vectors
 
-__all__ = ["GradLIFVectors", "grad_lif_vectors", "sub_seed", "chunks", "reference_forward",
-           "reference_backward", "PsumVectors", "psum_vectors", "reference_psum",
+__all__ = ["GradLIFVectors", "grad_lif_vectors", "grad_lif_corner_vectors", "sub_seed", "chunks",
+           "reference_forward", "reference_backward", "PsumVectors", "psum_vectors",
+           "reference_psum",
            "ShiftAddVectors", "shift_add_vectors", "reference_shift_add", "fast_packer",
            "code_mix", "WGUVectors", "wgu_vectors", "wgu_layer_vectors", "PingPongVectors",
            "pingpong_vectors"]

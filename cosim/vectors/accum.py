@@ -2,6 +2,7 @@
 """Seeded test vectors of the partial-sum accumulator and the shift-adder, with golden results."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -66,20 +67,30 @@ def reference_psum(codes: list, last: list, *, in_width: int,
 
 
 def psum_vectors(*, lanes: int, in_width: int, acc_width: int, beats: int, seed: int,
-                 max_group: int = 12) -> PsumVectors:
+                 max_group: int = 12, lengths: Sequence[int] | None = None,
+                 modes: Sequence[int] | None = None) -> PsumVectors:
     """Generate seeded accumulator beats and their golden ``psum_stream`` results.
 
     Groups are ``1 .. max_group`` beats long; each group draws its codes from one mix of
     :func:`code_mix` (full range, small, large of one sign, extremes only, tiny), so that
-    saturation at both ends, the sticky flag and in-range sums all occur.
+    saturation at both ends, the sticky flag and in-range sums all occur. A directed phase
+    passes ``lengths`` (group lengths) and ``modes`` (:func:`code_mix` modes per group), each
+    repeated cyclically, instead of the random draws.
     """
-    lens = uniform_ints((beats,), 1, max_group, seed=sub_seed(seed, 0))
+    if lengths is None:
+        lens = uniform_ints((beats,), 1, max_group, seed=sub_seed(seed, 0))
+    else:
+        lens = torch.tensor([lengths[k % len(lengths)] for k in range(beats)])
     ends = torch.cumsum(lens, 0) - 1
     ends = ends[ends < beats - 1].tolist() + [beats - 1]
     last = torch.zeros(beats, dtype=torch.int64)
     last[ends] = 1
     group = torch.cumsum(last, 0) - last                     # group index of each beat
-    mode = uniform_ints((len(ends),), 0, 5, seed=sub_seed(seed, 1))[group].unsqueeze(1)
+    if modes is None:
+        mode = uniform_ints((len(ends),), 0, 5, seed=sub_seed(seed, 1))
+    else:
+        mode = torch.tensor([modes[k % len(modes)] for k in range(len(ends))])
+    mode = mode[group].unsqueeze(1)
     codes = code_mix((beats, lanes), in_width, mode, sub_seed(seed, 2))
     sums, ovf = psum_stream(codes, last, acc_width=acc_width, in_width=in_width)
     return PsumVectors(seed=seed, lanes=lanes, in_width=in_width, acc_width=acc_width,
@@ -139,17 +150,23 @@ def reference_shift_add(codes: list, *, slice_bits: int, code_width: int,
 
 
 def shift_add_vectors(*, lanes: int, slices: int, slice_bits: int, code_width: int,
-                      acc_width: int, beats: int, seed: int,
-                      adc_bits: int | None = None) -> ShiftAddVectors:
+                      acc_width: int, beats: int, seed: int, adc_bits: int | None = None,
+                      modes: Sequence[int] | None = None) -> ShiftAddVectors:
     """Generate seeded shift-adder beats and their golden ``shift_add`` results.
 
     Each beat draws all of its slice codes from one mix of :func:`code_mix`, so that both
     saturation ends and in-range sums occur. In differential mode (``adc_bits``) the ADC
     pairs are uniform, or one side is full scale and the other zero (mode 2/3: extreme codes
     ``+-(2**adc_bits - 1)``), and the codes come from ``golden.psum.differential_codes``.
+    A directed phase passes ``modes`` (one per beat, repeated cyclically) instead of the
+    random draw; in differential mode 4 and 5 put every pair at the largest positive and
+    negative code.
     """
     shape = (beats, slices, lanes)
-    mode = uniform_ints((beats, 1, 1), 0, 5, seed=sub_seed(seed, 0))
+    if modes is None:
+        mode = uniform_ints((beats, 1, 1), 0, 5, seed=sub_seed(seed, 0))
+    else:
+        mode = torch.tensor([modes[k % len(modes)] for k in range(beats)]).view(beats, 1, 1)
     pos = neg = None
     if adc_bits is None:
         codes = code_mix(shape, code_width, mode, sub_seed(seed, 1))

@@ -10,7 +10,8 @@ from ...golden.grad_lif import GradLIFParams, grad_lif_backward_int, lif_forward
 from ...golden.stimulus import random_currents, random_errors, random_ints
 from .seeds import sub_seed
 
-__all__ = ["GradLIFVectors", "grad_lif_vectors", "reference_forward", "reference_backward"]
+__all__ = ["GradLIFVectors", "grad_lif_vectors", "grad_lif_corner_vectors", "reference_forward",
+           "reference_backward"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,14 @@ def grad_lif_vectors(params: GradLIFParams, *, lanes: int, samples: int, steps: 
     mix = random_ints((samples, 1, 1), 2, signed=False, seed=sub_seed(seed, 3))
     currents = torch.where(mix <= 1, small, torch.where(mix == 2, full, creep))
     errs = random_errors(shape, width=p.err_width, seed=sub_seed(seed, 4))
+    return _golden(p, currents, errs, seed)
+
+
+def _golden(p: GradLIFParams, currents: torch.Tensor, errs: torch.Tensor,
+            seed: int) -> GradLIFVectors:
+    """Complete ``currents`` and ``errs`` (``(samples, steps, lanes)``) into vectors: a
+    seeded backward order and the golden forward and backward results."""
+    samples, steps, lanes = currents.shape
     keys = random_ints((samples, steps), 31, signed=False, seed=sub_seed(seed, 5))
     order = torch.argsort(keys, dim=1, stable=True)
     spikes, u = lif_forward_int_seq(currents.transpose(0, 1), p)
@@ -81,6 +90,31 @@ def grad_lif_vectors(params: GradLIFParams, *, lanes: int, samples: int, steps: 
                           currents=currents.tolist(), errs=errs.tolist(),
                           order=order.tolist(), spikes=spikes.tolist(), u=u.tolist(),
                           delta=delta.tolist())
+
+
+def grad_lif_corner_vectors(params: GradLIFParams, *, lanes: int, steps: int,
+                            seed: int) -> GradLIFVectors:
+    """Directed corner samples of GradLIF with their golden results (three samples).
+
+    Sample 0 starts every lane with ``current = threshold``, so ``u == threshold`` at step 0
+    (no spike: the compare is strict; the surrogate is at its peak) and the largest and
+    smallest errors there give the largest ``|delta|`` (saturated with the default widths);
+    samples 1 and 2 drive the largest and the smallest current at every step, which saturates
+    ``u`` at the top and at the bottom of ``mem_width``. Later steps of sample 0 and the errors
+    elsewhere are seeded random.
+    """
+    p = params
+    shape = (3, steps, lanes)
+    lo, hi = -(1 << (p.current_width - 1)), (1 << (p.current_width - 1)) - 1
+    currents = random_currents(shape, width=p.current_width,
+                               max_abs=min(hi, max(4, 2 * p.threshold)), seed=sub_seed(seed, 0))
+    currents[0, 0] = min(hi, p.threshold)
+    currents[1] = hi
+    currents[2] = lo
+    errs = random_errors(shape, width=p.err_width, seed=sub_seed(seed, 4))
+    e_lo, e_hi = -(1 << (p.err_width - 1)), (1 << (p.err_width - 1)) - 1
+    errs[0, 0] = torch.where(torch.arange(lanes) % 2 == 0, e_hi, e_lo)
+    return _golden(p, currents, errs, seed)
 
 
 def reference_forward(currents: list, first: list, params: GradLIFParams, *,

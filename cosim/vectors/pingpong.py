@@ -2,6 +2,7 @@
 """Seeded ping-pong buffer frames and what the golden buffer reads out."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -58,23 +59,31 @@ class PingPongVectors:
                 f"last={self.out_last[word]} waddr={self.waddr[word]} raddr={self.raddr[word]}")
 
 
-def pingpong_vectors(*, depth: int, width: int, words: int, seed: int,
-                     signed: bool = False) -> PingPongVectors:
+def pingpong_vectors(*, depth: int, width: int, words: int, seed: int, signed: bool = False,
+                     lengths: Sequence[int] | None = None,
+                     extremes: bool = False) -> PingPongVectors:
     """Generate seeded frames of at least ``words`` words in all and the golden read-out.
 
     Frame lengths are 1 (one frame in six), ``depth/2`` (one in six) or uniform in
-    ``1 .. depth/2``; data words span the full ``width``-bit range.
+    ``1 .. depth/2``; data words span the full ``width``-bit range. A directed phase passes
+    ``lengths`` (frame lengths, repeated cyclically) instead, and ``extremes`` to replace
+    every data word by the bottom or the top of the range (alternating).
     """
     bank = depth // 2
     n = max(1, words)                               # enough frames: each has >= 1 word
-    kind = uniform_ints((n,), 0, 5, seed=sub_seed(seed, 0))
-    lens = uniform_ints((n,), 1, bank, seed=sub_seed(seed, 1))
-    lens = torch.where(kind == 0, 1, torch.where(kind == 1, bank, lens))
+    if lengths is None:
+        kind = uniform_ints((n,), 0, 5, seed=sub_seed(seed, 0))
+        lens = uniform_ints((n,), 1, bank, seed=sub_seed(seed, 1))
+        lens = torch.where(kind == 0, 1, torch.where(kind == 1, bank, lens))
+    else:
+        lens = torch.tensor([lengths[k % len(lengths)] for k in range(n)])
     n_frames = int(torch.searchsorted(torch.cumsum(lens, 0), n).item()) + 1
     lens = lens[:n_frames].tolist()
     total = sum(lens)
     lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
     flat = uniform_ints((total,), lo, hi, seed=sub_seed(seed, 2))
+    if extremes:
+        flat = torch.where(torch.arange(total) % 2 == 0, lo, hi)
     frames = list(torch.split(flat, lens))
     res = pingpong_transfer(frames, depth=depth, width=width, signed=signed)
     last = []

@@ -2,6 +2,7 @@
 """Seeded weight-gradient unit test vectors and the golden readouts of each window."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -75,27 +76,45 @@ class WGUVectors:
 
 def wgu_vectors(*, rows: int, cols: int, grad_width: int, delta_width: int, pairs: int,
                 seed: int, shift: int = 0, out_width: int | None = None,
-                rounding: str = "floor", max_window: int = 48) -> WGUVectors:
+                rounding: str = "floor", max_window: int = 48,
+                lengths: Sequence[int] | None = None, modes: Sequence[int] | None = None,
+                density: int | None = None, clears: Sequence[int] | None = None) -> WGUVectors:
     """Generate seeded update beats for ``pairs`` ``(t, b)`` pairs and the golden readouts.
 
     Windows hold ``1 .. max_window`` pairs. Every window draws, per row, its deltas from one
     mix of :func:`code_mix` (full range, small, large of one sign, extremes, tiny), so rows
     drift into saturation at either end and come back; the spike density of each pair is
     10 %, 50 % or 90 %. Half of the readouts clear the memory.
+
+    A directed phase replaces the random draws: ``lengths`` (pairs per window), ``modes``
+    (one :func:`code_mix` mode per window, for every row) and ``clears`` (clear-on-read per
+    window), each repeated cyclically, and ``density`` (spike density of every pair, in %).
     """
     out_width = grad_width if out_width is None else out_width
-    lens = uniform_ints((pairs,), 1, max_window, seed=sub_seed(seed, 0))
+    if lengths is None:
+        lens = uniform_ints((pairs,), 1, max_window, seed=sub_seed(seed, 0))
+    else:
+        lens = torch.tensor([lengths[k % len(lengths)] for k in range(pairs)])
     bounds = (torch.cumsum(lens, 0)).tolist()
     bounds = [b for b in bounds if b < pairs] + [pairs]
     n_win = len(bounds)
     window = torch.zeros(pairs, dtype=torch.int64)
     for b in bounds[:-1]:
         window[b:] += 1
-    mode = uniform_ints((n_win, rows), 0, 5, seed=sub_seed(seed, 1))[window]   # (pairs, rows)
+    if modes is None:
+        mode = uniform_ints((n_win, rows), 0, 5, seed=sub_seed(seed, 1))
+    else:
+        mode = torch.tensor([[modes[w % len(modes)]] * rows for w in range(n_win)])
+    mode = mode[window]                                                   # (pairs, rows)
     delta = code_mix((pairs, rows), delta_width, mode, sub_seed(seed, 2))
-    density = torch.tensor([10, 50, 90])[uniform_ints((pairs, 1), 0, 2, seed=sub_seed(seed, 3))]
+    if density is None:
+        density = torch.tensor([10, 50, 90])[uniform_ints((pairs, 1), 0, 2,
+                                                          seed=sub_seed(seed, 3))]
     spikes = (uniform_ints((pairs, cols), 0, 99, seed=sub_seed(seed, 4)) < density).to(torch.int64)
-    clear = uniform_ints((n_win,), 0, 1, seed=sub_seed(seed, 5)).tolist()
+    if clears is None:
+        clear = uniform_ints((n_win,), 0, 1, seed=sub_seed(seed, 5)).tolist()
+    else:
+        clear = [int(clears[w % len(clears)]) for w in range(n_win)]
     order = torch.argsort(uniform_ints((pairs, rows), 0, (1 << 30), seed=sub_seed(seed, 6)), dim=1)
 
     G = torch.zeros(rows, cols, dtype=torch.int64)
