@@ -117,6 +117,8 @@ def lif_forward(currents: torch.Tensor, cfg: LIFConfig,
     spikes, membrane : Tensor, shape ``(T, ..., N)``
         Output spikes and the membrane ``u[t]`` before reset.
     """
+    if currents.shape[0] and _fast_path_applies(currents, v0):
+        return _lif_forward_no_grad(currents, cfg, v0)
     v = torch.zeros_like(currents[0]) if v0 is None else v0
     spikes, membrane = [], []
     for t in range(currents.shape[0]):
@@ -124,3 +126,56 @@ def lif_forward(currents: torch.Tensor, cfg: LIFConfig,
         spikes.append(s)
         membrane.append(u)
     return torch.stack(spikes), torch.stack(membrane)
+
+
+def _fast_path_applies(currents: torch.Tensor, v0: torch.Tensor | None) -> bool:
+    """Whether no gradient can flow, so :func:`_lif_forward_no_grad` may run instead."""
+    if not currents.is_floating_point():
+        return False
+    if v0 is not None and (v0.dtype != currents.dtype or v0.shape != currents.shape[1:]
+                           or v0.device != currents.device):
+        return False
+    if torch.is_grad_enabled() and (currents.requires_grad
+                                    or (v0 is not None and v0.requires_grad)):
+        return False
+    return True
+
+
+def _lif_forward_no_grad(currents: torch.Tensor, cfg: LIFConfig, v0: torch.Tensor | None
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`lif_forward` without autograd, bit for bit the same.
+
+    The recurrence is element-wise but sequential in ``t``, so it stays one small step per
+    timestep; what this saves is the per-step overhead: no autograd function, outputs written
+    in place into preallocated ``(T, ...)`` tensors instead of stacked at the end, and the
+    same floating-point operations in the same order as :func:`lif_step` (``u > theta`` equals
+    ``u - theta > 0`` exactly in IEEE arithmetic, and ``u * [u <= theta]`` equals
+    ``u * (1 - s)``, NaN and infinity included).
+    """
+    spikes = torch.empty_like(currents)
+    membrane = torch.empty_like(currents)
+    thr = torch.tensor(cfg.threshold, dtype=currents.dtype, device=currents.device)
+    fire, keep_fn = (torch.ge, torch.lt) if cfg.fire == "ge" else (torch.gt, torch.le)
+    decay = cfg.decay_input and cfg.neuron == "lif"
+    leak = cfg.effective_leak
+    v = torch.zeros_like(currents[0]) if v0 is None else v0.clone()
+    tmp = torch.empty_like(v)
+    for cur, u, s in zip(currents.unbind(0), membrane.unbind(0), spikes.unbind(0)):
+        if decay:
+            # spikingjelly: H = V + (X - (V - V_reset)) / tau, V_reset = 0.
+            torch.sub(cur, v, out=tmp)
+            tmp.mul_(1.0 - float(cfg.leak))
+            torch.add(v, tmp, out=u)
+        else:
+            torch.mul(v, leak, out=tmp)
+            torch.add(tmp, cur, out=u)
+        fire(u, thr, out=s)
+        if cfg.reset == "hard":
+            keep_fn(u, thr, out=tmp)
+            torch.mul(u, tmp, out=v)
+        elif cfg.reset == "soft":
+            torch.mul(s, cfg.threshold, out=tmp)
+            torch.sub(u, tmp, out=v)
+        else:
+            v.copy_(u)
+    return spikes, membrane

@@ -46,7 +46,11 @@ class Surrogate:
 
 
 def _triangle(x: torch.Tensor, g: float) -> torch.Tensor:
-    return torch.clamp(g - x.abs(), min=0.0) / (g * g)
+    if torch.is_grad_enabled() and x.requires_grad:
+        return torch.clamp(g - x.abs(), min=0.0) / (g * g)
+    # The same operations on one temporary (g + (-|x|) is g - |x| exactly): the adaptation
+    # loop evaluates this on every neuron-timestep, where each extra temporary costs a pass.
+    return x.abs().neg_().add_(g).clamp_(min=0.0).div_(g * g)
 
 
 def _rectangular(x: torch.Tensor, g: float) -> torch.Tensor:

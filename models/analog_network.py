@@ -278,6 +278,10 @@ class AnalogSNN(DeployedNetwork):
                           buffer_read_bytes=T * B * (vector_bytes(n, width.membrane_bits)
                                                      + vector_bytes(n, err_bits or 16)),
                           buffer_write_bytes=T * B * vector_bytes(n, width.delta_bits))
+        if h.shape == torch.broadcast_shapes(proj.shape, h.shape):
+            # h is this step's own surrogate tensor, used once: the delta overwrites it
+            # (h * proj is proj * h exactly).
+            return h.mul_(proj)
         return proj * h
 
     def _wgu_and_update(self, deltas: list[torch.Tensor], trace: Trace, lr: float
@@ -289,9 +293,11 @@ class AnalogSNN(DeployedNetwork):
         for l, m in enumerate(self.layers):
             d, s = deltas[l], trace.inputs[l]
             T, B = d.shape[:2]
-            grad = torch.einsum("tbo,tbi->oi", d, s)
+            # sum_t delta[t]^T s[t] as one (n_out x TB) @ (TB x n_in) product over all
+            # timesteps and samples (the same sum as the einsum it replaced, in BLAS's order).
+            grad = d.reshape(-1, m.n_out).t() @ s.reshape(-1, m.n_in)
             dws.append(-lr * grad)
-            macs = m.n_out * int((s != 0).sum())
+            macs = m.n_out * int(torch.count_nonzero(s))
             in_bits = _word_bits(s, width.input_bits) if l == 0 else 1
             self.counters.add(
                 m.name, "update", wgu_macs=macs,

@@ -36,16 +36,26 @@ def all_patterns(n: int, dtype: torch.dtype) -> torch.Tensor:
     return _PATTERNS[key]
 
 
-def bit_planes(mag: torch.Tensor, sign: torch.Tensor, bits: int, dtype: torch.dtype
-            ) -> tuple[torch.Tensor, torch.Tensor]:
+def bit_planes(mag: torch.Tensor, sign: torch.Tensor, bits: int, dtype: torch.dtype, *,
+               sign_inner: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Bit planes of sign-magnitude codes: ``(K, 2, N, n)`` 0/1 drives and weights ``2**k``.
 
-    ``[:, 0]`` holds the bits of positive entries, ``[:, 1]`` of negative ones.
+    ``[:, 0]`` holds the bits of positive entries, ``[:, 1]`` of negative ones. With
+    ``sign_inner`` the planes are stored as ``(K, N, 2, n)`` and returned as a permuted view of
+    the same logical shape: the layout in which a transposed read drives both signs of a
+    vector side by side, so the read needs no copy.
     """
     k = torch.arange(bits - 1, dtype=torch.int32)
-    b = ((mag.to(torch.int32).unsqueeze(0) >> k.view(-1, *([1] * mag.dim()))) & 1).to(dtype)
-    d = torch.stack([b * (sign > 0).to(dtype), b * (sign < 0).to(dtype)], 1)
-    return d, (2.0 ** k).to(dtype)
+    m = mag.to(torch.int32)
+    zero = torch.zeros((), dtype=torch.int32)
+    # The magnitude where the entry has that sign, else 0: the planes of these two codes are the
+    # magnitude's planes masked by the sign, as 0/1 values (NaN signs give 0 in both).
+    signed = torch.stack([torch.where(sign > 0, m, zero), torch.where(sign < 0, m, zero)],
+                         -2 if sign_inner else 0)
+    b = ((signed.unsqueeze(0) >> k.view(-1, *([1] * signed.dim()))) & 1).to(dtype)
+    if sign_inner:
+        b = b.transpose(1, 2)
+    return b, (2.0 ** k).to(dtype)
 
 
 def sign_magnitude(x: torch.Tensor, bits: int

@@ -121,6 +121,8 @@ class AnalogMatrix(DeviceArray):
         keep = d.reshape(d.shape[0], -1).any(-1)
         if not bool(keep.any()):
             keep[0] = True
+        if bool(keep.all()):                       # the usual case: no copy of the planes
+            return d, w, scale, bits
         return d[keep], w[keep], scale, bits
 
     def _count_reads(self, phase: str, act: torch.Tensor, *, xbars_per_read: int,
@@ -204,13 +206,20 @@ class AnalogMatrix(DeviceArray):
             return pos, codes[..., self.n_out:]
         return pos, codes[..., self.n_out:][..., self.col_tile_of]
 
-    def _active_lines(self, drives: torch.Tensor, n_lines: int, size: int, tiles: int
-                      ) -> torch.Tensor:
-        """Active-line counts ``(K, N, tiles)`` of drives ``(K, N, n_lines)`` per tile."""
-        on = drives != 0
+    def _active_lines(self, drives: torch.Tensor, n_lines: int, size: int, tiles: int, *,
+                      binary: bool = False) -> torch.Tensor:
+        """Active-line counts ``(K, N, tiles)`` of drives ``(K, N, n_lines)`` per tile.
+
+        ``binary`` says the drives hold only 0 and 1, whose float sum is the count exactly
+        (one pass instead of a comparison and a sum).
+        """
+        on = drives if binary else drives != 0
         if tiles == 1:
-            return on.sum(-1, keepdim=True)
-        return torch.stack([on[..., t * size:(t + 1) * size].sum(-1) for t in range(tiles)], -1)
+            counts = on.sum(-1, keepdim=True)
+        else:
+            counts = torch.stack([on[..., t * size:(t + 1) * size].sum(-1)
+                                  for t in range(tiles)], -1)
+        return counts.to(torch.int64)
 
     def _full_scale(self, direction: str, currents_fn) -> float:
         fs = self.full_scale[direction]
@@ -270,11 +279,17 @@ class AnalogMatrix(DeviceArray):
             patterns = all_patterns(n, drives.dtype)                     # (2**n, n)
             table, lsb = self._signed_codes(patterns.unsqueeze(0), fs)
             idx = (drives @ (2.0 ** torch.arange(n, dtype=drives.dtype))).long()  # (K, N)
-            # counts[n, p] = sum of plane weights of sample n whose pattern is p.
-            counts = torch.zeros(N, table.shape[1], dtype=drives.dtype)
-            counts.scatter_add_(1, idx.t(), w.expand(N, K).contiguous())
-            return (counts @ table[0, :, 0]).unsqueeze(0), lsb
+            # Sample n's psum is sum_k w[k] * table[idx[k, n]]: a weighted bag of table rows.
+            # Codes and plane weights are small integers, so the float sums are exact in any
+            # order (the same values as a dense pattern-count matrix times the table).
+            psum = torch.nn.functional.embedding_bag(
+                idx.t().contiguous(), table[0, :, 0].contiguous(), mode="sum",
+                per_sample_weights=w.expand(N, K).contiguous())
+            return psum.unsqueeze(0), lsb
         sig, lsb = self._signed_codes(drives, fs)
+        if K == 1 and float(w[0]) == 1.0:
+            # Spikes: one drive of weight 1, whose weighted sum is the codes themselves.
+            return sig[0].transpose(0, 1), lsb
         return torch.einsum("k,knro->rno", w, sig), lsb
 
     def forward(self, x: torch.Tensor, *, bits: int | None = None, binary: bool | None = None,
@@ -290,8 +305,11 @@ class AnalogMatrix(DeviceArray):
         lead = x.shape[:-1]
         x2 = x.detach().to(self.dtype).reshape(-1, self.n_in)
         bits = self.chip.datapath.input_bits if bits is None else bits
-        drives, w, scale, word_bits = self._drives(x2, bits, binary)
-        act = self._active_lines(drives, self.n_in, self.chip.crossbar.rows, self.row_tiles)
+        spikes = binary if binary is not None else is_binary(x2)
+        drives, w, scale, word_bits = self._drives(x2, bits, spikes)
+        # Spikes and bit planes are 0/1; only an ideal (bits = 0) analog input is not.
+        act = self._active_lines(drives, self.n_in, self.chip.crossbar.rows, self.row_tiles,
+                                 binary=spikes or bits != 0)
         dev = self.chip.device
         n_conv = 2 * self.n_out if dev.differential else self.n_out + self.col_tiles
         self._count_reads(phase, act, xbars_per_read=self.col_tiles,
@@ -318,8 +336,11 @@ class AnalogMatrix(DeviceArray):
             return out.reshape(*lead, self.n_out)
         fs = self._full_scale("forward", lambda: self._observed_forward(drives))
         tile_psum, lsb = self._tile_psums(drives, w, fs)
-        acc = self._accumulate(tile_psum)
-        out = acc * (lsb * self.weight_per_us) * scale[:, None]
+        # The accumulated codes are a fresh tensor: scale them in place (spikes have unit scale,
+        # and x * 1 is x, so that product is skipped).
+        out = self._accumulate(tile_psum).mul_(lsb * self.weight_per_us)
+        if not spikes:
+            out.mul_(scale[:, None])
         return out.reshape(*lead, self.n_out)
 
     __call__ = forward
@@ -356,10 +377,13 @@ class AnalogMatrix(DeviceArray):
             return (planes, torch.ones(1, dtype=e.dtype), torch.ones(e.shape[0], dtype=e.dtype),
                     ANALOG_WORD_BITS)
         mag, sign, scale = sign_magnitude(e, bits)
-        planes, w = bit_planes(mag, sign, bits, e.dtype)
-        keep = planes.reshape(planes.shape[0], -1).any(-1)
+        # Stored (K, N, 2, out): the layout :meth:`_row_currents` drives without a copy.
+        planes, w = bit_planes(mag, sign, bits, e.dtype, sign_inner=True)
+        keep = torch.any(planes, dim=(1, 2, 3))
         if not bool(keep.any()):
             keep[0] = True
+        if bool(keep.all()):                       # the usual case: no copy of the planes
+            return planes, w, scale, bits
         return planes[keep], w[keep], scale, bits
 
     @property
@@ -384,31 +408,46 @@ class AnalogMatrix(DeviceArray):
     def _row_currents(self, planes: torch.Tensor, unit: float = 1.0
                       ) -> tuple[torch.Tensor, torch.Tensor]:
         """Row currents ``(I_P, I_N)``, each ``(C, K, N, in)`` in ``unit`` µS, of the two column
-        phases."""
+        phases (views of :meth:`_phase_currents`)."""
+        cur = self._phase_currents(planes, unit)
+        return cur[:, :, :, 0], cur[:, :, :, 1]
+
+    def _phase_currents(self, planes: torch.Tensor, unit: float = 1.0) -> torch.Tensor:
+        """Row currents ``(C, K, N, 2, in)`` in ``unit`` µS; ``[..., 0, :]`` is phase P,
+        ``[..., 1, :]`` phase N. One tensor, so the ADC quantises both phases in one pass."""
         K, _, N, _ = planes.shape
         C, width = self.col_tiles, self._tile_width
+        # Planes from :meth:`_error_planes` are stored (K, N, 2, out): with one column tile this
+        # permute is that storage order and the reshapes below are free.
         d = self._tiled_drive(planes).permute(3, 0, 2, 1, 4)              # (C, K, N, 2, width)
         g_a, g_b, _ = self.read_conductances()
         ga = self._tiled_columns(g_a / unit)
-        shape = (C, K, N, self.n_in)
         if self.chip.device.differential:
             gb = self._tiled_columns(g_b / unit)
             # Phase P: G+ columns see positive-error bits, G- columns negative ones; N swaps.
             m = torch.cat([torch.cat([ga, gb], 1), torch.cat([gb, ga], 1)], -1)
             cur = torch.bmm(d.reshape(C, K * N, 2 * width), m)           # (C, KN, 2 in)
-            return cur[..., :self.n_in].reshape(shape), cur[..., self.n_in:].reshape(shape)
-        cur = torch.bmm(d.reshape(C, K * N * 2, width), ga).reshape(C, K, N, 2, self.n_in)
-        return cur[:, :, :, 0], cur[:, :, :, 1]
+            return cur.reshape(C, K, N, 2, self.n_in)
+        return torch.bmm(d.reshape(C, K * N * 2, width), ga).reshape(C, K, N, 2, self.n_in)
 
-    def _transpose_activity(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Active column counts per tile, ``(K, N, C)``, of phases P and N."""
-        # Differential: each non-zero error bit drives one line in each phase.
-        on = ((planes[:, 0] != 0) | (planes[:, 1] != 0)).to(planes.dtype)
+    def _transpose_activity(self, planes: torch.Tensor, *, binary: bool = False
+                            ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Active column counts per tile, ``(K, N, C)``, of phases P and N.
+
+        ``binary``: the planes are 0/1 bit planes, whose positive and negative halves never
+        overlap, so their sum marks the driven lines and counts them exactly.
+        """
+        size, tiles = self._tile_width, self.col_tiles
         if self.chip.device.differential:
-            a = self._active_lines(on, self.n_out, self._tile_width, self.col_tiles)
+            # Each non-zero error bit drives one line in each phase.
+            if binary:
+                on = planes[:, 0] + planes[:, 1]
+            else:
+                on = ((planes[:, 0] != 0) | (planes[:, 1] != 0)).to(planes.dtype)
+            a = self._active_lines(on, self.n_out, size, tiles, binary=True)
             return a, a
-        return (self._active_lines(planes[:, 0], self.n_out, self._tile_width, self.col_tiles),
-                self._active_lines(planes[:, 1], self.n_out, self._tile_width, self.col_tiles))
+        return (self._active_lines(planes[:, 0], self.n_out, size, tiles, binary=binary),
+                self._active_lines(planes[:, 1], self.n_out, size, tiles, binary=binary))
 
     def _observed_transpose(self, planes: torch.Tensor) -> torch.Tensor:
         i_p, i_n = self._row_currents(planes)
@@ -430,7 +469,7 @@ class AnalogMatrix(DeviceArray):
         e2 = err.detach().to(self.dtype).reshape(-1, self.n_out)
         bits = self.chip.datapath.error_bits if bits is None else bits
         planes, w, scale, word_bits = self._error_planes(e2, bits)
-        a_p, a_n = self._transpose_activity(planes)
+        a_p, a_n = self._transpose_activity(planes, binary=bits != 0)
         dev = self.chip.device
         lines = self._outs_in_tile() * dev.devices_per_weight
         for act in (a_p, a_n):
@@ -460,7 +499,8 @@ class AnalogMatrix(DeviceArray):
             return out.reshape(*lead, self.n_in)
         fs = self._full_scale("transpose", lambda: self._observed_transpose(planes))
         lsb = self._lsb(fs)
-        i_p, i_n = self._row_currents(planes, lsb)
+        phases = self._phase_currents(planes, lsb)                       # (C, K, N, 2, in)
+        i_p, i_n = phases[:, :, :, 0], phases[:, :, :, 1]
         sigma = self.read_sigma_us
         if sigma:
             t_p = self._tiled_drive(planes[:, 0] * planes[:, 0]).sum(-1)      # (K, N, C)
@@ -470,7 +510,9 @@ class AnalogMatrix(DeviceArray):
             for cur, t in ((i_p, t_p), (i_n, t_n)):
                 std = (sigma / lsb) * torch.sqrt(t.permute(2, 0, 1)).unsqueeze(-1)
                 cur.add_(self._noise(std.expand(cur.shape)))
-        sig = self._to_codes(i_p) - self._to_codes(i_n)                   # (C, K, N, in)
+        # Both phases through the ADC in one pass each (element-wise, so the same codes).
+        self._to_codes(phases)
+        sig = i_p - i_n                                                   # (C, K, N, in)
         if not dev.differential:
             # Digital reference: the nominal g_ref times the signed count of driven columns.
             n_p = self._tiled_drive(planes[:, 0]).sum(-1)                 # (K, N, C)
@@ -478,6 +520,5 @@ class AnalogMatrix(DeviceArray):
             ref = (n_p - n_n).permute(2, 0, 1).unsqueeze(-1) * (dev.g_ref / lsb)
             sig = sig - ref
         tile_psum = torch.einsum("k,ckni->cni", w, sig)
-        acc = self._accumulate(tile_psum)
-        out = acc * (lsb * self.weight_per_us) * scale[:, None]
+        out = self._accumulate(tile_psum).mul_(lsb * self.weight_per_us).mul_(scale[:, None])
         return out.reshape(*lead, self.n_in)
