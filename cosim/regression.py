@@ -167,8 +167,8 @@ def _failures(xml: Path) -> list[dict[str, Any]]:
     return out
 
 
-def run_regression(block: str, *, vectors: int, sim: str, seed: int,
-                   build_dir: str | Path) -> dict[str, Any]:
+def run_regression(block: str, *, vectors: int, sim: str, seed: int, build_dir: str | Path,
+                   extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Run the golden-model regression of ``block`` and return its raw result.
 
     Parameters
@@ -184,6 +184,9 @@ def run_regression(block: str, *, vectors: int, sim: str, seed: int,
         Stimulus seed of both tests (and cocotb's random seed).
     build_dir : str or Path
         Build directory (Verilog, simulator build, logs, ``results.xml``, coverage).
+    extra : mapping, optional
+        Further testbench configuration, e.g. ``{"inject_mismatch": k}`` (psum: corrupt the
+        golden sum of group ``k``, to check that a mismatch is reported).
 
     Returns
     -------
@@ -206,7 +209,7 @@ def run_regression(block: str, *, vectors: int, sim: str, seed: int,
     (build_dir / "results.xml").unlink(missing_ok=True)
     hdl = dict(spec.hdl)
     dut = spec.build(**hdl)
-    config = {**spec.config(dut, hdl, vectors), **spec.run, "seed_offsets": [0]}
+    config = {**spec.config(dut, hdl, vectors), **spec.run, "seed_offsets": [0], **(extra or {})}
     timings: dict[str, float] = {}
     crashed = None
     t0 = time.perf_counter()

@@ -73,12 +73,17 @@ async def test_random_vectors(dut, seed_offset):
         cycles = await run_chunk(dut, vec, gap=cfg["gap"], stall=cfg["stall"], rng=rng)
         sample_chunk(cov, vec)
         return cycles
+    def make(n, chunk_seed):
+        vec = psum_vectors(lanes=cfg["lanes"], in_width=cfg["in_width"],
+                           acc_width=cfg["acc_width"], beats=n, seed=chunk_seed)
+        bad = cfg.get("inject_mismatch")
+        if bad is not None and bad < len(vec.sums):
+            # A wrong golden word on purpose: shows that the regression reports a mismatch.
+            vec.sums[bad][0] ^= 1
+        return vec
     try:
-        seed, cycles = await random_chunks(
-            dut, seed_offset, cfg["beats"], CHUNK_BEATS, reset,
-            lambda n, s: psum_vectors(lanes=cfg["lanes"], in_width=cfg["in_width"],
-                                      acc_width=cfg["acc_width"], beats=n, seed=s),
-            run)
+        seed, cycles = await random_chunks(dut, seed_offset, cfg["beats"], CHUNK_BEATS, reset,
+                                           make, run)
         record("test_random_vectors", vectors=cfg["beats"], cycles=cycles)
     finally:
         monitor.cancel()
