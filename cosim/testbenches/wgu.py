@@ -162,14 +162,16 @@ async def test_directed_corners(dut):
                                   cycles=24, idle=("i__valid", "i_cmd__valid", "o__ready")):
             cov["reset_mid_stream"]("hit")
         # Windows of 1 pair, of none (two read commands back to back: the second waits on
-        # i_cmd) and of MAX_WINDOW pairs; then windows of the largest delta (then the smallest)
-        # at every spike, long enough to take a cleared gradient word past its top (bottom).
+        # i_cmd; it keeps the memory) and of MAX_WINDOW pairs; then windows of the largest
+        # delta (then the smallest) at every spike, long enough to take a cleared gradient word
+        # past its top (bottom).
         sat = (1 << (hdl["grad_width"] - 1)) // ((1 << (hdl["delta_width"] - 1)) - 1) + 2
         lengths = [1, 0, MAX_WINDOW, sat, sat]
         vectors = cycles = 0
         for vec in (wgu_vectors(pairs=16, seed=sub_seed(seed, 302), **hdl),
                     wgu_vectors(pairs=sum(lengths), seed=sub_seed(seed, 303), lengths=lengths,
-                                modes=[0, 0, 0, 6, 7], clears=[1], density=100, **hdl)):
+                                modes=[0, 0, 0, 6, 7], clears=[1, 0, 1, 1, 1], density=100,
+                                **hdl)):
             cycles += await run_chunk(dut, vec, gap=cfg["gap"], stall=cfg["stall"], rng=rng)
             sample_chunk(cov, vec)
             vectors += len(vec.row)
