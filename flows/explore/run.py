@@ -190,6 +190,8 @@ class _Run:
         self.resolved: dict[int, sp.ResolvedPoint] = {}
         self.noise_paths: dict[tuple, str] = {}
         self.skipped = 0
+        #: NSGA-II points refused before running (index → the one-line reason).
+        self.refused: dict[int, str] = {}
         total = plan.cfg.samples if plan.cfg.search == "nsga2" else len(plan.points)
         self.bar = tqdm(total=total, desc="explore", unit="point", disable=progress is False)
         self.on_point_done = None
@@ -265,8 +267,11 @@ class _Run:
     def row(self, point: sp.Point) -> dict:
         key = self.keys[point.index]
         recs = [self.records.get(key, {})[c] for c in sorted(self.records.get(key, {}))]
-        return res_mod.point_row(point.index, key, point.params, recs,
-                                 self.resolved[point.index].chips)
+        row = res_mod.point_row(point.index, key, point.params, recs,
+                                self.resolved[point.index].chips)
+        if point.index in self.refused:
+            row.update(status="failed", error=self.refused[point.index])
+        return row
 
 
 def _nsga2(run: _Run, plan: Plan):
@@ -294,8 +299,9 @@ def _nsga2(run: _Run, plan: Plan):
 
     def ask() -> list[dict]:
         out = []
-        in_flight = len(trials)
-        while len(plan.points) < cfg.samples and in_flight < max(2, cfg.population):
+        # ``trials`` holds the points still running: a replayed point found finished is told
+        # (and leaves it) inside tasks_of, so the next one is asked at once.
+        while len(plan.points) < cfg.samples and len(trials) < max(2, cfg.population):
             trial = study.ask(dists)
             params = {a.name: trial.params[a.name] for a in plan.axes}
             point = sp.Point(len(plan.points), params)
@@ -304,17 +310,16 @@ def _nsga2(run: _Run, plan: Plan):
             atomic_write_bytes(log_path, "".join(json.dumps(a) + "\n"
                                                  for a in asked).encode())
             trials[point.index] = trial
-            in_flight += 1
             rp = sp.resolve_point(cfg, point)
             try:
                 sp.check_point(cfg, rp, checkpoint=plan.checkpoint, data_dir=plan.data_dir)
                 _check_maps(plan.spec, rp.chip, f"point {point.index}", {})
-            except DfasimError:
+            except DfasimError as exc:
                 # A drawn point the chip cannot take: a failed trial, not a failed run.
                 run.key_of(point)
+                run.refused[point.index] = str(exc)
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 del trials[point.index]
-                in_flight -= 1
                 run.bar.update(1)
                 continue
             out += run.tasks_of(point)

@@ -117,10 +117,10 @@ def test_rerun_with_a_grown_space_reuses_finished_points(small_checkpoint, tmp_p
     assert rows[1]["crossbar.adc_bits"] == 6 and rows[1]["status"] == "ok"
 
 
-def test_nsga2_search(small_checkpoint, tmp_path, cluster_address):
+def test_nsga2_search(small_checkpoint, tmp_path, capsys, cluster_address):
     space = write_space(tmp_path / "nsga.toml", small_checkpoint,
                         '"crossbar.adc_bits" = {low = 3, high = 6}\n"adapt.rule" = ["bp", "dfa"]',
-                        header='search = "nsga2"\nsamples = 4\npopulation = 2\nchips = 1\n'
+                        header='search = "nsga2"\nsamples = 6\npopulation = 2\nchips = 1\n'
                                'objectives = ["accuracy", "energy"]')
     out = tmp_path / "run"
     assert main(["explore", str(space), "--out", str(out), "--quiet",
@@ -128,13 +128,16 @@ def test_nsga2_search(small_checkpoint, tmp_path, cluster_address):
     rows = _read_rows(out)
     asked = [json.loads(line)["params"] for line in
              (out / "nsga2.jsonl").read_text().splitlines()]
-    assert len(rows) == 4 and len(asked) == 4
+    assert len(rows) == 6 and len(asked) == 6
     for row, params in zip(rows, asked):
         assert row["crossbar.adc_bits"] == params["crossbar.adc_bits"] in range(3, 7)
         assert row["adapt.rule"] in ("bp", "dfa") and row["status"] == "ok"
-    # A rerun replays the asked points and finds them all finished.
-    assert main(["explore", str(space), "--out", str(out), "--quiet",
+    # A rerun replays the asked points (more than one generation) and finds them all
+    # finished.
+    capsys.readouterr()
+    assert main(["explore", str(space), "--out", str(out),
                  "--address", cluster_address]) == 0
+    assert "0 tasks run" in capsys.readouterr().out
     assert [r["key"] for r in _read_rows(out)] == [r["key"] for r in rows]
 
 
