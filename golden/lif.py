@@ -130,7 +130,8 @@ def lif_forward(currents: torch.Tensor, cfg: LIFConfig,
 
 def _fast_path_applies(currents: torch.Tensor, v0: torch.Tensor | None) -> bool:
     """Whether no gradient can flow, so :func:`_lif_forward_no_grad` may run instead."""
-    if not currents.is_floating_point():
+    if currents.dtype not in (torch.float32, torch.float64):
+        # (half types compute scalar products in float, which a 0-dim tensor would not)
         return False
     if v0 is not None and (v0.dtype != currents.dtype or v0.shape != currents.shape[1:]
                            or v0.device != currents.device):
@@ -157,14 +158,17 @@ def _lif_forward_no_grad(currents: torch.Tensor, cfg: LIFConfig, v0: torch.Tenso
     thr = torch.tensor(cfg.threshold, dtype=currents.dtype, device=currents.device)
     fire, keep_fn = (torch.ge, torch.lt) if cfg.fire == "ge" else (torch.gt, torch.le)
     decay = cfg.decay_input and cfg.neuron == "lif"
-    leak = cfg.effective_leak
+    # Scalars as 0-dim tensors of the same dtype: the same products, without wrapping a Python
+    # number on every call.
+    leak = torch.tensor(cfg.effective_leak, dtype=currents.dtype, device=currents.device)
+    gain = torch.tensor(1.0 - float(cfg.leak), dtype=currents.dtype, device=currents.device)
     v = torch.zeros_like(currents[0]) if v0 is None else v0.clone()
     tmp = torch.empty_like(v)
     for cur, u, s in zip(currents.unbind(0), membrane.unbind(0), spikes.unbind(0)):
         if decay:
             # spikingjelly: H = V + (X - (V - V_reset)) / tau, V_reset = 0.
             torch.sub(cur, v, out=tmp)
-            tmp.mul_(1.0 - float(cfg.leak))
+            tmp.mul_(gain)
             torch.add(v, tmp, out=u)
         else:
             torch.mul(v, leak, out=tmp)
@@ -174,7 +178,7 @@ def _lif_forward_no_grad(currents: torch.Tensor, cfg: LIFConfig, v0: torch.Tenso
             keep_fn(u, thr, out=tmp)
             torch.mul(u, tmp, out=v)
         elif cfg.reset == "soft":
-            torch.mul(s, cfg.threshold, out=tmp)
+            torch.mul(s, thr, out=tmp)
             torch.sub(u, tmp, out=v)
         else:
             v.copy_(u)

@@ -46,11 +46,15 @@ class Surrogate:
 
 
 def _triangle(x: torch.Tensor, g: float) -> torch.Tensor:
-    if torch.is_grad_enabled() and x.requires_grad:
+    if (torch.is_grad_enabled() and x.requires_grad) or x.dtype not in (torch.float32,
+                                                                         torch.float64):
         return torch.clamp(g - x.abs(), min=0.0) / (g * g)
-    # The same operations on one temporary (g + (-|x|) is g - |x| exactly): the adaptation
-    # loop evaluates this on every neuron-timestep, where each extra temporary costs a pass.
-    return x.abs().neg_().add_(g).clamp_(min=0.0).div_(g * g)
+    # The same operations on one temporary: the adaptation loop evaluates this on every
+    # neuron-timestep, where each extra pass over it counts (and x / 1 is x).
+    a = x.abs()
+    torch.sub(torch.tensor(g, dtype=a.dtype), a, out=a)
+    a.clamp_(min=0.0)
+    return a if g * g == 1.0 else a.div_(g * g)
 
 
 def _rectangular(x: torch.Tensor, g: float) -> torch.Tensor:

@@ -278,7 +278,7 @@ class AnalogSNN(DeployedNetwork):
                           buffer_read_bytes=T * B * (vector_bytes(n, width.membrane_bits)
                                                      + vector_bytes(n, err_bits or 16)),
                           buffer_write_bytes=T * B * vector_bytes(n, width.delta_bits))
-        if h.shape == torch.broadcast_shapes(proj.shape, h.shape):
+        if proj.dim() == h.dim() and all(p in (1, q) for p, q in zip(proj.shape, h.shape)):
             # h is this step's own surrogate tensor, used once: the delta overwrites it
             # (h * proj is proj * h exactly).
             return h.mul_(proj)
@@ -293,9 +293,11 @@ class AnalogSNN(DeployedNetwork):
         for l, m in enumerate(self.layers):
             d, s = deltas[l], trace.inputs[l]
             T, B = d.shape[:2]
-            # sum_t delta[t]^T s[t] as one (n_out x TB) @ (TB x n_in) product over all
-            # timesteps and samples (the same sum as the einsum it replaced, in BLAS's order).
-            grad = d.reshape(-1, m.n_out).t() @ s.reshape(-1, m.n_in)
+            # sum_t delta[t]^T s[t] as one product over all timesteps and samples (the same sum
+            # as the einsum it replaced, in BLAS's order); the narrow side as the product's
+            # rows, which BLAS runs several times faster for a 9-input layer.
+            d2, s2 = d.reshape(-1, m.n_out), s.reshape(-1, m.n_in)
+            grad = (d2.t() @ s2 if m.n_in >= m.n_out else (s2.t() @ d2).t().contiguous())
             dws.append(-lr * grad)
             macs = m.n_out * int(torch.count_nonzero(s))
             in_bits = _word_bits(s, width.input_bits) if l == 0 else 1

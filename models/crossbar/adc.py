@@ -40,14 +40,16 @@ def to_codes(current_lsb: torch.Tensor, adc_bits: int) -> torch.Tensor:
     return current_lsb.round_().clamp_(0, (1 << adc_bits) - 1)
 
 
-def accumulate_tiles(tile_psum: torch.Tensor, adc_bits: int, psum_bits: int) -> torch.Tensor:
+def accumulate_tiles(tile_psum: torch.Tensor, adc_bits: int, psum_bits: int, *,
+                     inplace: bool = False) -> torch.Tensor:
     """Saturate tile sums ``(R, ..., out)`` once, then accumulate tiles saturating each add
-    (a plain sum for an ideal ADC)."""
+    (a plain sum for an ideal ADC). ``inplace`` saturates ``tile_psum`` itself (a temporary of
+    the caller's)."""
     if adc_bits == 0:
         return tile_psum.sum(0)
     hi = float((1 << (psum_bits - 1)) - 1)
     lo = -hi - 1
-    tile_psum = torch.clamp(tile_psum, lo, hi)
+    tile_psum = tile_psum.clamp_(lo, hi) if inplace else torch.clamp(tile_psum, lo, hi)
     acc = tile_psum[0]
     for r in range(1, tile_psum.shape[0]):
         acc = torch.clamp(acc + tile_psum[r], lo, hi)

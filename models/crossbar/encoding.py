@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 __all__ = ["ANALOG_WORD_BITS", "LOOKUP_MAX_ROWS", "is_binary", "all_patterns", "bit_planes",
-           "sign_magnitude"]
+           "all_planes_present", "sign_magnitude"]
 
 #: Word width used for buffer traffic of an ideal (unquantised) analog input or error.
 ANALOG_WORD_BITS = 16
@@ -45,9 +45,11 @@ def bit_planes(mag: torch.Tensor, sign: torch.Tensor, bits: int, dtype: torch.dt
     the same logical shape: the layout in which a transposed read drives both signs of a
     vector side by side, so the read needs no copy.
     """
-    k = torch.arange(bits - 1, dtype=torch.int32)
-    m = mag.to(torch.int32)
-    zero = torch.zeros((), dtype=torch.int32)
+    # Magnitudes below 2**8 fit bytes: a quarter of the memory traffic of int32 for the planes.
+    itype = torch.uint8 if bits <= 9 else torch.int32
+    k = torch.arange(bits - 1, dtype=itype)
+    m = mag.to(itype)
+    zero = torch.zeros((), dtype=itype)
     # The magnitude where the entry has that sign, else 0: the planes of these two codes are the
     # magnitude's planes masked by the sign, as 0/1 values (NaN signs give 0 in both).
     signed = torch.stack([torch.where(sign > 0, m, zero), torch.where(sign < 0, m, zero)],
@@ -55,7 +57,17 @@ def bit_planes(mag: torch.Tensor, sign: torch.Tensor, bits: int, dtype: torch.dt
     b = ((signed.unsqueeze(0) >> k.view(-1, *([1] * signed.dim()))) & 1).to(dtype)
     if sign_inner:
         b = b.transpose(1, 2)
-    return b, (2.0 ** k).to(dtype)
+    return b, (2.0 ** k.to(torch.int32)).to(dtype)
+
+
+def all_planes_present(mag: torch.Tensor, where: torch.Tensor, bits: int) -> bool:
+    """Whether every bit plane of the entries ``where`` (a boolean mask, e.g. ``sign > 0``)
+    holds a 1: true as soon as one of them has the full-scale magnitude ``2**(bits-1) - 1``
+    (all bits set), which the per-vector scale of :func:`sign_magnitude` gives the largest
+    entry of every non-zero vector. A check on the codes instead of a pass over the planes;
+    false means "not known", not "some plane is empty"."""
+    qmax = (1 << (bits - 1)) - 1
+    return bool(((mag == qmax) & where).any())
 
 
 def sign_magnitude(x: torch.Tensor, bits: int

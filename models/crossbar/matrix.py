@@ -44,11 +44,14 @@ from ..activity import ActivityCounters, vector_bytes
 from ..chip import ChipConfig
 from ..rram.noise import NoiseModel
 from .adc import accumulate_tiles, adc_lsb, percentile, to_codes
-from .encoding import (ANALOG_WORD_BITS, LOOKUP_MAX_ROWS, all_patterns, bit_planes, is_binary,
-                       sign_magnitude)
+from .encoding import (ANALOG_WORD_BITS, LOOKUP_MAX_ROWS, all_patterns, all_planes_present,
+                       bit_planes, is_binary, sign_magnitude)
 from .programming import DeviceArray
 
 __all__ = ["AdcCodes", "AnalogMatrix"]
+
+#: Bytes of row currents per slice of a noise-free transposed read (about an L2 cache).
+_SLICE_BYTES = 1 << 21
 
 
 @dataclass
@@ -118,6 +121,8 @@ class AnalogMatrix(DeviceArray):
         d, w = bit_planes(mag, sign, bits, x.dtype)                 # (K', 2, N, n), (K',)
         d = d.reshape(-1, *x.shape)
         w = torch.stack([w, -w], 1).reshape(-1)
+        if all_planes_present(mag, sign > 0, bits) and all_planes_present(mag, sign < 0, bits):
+            return d, w, scale, bits                # every (plane, sign) drive is non-zero
         keep = d.reshape(d.shape[0], -1).any(-1)
         if not bool(keep.any()):
             keep[0] = True
@@ -148,9 +153,9 @@ class AnalogMatrix(DeviceArray):
     def _to_codes(self, current_lsb: torch.Tensor) -> torch.Tensor:
         return to_codes(current_lsb, self.chip.crossbar.adc_bits)
 
-    def _accumulate(self, tile_psum: torch.Tensor) -> torch.Tensor:
+    def _accumulate(self, tile_psum: torch.Tensor, *, inplace: bool = False) -> torch.Tensor:
         return accumulate_tiles(tile_psum, self.chip.crossbar.adc_bits,
-                                self.chip.datapath.psum_bits)
+                                self.chip.datapath.psum_bits, inplace=inplace)
 
     def _columns(self) -> torch.Tensor:
         """Physical column conductances ``(P, in)``: ``g_a`` rows, then ``g_b`` or references."""
@@ -266,16 +271,16 @@ class AnalogMatrix(DeviceArray):
         pos, neg = self._split_codes(self._to_codes(self._noisy_column_currents(drives, lsb)))
         return pos - neg, lsb
 
-    def _tile_psums(self, drives: torch.Tensor, w: torch.Tensor, fs: float
-                    ) -> tuple[torch.Tensor, float]:
+    def _tile_psums(self, drives: torch.Tensor, w: torch.Tensor, fs: float, *,
+                    binary: bool | None = None) -> tuple[torch.Tensor, float]:
         """Shift-added signed codes per row tile, ``(R, N, out)``, and the LSB.
 
         A one-tile matrix with few rows and 0/1 drives reads each of the ``2**in`` possible
         patterns once and looks the codes up: the same codes, far fewer currents to convert.
         """
         K, N, n = drives.shape
-        if (self.row_tiles == 1 and n <= LOOKUP_MAX_ROWS and is_binary(drives)
-                and not self.read_sigma_us):
+        if (self.row_tiles == 1 and n <= LOOKUP_MAX_ROWS and not self.read_sigma_us
+                and (binary if binary is not None else is_binary(drives))):
             patterns = all_patterns(n, drives.dtype)                     # (2**n, n)
             table, lsb = self._signed_codes(patterns.unsqueeze(0), fs)
             idx = (drives @ (2.0 ** torch.arange(n, dtype=drives.dtype))).long()  # (K, N)
@@ -335,10 +340,10 @@ class AnalogMatrix(DeviceArray):
             out = out * scale[:, None]
             return out.reshape(*lead, self.n_out)
         fs = self._full_scale("forward", lambda: self._observed_forward(drives))
-        tile_psum, lsb = self._tile_psums(drives, w, fs)
+        tile_psum, lsb = self._tile_psums(drives, w, fs, binary=spikes or bits != 0)
         # The accumulated codes are a fresh tensor: scale them in place (spikes have unit scale,
         # and x * 1 is x, so that product is skipped).
-        out = self._accumulate(tile_psum).mul_(lsb * self.weight_per_us)
+        out = self._accumulate(tile_psum, inplace=True).mul_(lsb * self.weight_per_us)
         if not spikes:
             out.mul_(scale[:, None])
         return out.reshape(*lead, self.n_out)
@@ -379,6 +384,8 @@ class AnalogMatrix(DeviceArray):
         mag, sign, scale = sign_magnitude(e, bits)
         # Stored (K, N, 2, out): the layout :meth:`_row_currents` drives without a copy.
         planes, w = bit_planes(mag, sign, bits, e.dtype, sign_inner=True)
+        if all_planes_present(mag, sign != 0, bits):
+            return planes, w, scale, bits
         keep = torch.any(planes, dim=(1, 2, 3))
         if not bool(keep.any()):
             keep[0] = True
@@ -499,6 +506,29 @@ class AnalogMatrix(DeviceArray):
             return out.reshape(*lead, self.n_in)
         fs = self._full_scale("transpose", lambda: self._observed_transpose(planes))
         lsb = self._lsb(fs)
+        N = planes.shape[2]
+        step = N
+        if not self.read_sigma_us:
+            # Noise-free reads go through in slices of vectors whose currents stay in cache (a
+            # whole batch's can be tens of MB, each pass over them a trip to memory); read noise
+            # keeps one pass, so that its draws come in the same order.
+            per_vector = self.col_tiles * planes.shape[0] * 2 * self.n_in * planes.element_size()
+            step = max(1, _SLICE_BYTES // per_vector)
+        if step >= N:
+            acc = self._accumulate(self._transpose_tile_psums(planes, w, lsb), inplace=True)
+        else:
+            acc = torch.empty(N, self.n_in, dtype=planes.dtype)
+            for n0 in range(0, N, step):
+                part = self._transpose_tile_psums(planes[:, :, n0:n0 + step], w, lsb)
+                acc[n0:n0 + step] = self._accumulate(part, inplace=True)
+        out = acc.mul_(lsb * self.weight_per_us).mul_(scale[:, None])
+        return out.reshape(*lead, self.n_in)
+
+    def _transpose_tile_psums(self, planes: torch.Tensor, w: torch.Tensor, lsb: float
+                              ) -> torch.Tensor:
+        """Shift-added signed codes per column tile, ``(C, N, in)``, of error bit planes
+        ``(K, 2, N, out)`` read through ADCs of step ``lsb``."""
+        dev = self.chip.device
         phases = self._phase_currents(planes, lsb)                       # (C, K, N, 2, in)
         i_p, i_n = phases[:, :, :, 0], phases[:, :, :, 1]
         sigma = self.read_sigma_us
@@ -519,6 +549,4 @@ class AnalogMatrix(DeviceArray):
             n_n = self._tiled_drive(planes[:, 1]).sum(-1)
             ref = (n_p - n_n).permute(2, 0, 1).unsqueeze(-1) * (dev.g_ref / lsb)
             sig = sig - ref
-        tile_psum = torch.einsum("k,ckni->cni", w, sig)
-        out = self._accumulate(tile_psum).mul_(lsb * self.weight_per_us).mul_(scale[:, None])
-        return out.reshape(*lead, self.n_in)
+        return torch.einsum("k,ckni->cni", w, sig)
