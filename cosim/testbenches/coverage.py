@@ -7,7 +7,9 @@ read both by the testbenches (inside the simulator) and by the report
 simulator, :func:`cover_points` registers a block's points in ``cocotb_coverage``'s
 ``coverage_db`` and returns one sampler per point; :func:`backpressure_monitor` samples
 ``valid & ~ready`` on every stream of the block once per cycle; :func:`export` writes the
-database (YAML) and the run statistics (JSON) into the folder named by :data:`OUT_ENV`, if set.
+database (YAML) and the run statistics (JSON) into the folder named by :data:`OUT_ENV`. Only a
+run that sets :data:`OUT_ENV` (``dfasim rtl verify``) collects coverage; without it (the pytest
+tier) the samplers and the monitor do nothing.
 Content points (saturation, threshold equality, group lengths, ...) are sampled from a chunk's
 golden values once all of its output beats were checked equal to them, so a hit stands for a
 value the RTL produced.
@@ -21,7 +23,7 @@ from pathlib import Path
 
 __all__ = ["COVER_POINTS", "OUT_ENV", "COVERAGE_FILE", "STATS_FILE", "cover_points",
            "backpressure_monitor", "record", "export", "count_values",
-           "count_extremes", "seed_offsets"]
+           "count_extremes", "seed_offsets", "enabled"]
 
 #: Environment variable naming the folder a run writes its coverage and statistics into.
 OUT_ENV = "DFASIM_VERIFY_OUT"
@@ -96,14 +98,26 @@ def seed_offsets(config: dict) -> list[int]:
     return list(config.get("seed_offsets", [0, 1]))
 
 
+def enabled() -> bool:
+    """Whether this run collects coverage: ``$DFASIM_VERIFY_OUT`` names a folder for it."""
+    return bool(os.environ.get(OUT_ENV, "").strip())
+
+
+def _ignore(value: str, n: int = 1) -> None:
+    return None
+
+
 def cover_points(block: str) -> dict[str, Callable[[str, int], None]]:
     """Register the cover points of ``block`` and return ``{point: sample(bin, n=1)}``.
 
     Each point is a ``cocotb_coverage.coverage.CoverPoint`` named ``block.point`` whose bins
     are the strings of :data:`COVER_POINTS`; ``sample(bin, n)`` records ``n`` hits of ``bin``.
     Registering twice (a second test in the same simulator) returns samplers of the same
-    points, so hits add up over the tests of one run.
+    points, so hits add up over the tests of one run. A run that does not collect coverage
+    (:func:`enabled`, e.g. the pytest tier) gets samplers that do nothing, so it pays nothing.
     """
+    if not enabled():
+        return dict.fromkeys(COVER_POINTS[block], _ignore)
     from cocotb_coverage.coverage import CoverPoint
 
     samplers = {}
@@ -112,9 +126,9 @@ def cover_points(block: str) -> dict[str, Callable[[str, int], None]]:
         def hit(value):
             return None
 
-        def sample(value: str, n: int = 1, _hit=hit, _bins=bins) -> None:
+        def sample(value: str, n: int = 1, _hit=hit, _bins=bins, _point=point) -> None:
             if value not in _bins:
-                raise ValueError(f"{block}: {value!r} is not a bin of {point!r}: {_bins}")
+                raise ValueError(f"{block}: {value!r} is not a bin of {_point!r}: {_bins}")
             for _ in range(n):
                 _hit(value)
         samplers[point] = sample
@@ -128,9 +142,13 @@ async def backpressure_monitor(dut, streams: Iterable[str],
     Runs forever (start it with ``cocotb.start_soon`` and cancel it at the end of the test).
     The signals are read in the read-only phase after the falling edge, i.e. the values the
     next rising edge samples, after every driver has written them. The hit count is the
-    number of stalled cycles of the stream.
+    number of stalled cycles of the stream. Returns at once when the run collects no coverage
+    (:func:`enabled`): the per-cycle reads are the monitor's whole cost.
     """
     from cocotb.triggers import FallingEdge, ReadOnly
+
+    if not enabled():
+        return
 
     ports = [(name, getattr(dut, f"{name}__valid"), getattr(dut, f"{name}__ready"))
              for name in streams]
@@ -176,9 +194,9 @@ def export() -> Path | None:
     Called at the end of every test (also a failing one), so the files always hold the
     cumulative state of the run; returns the folder, or ``None`` when nothing was asked for.
     """
-    folder = os.environ.get(OUT_ENV, "").strip()
-    if not folder:
+    if not enabled():
         return None
+    folder = os.environ[OUT_ENV].strip()
     from cocotb_coverage.coverage import coverage_db
 
     out = Path(folder)
