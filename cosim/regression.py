@@ -66,6 +66,9 @@ class RegressionSpec:
         What one vector is, for the report.
     default_vectors : int
         Random vectors of a default run.
+    run : dict
+        Stream settings added to the configuration: ``gap`` (probability of an input bubble)
+        and ``stall`` (of an output stall), 20 % each as in the pytest tier.
     """
 
     module: str
