@@ -9,7 +9,6 @@ the bins never hit. :func:`render_markdown` turns such a report into the markdow
 """
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
