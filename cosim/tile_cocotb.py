@@ -195,5 +195,8 @@ if cocotb is not None:
             assert torch.equal(got["levels"], data[f"levels_{step}"]), f"{where}: levels"
             if cfg["propagate"]:
                 assert torch.equal(got["err_out"], data[f"err_out_{step}"]), f"{where}: o_err"
+            if steps > 1 and (step + 1) % 10 == 0:
+                dut._log.info("step %d of %d equal to golden (%d cycles so far)", step + 1,
+                              steps, total)
         dut._log.info("%d step(s), %d timesteps: equal to golden in %d cycles", steps,
                       steps * int(data["spikes_in"].shape[0]) * p.timesteps, total)

@@ -139,7 +139,8 @@ class CrossbarOracle:
 
 def layer_oracle(p: TileParams, *, seed: int, chip: ChipConfig | None = None,
                  noise: NoiseModel | None = None, weight_scale: float = 0.3,
-                 weight_mean: float = 0.0, calibration: torch.Tensor | None = None) -> CrossbarOracle:
+                 weight_mean: float = 0.0, calibration: torch.Tensor | None = None
+                 ) -> CrossbarOracle:
     """Build a seeded layer crossbar: random weights programmed on noisy devices.
 
     The weights are ``N(weight_mean, weight_scale**2)`` from ``seed``; ``noise`` defaults to the

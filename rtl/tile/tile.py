@@ -13,8 +13,7 @@ from ..buffer import PingPongBuffer
 from ..common.fixed import saturate
 from ..common.layouts import (XBAR_READ, XBAR_TREAD, XBAR_WRITE, GradLIFDeltaLayout,
                               GradLIFOutputLayout, PingPongWordLayout, TileCommandLayout,
-                              TileErrLayout, XbarRequestLayout, XbarResponseLayout,
-                              step_width)
+                              TileErrLayout, XbarRequestLayout, XbarResponseLayout)
 from ..neuron import GradLIF
 from ..wgu import WGU
 
@@ -61,10 +60,10 @@ class Tile(wiring.Component):
     Requests may run ahead of responses (the controller does not wait for a response before
     the next request of the same phase).
 
-    All streams use valid/ready back-pressure. ``o_fwd`` and ``o_delta`` are observation outputs
-    with strobes (one per GradLIF forward output and per delta), which never stall. ``rst`` returns the
-    controller to ``IDLE`` and empties every pipeline and buffer; the next step starts clean
-    (memories are cleared or overwritten before they are read).
+    All streams use valid/ready back-pressure. ``o_fwd`` and ``o_delta`` are observation
+    outputs with strobes (one per GradLIF forward output and per delta), which never stall.
+    ``rst`` returns the controller to ``IDLE`` and empties every pipeline and buffer; the next
+    step starts clean (memories are cleared or overwritten before they are read).
 
     Parameters
     ----------
