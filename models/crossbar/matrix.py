@@ -51,7 +51,7 @@ from .programming import DeviceArray
 __all__ = ["AdcCodes", "AnalogMatrix"]
 
 #: Bytes of row currents per slice of a noise-free transposed read (about an L2 cache).
-_SLICE_BYTES = 1 << 21
+_SLICE_BYTES = 1 << 22
 
 
 @dataclass
@@ -371,11 +371,12 @@ class AnalogMatrix(DeviceArray):
         neg = neg.permute(1, 0, 2).reshape(shape).to(torch.int64)
         return AdcCodes(pos, neg, lsb * self.weight_per_us)
 
-    def _error_planes(self, e: torch.Tensor, bits: int
+    def _error_planes(self, e: torch.Tensor, bits: int, *, as_bytes: bool = False
                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
         """Bit planes ``(K, 2, N, out)`` (``[:, 0]`` positive, ``[:, 1]`` negative errors).
 
         Returns ``(planes, weights (K,), scale (N,), word_bits)``; all-zero planes are dropped.
+        ``as_bytes`` keeps quantised planes as uint8 0/1 (the read converts them slice by slice).
         """
         if bits == 0:
             planes = torch.stack([e.clamp(min=0), (-e).clamp(min=0)]).unsqueeze(0)
@@ -383,7 +384,9 @@ class AnalogMatrix(DeviceArray):
                     ANALOG_WORD_BITS)
         mag, sign, scale = sign_magnitude(e, bits)
         # Stored (K, N, 2, out): the layout :meth:`_row_currents` drives without a copy.
-        planes, w = bit_planes(mag, sign, bits, e.dtype, sign_inner=True)
+        planes, w = bit_planes(mag, sign, bits, torch.uint8 if as_bytes else e.dtype,
+                               sign_inner=True)
+        w = w.to(e.dtype)
         if all_planes_present(mag, sign != 0, bits):
             return planes, w, scale, bits
         keep = torch.any(planes, dim=(1, 2, 3))
@@ -475,7 +478,10 @@ class AnalogMatrix(DeviceArray):
         lead = err.shape[:-1]
         e2 = err.detach().to(self.dtype).reshape(-1, self.n_out)
         bits = self.chip.datapath.error_bits if bits is None else bits
-        planes, w, scale, word_bits = self._error_planes(e2, bits)
+        # Quantised, noise-free reads keep the planes as bytes until each slice is read: a batch's
+        # float planes are tens of MB, written once and read once.
+        sliced = bits != 0 and self.chip.crossbar.adc_bits != 0 and not self.read_sigma_us
+        planes, w, scale, word_bits = self._error_planes(e2, bits, as_bytes=sliced)
         a_p, a_n = self._transpose_activity(planes, binary=bits != 0)
         dev = self.chip.device
         lines = self._outs_in_tile() * dev.devices_per_weight
@@ -504,23 +510,23 @@ class AnalogMatrix(DeviceArray):
                     out = out - self._noise(std.expand(-1, self.n_in))
             out = out * scale[:, None]
             return out.reshape(*lead, self.n_in)
-        fs = self._full_scale("transpose", lambda: self._observed_transpose(planes))
+        fs = self._full_scale("transpose",
+                              lambda: self._observed_transpose(planes.to(self.dtype)))
         lsb = self._lsb(fs)
         N = planes.shape[2]
-        step = N
-        if not self.read_sigma_us:
-            # Noise-free reads go through in slices of vectors whose currents stay in cache (a
-            # whole batch's can be tens of MB, each pass over them a trip to memory); read noise
-            # keeps one pass, so that its draws come in the same order.
-            per_vector = self.col_tiles * planes.shape[0] * 2 * self.n_in * planes.element_size()
-            step = max(1, _SLICE_BYTES // per_vector)
-        if step >= N:
+        if not sliced:
+            # Read noise keeps one pass, so that its draws come in the same order.
             acc = self._accumulate(self._transpose_tile_psums(planes, w, lsb), inplace=True)
         else:
-            acc = torch.empty(N, self.n_in, dtype=planes.dtype)
+            # Slices of vectors whose currents stay in cache (a whole batch's can be tens of MB,
+            # each pass over them a trip to memory); every element is computed as in one pass.
+            per_vector = self.col_tiles * planes.shape[0] * 2 * self.n_in * w.element_size()
+            step = max(1, _SLICE_BYTES // per_vector)
+            acc = torch.empty(N, self.n_in, dtype=self.dtype)
             for n0 in range(0, N, step):
-                part = self._transpose_tile_psums(planes[:, :, n0:n0 + step], w, lsb)
-                acc[n0:n0 + step] = self._accumulate(part, inplace=True)
+                part = planes[:, :, n0:n0 + step].to(self.dtype)
+                acc[n0:n0 + step] = self._accumulate(self._transpose_tile_psums(part, w, lsb),
+                                                     inplace=True)
         out = acc.mul_(lsb * self.weight_per_us).mul_(scale[:, None])
         return out.reshape(*lead, self.n_in)
 
