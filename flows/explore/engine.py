@@ -25,12 +25,7 @@ from typing import Any
 
 from ..errors import DfasimError
 
-__all__ = ["EngineConfig", "cluster", "run_tasks", "available_cores", "DEATH_TIMEOUT_S"]
-
-#: Seconds a local worker waits for a scheduler it lost (a killed driver's) before it exits:
-#: long enough to ride out a busy moment of the driver, short enough that a killed run's
-#: workers are gone before its rerun has started a new cluster (chosen).
-DEATH_TIMEOUT_S = 10
+__all__ = ["EngineConfig", "cluster", "run_tasks", "available_cores"]
 
 
 def available_cores() -> int:
@@ -107,9 +102,10 @@ def cluster(cfg: EngineConfig) -> Iterator[Any]:
             finally:
                 client.close()
             return
+        # No death timeout: Dask uses it as the worker's start-up limit too, which a loaded
+        # machine exceeds; a local worker exits with its parent (the driver) anyway.
         local = LocalCluster(n_workers=cfg.workers, threads_per_worker=1, processes=True,
-                             dashboard_address=None, silence_logs=logging.ERROR,
-                             death_timeout=DEATH_TIMEOUT_S)
+                             dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(local)
         try:
             yield client

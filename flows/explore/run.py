@@ -38,9 +38,9 @@ from .tasks import (batch_path, read_record, record_path, run_chip, run_cost_bat
 
 __all__ = ["Plan", "prepare", "explore", "COST_BATCH", "DENSE_SAMPLES", "DENSE_BATCH"]
 
-#: Configurations per cost-only task: about 0.1 s of vectorised roll-up at the sweep's measured
-#: 5.7e5 configurations/s (docs/benchmarks.md), so the engine's few milliseconds per task stay
-#: a few per cent.
+#: Configurations per cost-only task: 0.1-1.6 s of vectorised roll-up (the sweep's 5.7e5
+#: configurations/s in docs/benchmarks.md; 4.1e4 measured with ``dfasim cost sweep`` on the
+#: loaded 2-core machine), so the engine's few milliseconds per task stay a few per cent.
 COST_BATCH = 65536
 
 #: Dense workload of a cost-only exploration: samples per epoch and batch (DFA_Sim's UCI-HAR
@@ -145,27 +145,28 @@ def prepare(cfg: sp.ExploreConfig, out: str | Path, *, cost_only: bool = False,
     plan.checkpoint = checkpoint
     plan.spec, name = _network_spec(cfg, checkpoint)
     plan.digest = _digest(checkpoint) if checkpoint else name
-    plan.title = f"{name} ({cfg.search}, {'cost only' if cost_only else cfg.cost_model})"
+    plan.title = (f"{name}: cost only, {cfg.search}" if cost_only else
+                  f"{name}: {cfg.search}, {cfg.chips} chips per point, {cfg.cost_model}")
     if cfg.search == "grid":
         plan.points = sp.grid_points(axes)
     elif cfg.search == "random":
         plan.points = sp.random_points(axes, cfg.samples, cfg.seed)
-    checked = plan.points if plan.points else sp.corner_points(axes)
     cache: dict = {}
-    for point in checked:
+    if cost_only:
+        # Tens of thousands of configurations: each value of each axis is checked on the base
+        # chip; a combination that does not map is flagged by the sweep (the feasible column,
+        # as dfasim cost sweep does), not refused.
+        for point in sp.corner_points(axes):
+            rp = sp.resolve_point(cfg, point)
+            try:
+                rp.chip.validate()
+            except (ValueError, TypeError) as exc:
+                raise DfasimError(f"[explore.space] {sp.describe(point.params)}: {exc}"
+                                  ) from None
+        return plan
+    for point in plan.points or sp.corner_points(axes):
         rp = sp.resolve_point(cfg, point)
         where = f"point {point.index} ({sp.describe(point.params)})"
-        if cost_only:
-            if cfg.search == "grid" or any(a.target == "chip" and not _numeric(a)
-                                           for a in axes):
-                try:
-                    rp.chip.validate()
-                except (ValueError, TypeError) as exc:
-                    raise DfasimError(f"{where}: {exc}") from None
-                _check_maps(plan.spec, rp.chip, where, cache)
-            if cfg.search != "grid":
-                break  # random cost-only draws are flagged (feasible column), not refused
-            continue
         sp.check_point(cfg, rp, checkpoint=checkpoint, data_dir=data_dir)
         _check_maps(plan.spec, rp.chip, where, cache)
     return plan
@@ -423,6 +424,8 @@ def _cost_batches(plan: Plan, engine: EngineConfig) -> list[dict]:
     values (strings, booleans), each cut into :data:`COST_BATCH` configurations."""
     import dataclasses
 
+    import numpy as np
+
     axes = [a for a in plan.axes if a.target == "chip"]
     numeric = [a.name for a in axes if _numeric(a)]
     categorical = [a.name for a in axes if not _numeric(a)]
@@ -438,12 +441,13 @@ def _cost_batches(plan: Plan, engine: EngineConfig) -> list[dict]:
                                                         for n in categorical})).chip
         for start in range(0, len(points), COST_BATCH):
             chunk = points[start:start + COST_BATCH]
-            configs = {n: [p.params[n] for p in chunk] for n in numeric}
+            # Arrays, not lists: Dask walks lists in a task's arguments looking for futures.
+            configs = {n: np.array([p.params[n] for p in chunk]) for n in numeric}
             if not configs:  # only categorical axes: one configuration, the base values
-                configs = {"crossbar.rows": [chip.crossbar.rows] * len(chunk)}
+                configs = {"crossbar.rows": np.full(len(chunk), chip.crossbar.rows)}
             tasks.append({"name": f"batch{batch:05d}", "batch": batch, "spec": spec,
                           "chip": to_dict(chip), "configs": configs,
-                          "indices": [p.index for p in chunk],
+                          "indices": np.array([p.index for p in chunk]),
                           "threads": engine.threads, "out": str(plan.out),
                           "persist": engine.local})
             batch += 1
@@ -479,7 +483,7 @@ def _explore_cost(plan: Plan, engine: EngineConfig, progress: bool | None) -> di
     rows: list[dict] = []
     for t in tasks:
         arrays = results[t["batch"]]["arrays"]
-        for j, index in enumerate(t["indices"]):
+        for j, index in enumerate(t["indices"].tolist()):
             point = plan.points[index]
             rules = [point.params["adapt.rule"]] if rule_axis else ["bp", "dfa"]
             for rule in rules:
