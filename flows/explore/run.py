@@ -38,9 +38,9 @@ from .tasks import (batch_path, read_record, record_path, run_chip, run_cost_bat
 
 __all__ = ["Plan", "prepare", "explore", "COST_BATCH", "DENSE_SAMPLES", "DENSE_BATCH"]
 
-#: Configurations per cost-only task: 0.1-1.6 s of vectorised roll-up (the sweep's 5.7e5
-#: configurations/s in docs/benchmarks.md; 4.1e4 measured with ``dfasim cost sweep`` on the
-#: loaded 2-core machine), so the engine's few milliseconds per task stay a few per cent.
+#: Configurations per cost-only task: 0.1-0.5 s of vectorised roll-up (the sweep's 5.7e5
+#: configurations/s for 100,000 in docs/benchmarks.md; 1.4e5 on the loaded 2-core machine), so
+#: the engine's few milliseconds per task stay a few per cent.
 COST_BATCH = 65536
 
 #: Dense workload of a cost-only exploration: samples per epoch and batch (DFA_Sim's UCI-HAR
