@@ -51,7 +51,7 @@ from ..golden.lif import LIFConfig, lif_forward
 from ..golden.loss import output_error
 from ..golden.network import Trace
 from .activity import ActivityCounters, vector_bytes
-from .analog_network import DeployedNetwork, StepResult, _word_bits
+from .analog_network import DeployedNetwork, StepResult, _word_bits, wgu_product
 from .chip import ChipConfig
 from .crossbar import AnalogMatrix, WriteStats
 from .rram.noise import NoiseModel
@@ -413,7 +413,7 @@ class AnalogNetwork(DeployedNetwork):
             else:
                 s = h.reshape(T, B, -1)
                 d = d.reshape(d.shape[0], B, -1)
-                grad = torch.einsum("tbo,tbi->oi", d.expand(T, *d.shape[1:]), s)
+                grad = wgu_product(d.expand(T, *d.shape[1:]), s)
                 positions = 1
                 nonzero = int((s != 0).sum())
             dws.append(-lr * grad)

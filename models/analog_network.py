@@ -40,7 +40,8 @@ from .chip import ChipConfig
 from .crossbar import AnalogMatrix, WriteStats
 from .rram.noise import NoiseModel
 
-__all__ = ["DeployedNetwork", "AnalogSNN", "StepResult", "deploy_feedback", "default_feedback"]
+__all__ = ["DeployedNetwork", "AnalogSNN", "StepResult", "deploy_feedback", "default_feedback",
+           "wgu_product"]
 
 @dataclass
 class StepResult:
@@ -293,11 +294,7 @@ class AnalogSNN(DeployedNetwork):
         for l, m in enumerate(self.layers):
             d, s = deltas[l], trace.inputs[l]
             T, B = d.shape[:2]
-            # sum_t delta[t]^T s[t] as one product over all timesteps and samples (the same sum
-            # as the einsum it replaced, in BLAS's order); the narrow side as the product's
-            # rows, which BLAS runs several times faster for a 9-input layer.
-            d2, s2 = d.reshape(-1, m.n_out), s.reshape(-1, m.n_in)
-            grad = (d2.t() @ s2 if m.n_in >= m.n_out else (s2.t() @ d2).t().contiguous())
+            grad = wgu_product(d, s)
             dws.append(-lr * grad)
             macs = m.n_out * int(torch.count_nonzero(s))
             in_bits = _word_bits(s, width.input_bits) if l == 0 else 1
@@ -369,6 +366,21 @@ class AnalogSNN(DeployedNetwork):
             deltas[l] = self._gradlif(l, back, hs[l], eb)
         dws, writes = self._wgu_and_update(deltas, trace, lr)
         return StepResult(float(loss_v), out, dws, writes)
+
+
+def wgu_product(delta: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """``sum_t delta[t]^T s[t]`` (``(..., out)``, ``(..., in)`` -> ``(out, in)``): one matrix
+    product over all timesteps and samples.
+
+    The same sum as ``einsum("tbo,tbi->oi")``, in BLAS's order (so equal to float rounding, not
+    bit for bit); the narrow side goes in as the product's rows, which BLAS runs several times
+    faster for a 9-input layer.
+    """
+    d = delta.reshape(-1, delta.shape[-1])
+    s = inputs.reshape(-1, inputs.shape[-1])
+    if s.shape[1] >= d.shape[1]:
+        return d.t() @ s
+    return (s.t() @ d).t().contiguous()
 
 
 def _word_bits(x: torch.Tensor, input_bits: int) -> int:

@@ -389,7 +389,7 @@ class AnalogMatrix(DeviceArray):
         w = w.to(e.dtype)
         if all_planes_present(mag, sign != 0, bits):
             return planes, w, scale, bits
-        keep = torch.any(planes, dim=(1, 2, 3))
+        keep = torch.any(planes, dim=(1, 2, 3)).to(torch.bool)     # (bytes give bytes)
         if not bool(keep.any()):
             keep[0] = True
         if bool(keep.all()):                       # the usual case: no copy of the planes
