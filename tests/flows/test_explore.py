@@ -141,6 +141,26 @@ def test_nsga2_search(small_checkpoint, tmp_path, capsys, cluster_address):
     assert [r["key"] for r in _read_rows(out)] == [r["key"] for r in rows]
 
 
+def test_simulator_cost_model_per_dataflow(small_checkpoint, tmp_path, cluster_address):
+    space = write_space(tmp_path / "sim.toml", small_checkpoint,
+                        '"adapt.dataflow" = ["dfa", "pipesdfa"]',
+                        header='chips = 1\ncost_model = "simulator"')
+    out = tmp_path / "run"
+    assert main(["explore", str(space), "--out", str(out), "--quiet",
+                 "--address", cluster_address]) == 0
+    rows = _read_rows(out)
+    assert [r["adapt.dataflow"] for r in rows] == ["dfa", "pipesdfa"]
+    recs = [json.loads((out / "points" / r["key"] / "chip0.json").read_text()) for r in rows]
+    for rec in recs:
+        assert rec["status"] == "ok" and rec["rule"] == "dfa"
+        # The simulator's energy adds DRAM spills and leakage to the roll-up's dynamic energy.
+        assert rec["energy_pj"] > rec["rollup_energy_pj"] > 0
+    # Same chip, same adaptation: only the schedule differs, and PipeSDFA overlaps batches.
+    assert recs[0]["accuracy"] == recs[1]["accuracy"]
+    assert recs[0]["area_um2"] == recs[1]["area_um2"]
+    assert recs[1]["latency_ns"] < recs[0]["latency_ns"]
+
+
 def test_cost_only_runs_the_vectorised_sweep_in_batches(tmp_path, capsys, cluster_address):
     from dfasim.models.cost.sweep import sweep
     from dfasim.models.cost.workload import DenseSpec
