@@ -139,6 +139,8 @@ def run_chip(task: dict[str, Any]) -> dict[str, Any]:
         cost model refuses, e.g. a diverged run) and ``adapt`` (the adaptation's results).
     """
     limit_threads(task["threads"])
+    import torch
+
     from ...models.chip import ChipConfig
     from ..adapt import AdaptConfig, adapt
     from ..config import from_dict
@@ -153,7 +155,9 @@ def run_chip(task: dict[str, Any]) -> dict[str, Any]:
     record: dict[str, Any] = {"key": task["key"], "index": task["index"],
                               "params": task["params"], "chip": task["chip"],
                               "rule": task["rule"], "dataflow": task["dataflow"],
-                              "pid": os.getpid(), "threads": task["threads"]}
+                              "pid": os.getpid(), "threads": task["threads"],
+                              "torch_threads": torch.get_num_threads(),
+                              "omp_threads": os.environ.get("OMP_NUM_THREADS", "")}
     # A local run adapts inside the run folder, so a worker killed mid-task resumes the
     # adaptation from its last finished epoch; a remote worker uses a temporary folder.
     work = (out / "work" / task["key"] / f"chip{task['chip']}" if task["persist"]

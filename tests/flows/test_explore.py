@@ -59,6 +59,8 @@ def test_tiny_exploration_on_the_local_cluster(small_checkpoint, tmp_path, capsy
         recs = [json.loads((out / "points" / r["key"] / f"chip{c}.json").read_text())
                 for c in range(2)]
         assert {rec["chip"] for rec in recs} == {0, 1}
+        # One thread per task: 2 workers x 1 thread on 2 cores.
+        assert all((rec["torch_threads"], rec["omp_threads"]) == (1, "1") for rec in recs)
         assert r["accuracy_mean"] == pytest.approx(np.mean([rec["accuracy"] for rec in recs]))
         assert r["energy_pj"] == pytest.approx(np.mean([rec["energy_pj"] for rec in recs]))
         assert 0 <= r["accuracy_mean"] <= 1 and r["energy_pj"] > 0 and r["area_um2"] > 0
@@ -108,10 +110,13 @@ def test_rerun_with_a_grown_space_reuses_finished_points(small_checkpoint, tmp_p
     grown = write_space(tmp_path / "b.toml", small_checkpoint, '"crossbar.adc_bits" = [4, 6]',
                         header="chips = 1")
     capsys.readouterr()
-    assert main(["explore", str(grown), "--out", str(out), "--address", cluster_address]) == 0
+    assert main(["explore", str(grown), "--out", str(out), "--address", cluster_address,
+                 "--threads", "2"]) == 0
     text = capsys.readouterr().out
     assert "1 tasks run" in text and "1 found finished" in text, text
     rows = _read_rows(out)
+    rec = json.loads((out / "points" / rows[1]["key"] / "chip0.json").read_text())
+    assert (rec["threads"], rec["torch_threads"], rec["omp_threads"]) == (2, 2, "2")
     assert rows[0]["key"] == first["key"] and rows[0]["accuracy_mean"] == \
         first["accuracy_mean"]
     assert rows[1]["crossbar.adc_bits"] == 6 and rows[1]["status"] == "ok"
