@@ -41,6 +41,7 @@ from ..golden.options import ADAPT_RULES, LR_SCHEDULES, NOISE_CHOICES
 from ..models.analog_conv import AnalogNetwork, deploy_conv_feedback
 from ..models.analog_network import AnalogSNN, deploy_feedback
 from ..models.chip import ChipConfig
+from ..models.integer_datapath import DATAPATHS, integer_network
 from ..models.rram.noise import IdealDevice, NoiseModel, PolynomialSpread
 from .checkpoint import Checkpoint, load_checkpoint
 from .config import dump_toml, from_dict, to_dict
@@ -82,6 +83,10 @@ class AdaptConfig:
     data_dir: str = ""
     #: Seconds the chip ages after every epoch (drift between epochs); 0: no ageing (chosen).
     age_per_epoch_s: float = 0.0
+    #: Digital side of the chip: ``"float"`` (the float reference, the default) or
+    #: ``"integer"`` (partial sums, LIF, GradLIF and WGU as the RTL's bit-exact integer
+    #: functions, ``models/integer_datapath.py``, ``docs/integer-datapath.md``).
+    datapath: str = "float"
     chip: ChipConfig = field(default_factory=ChipConfig)
 
     def validate(self) -> None:
@@ -100,6 +105,9 @@ class AdaptConfig:
         if self.batch_size < 0:
             raise DfasimError(f"batch_size must be positive (0 = default), "
                               f"not {self.batch_size!r}")
+        if self.datapath not in DATAPATHS:
+            raise DfasimError(f"datapath must be one of {', '.join(DATAPATHS)}, not "
+                              f"{self.datapath!r}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise DfasimError(f"lr_schedule must be cosine or constant, not "
                               f"{self.lr_schedule!r}")
@@ -286,6 +294,8 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
     ds = data.dataset
     spec = ckpt.model.spec
     check_network_fits(spec, ds)
+    if cfg.datapath == "integer" and _architecture(ckpt.model) is not None:
+        raise DfasimError("the integer datapath runs MLPs only, not a convolutional network")
     # The network sees data normalised as at training time.
     x_train = ckpt.normalise(torch.from_numpy(ds.x_train).float())
     x_test = ckpt.normalise(torch.from_numpy(ds.x_test).float())
@@ -328,7 +338,7 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
         "layers": list(spec.layers) if arch is None else [spec.n_inputs, *arch.neurons()],
         "timesteps": spec.timesteps, "noise": noise_desc, "fp32_accuracy": fp32,
         "rules": list(cfg.rules), "epochs": cfg.epochs, "batch_size": batch,
-        "age_per_epoch_s": cfg.age_per_epoch_s,
+        "age_per_epoch_s": cfg.age_per_epoch_s, "datapath": cfg.datapath,
         "feedback": ("the checkpoint's own DFA matrices" if feedback_w is not None else
                      "fresh random matrices (the checkpoint was not trained with DFA)"),
         "config": {**dataclasses.asdict(cfg),
@@ -353,6 +363,10 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
                     chip = AnalogSNN.deploy(ckpt.model, cfg.chip, noise, gen, calibration=calib)
                     fb = deploy_feedback(spec, cfg.chip, noise, gen, matrices=feedback_w,
                                          counters=chip.counters)
+                    if cfg.datapath == "integer":
+                        # The same programmed chip; its input step is set from the same
+                        # calibration samples as its ADC ranges.
+                        chip = integer_network(chip, calib)
                 else:
                     chip = AnalogNetwork.from_model(ckpt.model, cfg.chip, noise, gen,
                                                     calibration=calib)
@@ -362,6 +376,8 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
                 raise DfasimError(str(exc)) from None
             nonideal = chip.evaluate(x_test, y_test)
             chip.counters.clear()
+            if cfg.datapath == "integer":
+                chip.datapath.stats.clear()
             aging = _deployed_aging(chip, cfg, x_test, y_test) if cfg.age_per_epoch_s else None
             _save({"snn": chip, "feedback": fb, "nonideal": nonideal, "aging": aging},
                   deployed_path)
@@ -417,6 +433,9 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
                 bar.update(1)
                 bar.set_postfix(chip=c, rule=rule, acc=f"{100 * acc:.1f}%")
             chip_res["adapt"][rule] = {"lr": lr0, "history": history, "epoch_counts": counts}
+            if cfg.datapath == "integer":
+                # Saturations over this rule's whole run (steps and evaluations).
+                chip_res["adapt"][rule]["integer_stats"] = snn.datapath.stats.to_dict()
         results["chips"].append(chip_res)
         write_json(out / "adapt.json", {**results, "summary": summarise(results)})
     bar.close()

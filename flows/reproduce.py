@@ -201,7 +201,7 @@ def reproduce(cfg: ReproduceConfig, out_dir: str | Path, *, overwrite: bool = Fa
                "source": results["source"], "layers": results["layers"],
                "timesteps": results["timesteps"], "noise": results["noise"],
                "chips": cfg.adapt.chips, "epochs": cfg.adapt.epochs,
-               "pretrain_rule": cfg.pretrain_rule, "table1": row,
+               "datapath": cfg.adapt.datapath, "pretrain_rule": cfg.pretrain_rule, "table1": row,
                "paper": PAPER_TABLE1.get(results["dataset"]),
                "accuracy_per_epoch": accuracy_curves(results),
                "reproducibility": reproducibility(results, metrics),

@@ -11,10 +11,12 @@ from .parsing import NameList, RegistryNames, apply_options, common_options
 __all__ = ["register"]
 
 DATASETS = RegistryNames("dfasim.flows.datasets.registry", "DATASETS")
+DATAPATHS = RegistryNames("dfasim.models.integer_datapath", "DATAPATHS")
 
 #: ``dfasim adapt`` options copied onto the ``[adapt]`` table when given (dest names).
 _ADAPT_KEYS = ("checkpoint", "dataset", "rules", "epochs", "batch_size", "lr_bp", "lr_dfa",
-               "lr_schedule", "chips", "seed", "noise", "data_dir", "age_per_epoch_s")
+               "lr_schedule", "chips", "seed", "noise", "data_dir", "age_per_epoch_s",
+               "datapath")
 #: ... and onto its ``[adapt.chip]`` description: option dest -> field, per part.
 _HIERARCHY_KEYS = {"max_tiles": "max_tiles"}
 _DEVICE_KEYS = {"g_min": "g_min_us", "g_max": "g_max_us"}
@@ -55,6 +57,9 @@ def register(sub) -> None:
     p.add_argument("--age-per-epoch", type=float, dest="age_per_epoch_s", metavar="SECONDS",
                    help="age the chip by SECONDS after every epoch (switches drift on; writes "
                         "aging.png: accuracy vs time since programming)")
+    p.add_argument("--datapath", choices=DATAPATHS, metavar="DATAPATH",
+                   help="digital side of the chip: %(choices)s (default float; integer: the "
+                        "RTL's bit-exact integer partial sums, LIF, GradLIF and WGU)")
     p.add_argument("--overwrite", action="store_true",
                    help="start again even if the run folder holds an unfinished run")
     p.set_defaults(handler=run_adapt)
@@ -80,7 +85,8 @@ def run_adapt(args) -> int:
         return f"{100 * d['mean']:.2f} ± {100 * d['std']:.2f} %"
 
     print(f"{res['dataset']} {format_layers(res['layers'])}, {len(res['chips'])} chips, "
-          f"{res['epochs']} epochs: FP32 {100 * s['fp32']:.2f} %, non-ideal {pct(s['nonideal'])}"
+          f"{res['epochs']} epochs, {res['datapath']} datapath: FP32 {100 * s['fp32']:.2f} %, "
+          f"non-ideal {pct(s['nonideal'])}"
           + "".join(f", {r.upper()} {pct(s[r])}" for r in res["rules"] if r in s))
     print(f"wrote {out / 'adapt.json'}")
     if res.get("age_per_epoch_s"):

@@ -11,6 +11,7 @@ __all__ = ["register"]
 
 DATASETS = RegistryNames("dfasim.flows.datasets.registry", "DATASETS")
 COST_MODES = RegistryNames("dfasim.flows.cost", "MODES")
+DATAPATHS = RegistryNames("dfasim.models.integer_datapath", "DATAPATHS")
 
 
 def register(sub) -> None:
@@ -46,6 +47,9 @@ def register(sub) -> None:
     p.add_argument("--cost-mode", choices=COST_MODES, metavar="MODE", dest="cost_mode",
                    help="cost roll-up from measured activity or the dense workload: "
                         "%(choices)s")
+    p.add_argument("--datapath", choices=DATAPATHS, metavar="DATAPATH",
+                   help="digital side of the chip during adaptation: %(choices)s (default "
+                        "float)")
     p.add_argument("--overwrite", action="store_true", help="start again from scratch")
     p.set_defaults(handler=run_reproduce)
 
@@ -62,7 +66,8 @@ def run_reproduce(args) -> int:
     apply_options(args, cfg.train, {"train_epochs": "epochs", "seed": "seed",
                                     "device": "device", "data_dir": "data_dir"})
     apply_options(args, cfg.adapt, {"chips": "chips", "epochs": "epochs", "noise": "noise",
-                                    "seed": "seed", "data_dir": "data_dir"})
+                                    "seed": "seed", "data_dir": "data_dir",
+                                    "datapath": "datapath"})
     progress = False if args.quiet else None
     if args.all:
         out = Path(args.out or "runs/reproduce/all")
