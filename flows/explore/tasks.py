@@ -121,6 +121,24 @@ def _price(res: dict[str, Any], chip, rule: str, cost_model: str, dataflow: str
     return out
 
 
+def _stale(work: Path, cfg) -> bool:
+    """Whether ``work`` holds a cut-short adaptation of other settings (a rerun with another
+    ``--data-dir``, say), which is started again instead of refused as ``adapt`` would."""
+    import tomllib
+
+    from ..adapt import AdaptConfig
+    from ..config import from_dict, to_dict
+
+    path = work / "config.toml"
+    if not path.exists():
+        return False
+    try:
+        saved = from_dict(AdaptConfig, tomllib.loads(path.read_text())["adapt"])
+    except Exception:  # unreadable: a write cut short; start again
+        return True
+    return to_dict(saved) != to_dict(cfg)
+
+
 def run_chip(task: dict[str, Any]) -> dict[str, Any]:
     """Deploy, adapt and price one chip of one point.
 
@@ -173,7 +191,7 @@ def run_chip(task: dict[str, Any]) -> dict[str, Any]:
         if hasattr(cfg, "device"):
             cfg.device = device
         record["device"] = getattr(cfg, "device", "cpu")
-        res = adapt(cfg, work, progress=False)
+        res = adapt(cfg, work, overwrite=_stale(work, cfg), progress=False)
         run = res["chips"][0]
         record.update(status="ok", error="",
                       accuracy=float(run["adapt"][task["rule"]]["history"][-1]["test_acc"]),

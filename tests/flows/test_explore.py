@@ -351,3 +351,18 @@ def test_pareto_front_matches_brute_force():
         brute = [not any(np.all(w[j] <= w[i]) and np.any(w[j] < w[i]) for j in range(len(w)))
                  for i in range(len(w))]
         assert pareto_mask(v, senses).tolist() == brute
+
+
+def test_a_cut_short_adaptation_of_other_settings_is_started_again(tmp_path):
+    from dfasim.flows.adapt import AdaptConfig
+    from dfasim.flows.config import dump_toml
+    from dfasim.flows.explore.tasks import _stale
+
+    cfg = AdaptConfig(checkpoint="ckpt.pt", chips=1, epochs=1)
+    assert not _stale(tmp_path, cfg)  # nothing there: a fresh start
+    dump_toml(tmp_path / "config.toml", {"adapt": cfg})
+    assert not _stale(tmp_path, cfg)  # the same settings: resume
+    assert _stale(tmp_path, AdaptConfig(checkpoint="ckpt.pt", chips=1, epochs=1,
+                                        data_dir="/elsewhere"))
+    (tmp_path / "config.toml").write_text("[adapt\n")
+    assert _stale(tmp_path, cfg)  # a config cut short
