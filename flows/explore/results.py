@@ -184,7 +184,7 @@ def plot_pareto(rows: list[dict[str, Any]], path: Path, *, title: str,
             order = np.argsort(xs[front])
             ax.plot(xs[front][order], ys[front][order], color="#1f77b4", lw=1.2,
                     drawstyle="steps-post" if OBJECTIVES[xo] < 0 else "steps-pre",
-                    label=f"front of these two")
+                    label="front of these two")
         ax.set_xlabel(f"{xo} per epoch ({xu})" if xo != "area" else f"area ({xu})")
         ax.set_ylabel(f"{y} ({yu})" if y != "accuracy" else f"adapted accuracy ({yu})")
         ax.grid(True, alpha=0.3)
@@ -219,7 +219,7 @@ def summary_markdown(rows: list[dict[str, Any]], axes: Sequence[str],
     lines += [f"- points: {len(rows)}, finished: "
               f"{sum(r.get('status') == 'ok' for r in rows)}, failed: "
               f"{sum(r.get('status') == 'failed' for r in rows)}",
-              f"- objectives: " + ", ".join(
+              "- objectives: " + ", ".join(
                   f"{o} ({'max' if OBJECTIVES[o] > 0 else 'min'})" for o in objectives), ""]
     lines += [f"## Pareto-optimal designs ({len(optimal)})", ""]
     heads = [f"{o} ({_DISPLAY[o][0]})" for o in objectives]

@@ -198,6 +198,7 @@ class _Run:
         self.on_point_done = None
 
     def key_of(self, point: sp.Point) -> str:
+        """Resolve ``point`` and return its content key (both remembered by index)."""
         rp = sp.resolve_point(self.plan.cfg, point)
         self.resolved[point.index] = rp
         key = sp.point_key(self.plan.cfg, rp, self.plan.digest)
@@ -253,6 +254,7 @@ class _Run:
         return tasks
 
     def on_result(self, task: dict, result: dict) -> None:
+        """Keep a finished task's result (on disk too) and close its point when complete."""
         write_record(self.plan.out, result)  # the worker may have written it already
         rec = result["record"]
         done = self.records.setdefault(rec["key"], {})
@@ -266,6 +268,7 @@ class _Run:
             self.on_point_done(index)
 
     def row(self, point: sp.Point) -> dict:
+        """The table row of ``point`` from the records known now."""
         key = self.keys[point.index]
         recs = [self.records.get(key, {})[c] for c in sorted(self.records.get(key, {}))]
         row = res_mod.point_row(point.index, key, point.params, recs,
@@ -277,7 +280,12 @@ class _Run:
 
 def _nsga2(run: _Run, plan: Plan):
     """An Optuna NSGA-II study driven by ask / tell, its asks logged (and replayed on resume)
-    in ``nsga2.jsonl``; returns (first tasks, the ``more`` callback, the points list)."""
+    in ``nsga2.jsonl``.
+
+    Returns the ``ask`` callback: it appends new points to ``plan.points`` while fewer than
+    ``population`` are running and ``samples`` have not been asked, and returns their tasks;
+    each finished point is told to the study (failed chips: a failed trial).
+    """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
