@@ -166,21 +166,24 @@ class _Abort(Exception):
     """The epoch of a coroutine ended (a reset): drop what it was doing."""
 
 
-class _Session:
+class _EpochControl:
+    """The epoch now running: 0 (the step, or the one a reset cuts), 1 (the step after the
+    reset), -1 (during the reset pulse). Each coroutine runs in one epoch only."""
+
     def __init__(self):
         self.epoch = 0
 
 
-async def _put(ctx, session, epoch, s, payload, rng, stall):
+async def _put(ctx, ctl, epoch, s, payload, rng, stall):
     while rng.random() < stall:
         await ctx.tick()
-        if session.epoch != epoch:
+        if ctl.epoch != epoch:
             raise _Abort
     ctx.set(s.payload, payload)
     ctx.set(s.valid, 1)
     while True:
         _, _, ready = await ctx.tick().sample(s.ready)
-        if session.epoch != epoch:
+        if ctl.epoch != epoch:
             ctx.set(s.valid, 0)
             raise _Abort
         if ready:
@@ -188,12 +191,12 @@ async def _put(ctx, session, epoch, s, payload, rng, stall):
             return
 
 
-async def _get(ctx, session, epoch, s, rng, stall):
+async def _get(ctx, ctl, epoch, s, rng, stall):
     while True:
         ready = rng.random() >= stall
         ctx.set(s.ready, ready)
         _, _, payload, valid = await ctx.tick().sample(s.payload, s.valid)
-        if session.epoch != epoch:
+        if ctl.epoch != epoch:
             ctx.set(s.ready, 0)
             raise _Abort
         if ready and valid:
@@ -201,7 +204,7 @@ async def _get(ctx, session, epoch, s, rng, stall):
             return payload
 
 
-def _workers(net: TileNetwork, params, plan: StepPlan, oracles, traces, session, epoch: int,
+def _workers(net: TileNetwork, params, plan: StepPlan, oracles, traces, ctl, epoch: int,
              stall: float, seed: int, done: dict) -> list[Callable]:
     """The coroutines of one step (epoch): they wait for their epoch, then run it."""
     tiles, n_layers = net.tiles, len(net.tiles)
@@ -214,9 +217,9 @@ def _workers(net: TileNetwork, params, plan: StepPlan, oracles, traces, session,
 
     def worker(fn):
         async def run(ctx):
-            while session.epoch < epoch:
+            while ctl.epoch < epoch:
                 await ctx.tick()
-            if session.epoch != epoch:
+            if ctl.epoch != epoch:
                 return
             try:
                 await fn(ctx)
@@ -228,7 +231,7 @@ def _workers(net: TileNetwork, params, plan: StepPlan, oracles, traces, session,
     def command(n):
         async def cmd(ctx):
             propagate = int(plan.rule == "bp" and n > 0)
-            await _put(ctx, session, epoch, tiles[n].i_cmd,
+            await _put(ctx, ctl, epoch, tiles[n].i_cmd,
                        {"batch": batch, "propagate": propagate}, rng(), stall)
         cmd.__name__ = f"cmd{n}"
         return cmd
@@ -240,7 +243,7 @@ def _workers(net: TileNetwork, params, plan: StepPlan, oracles, traces, session,
             tile, writes = tiles[n], 0
             levels = torch.zeros(params[n].n_out, params[n].n_in, dtype=torch.int64)
             while writes < params[n].n_out:
-                bits = await _get(ctx, session, epoch, tile.o_req, r, stall)
+                bits = await _get(ctx, ctl, epoch, tile.o_req, r, stall)
                 req = decode_request(tile, bits)
                 traces[n].requests.append(req)
                 resp = oracles[n](req)
@@ -248,7 +251,7 @@ def _workers(net: TileNetwork, params, plan: StepPlan, oracles, traces, session,
                     levels[req["row"]] = torch.tensor(req["level"])
                     writes += 1
                 else:
-                    await _put(ctx, session, epoch, tile.i_resp, resp, r, stall)
+                    await _put(ctx, ctl, epoch, tile.i_resp, resp, r, stall)
             traces[n].levels = levels
             done[n] = True
         xbar.__name__ = f"xbar{n}"
@@ -261,7 +264,7 @@ def _workers(net: TileNetwork, params, plan: StepPlan, oracles, traces, session,
             for b in range(batch):
                 for t in range(n_t):
                     word = sum(int(v) << j for j, v in enumerate(plan.spikes_in[b, t]))
-                    await _put(ctx, session, epoch, tiles[0].i_spk,
+                    await _put(ctx, ctl, epoch, tiles[0].i_spk,
                                {"data": word, "last": int(t == n_t - 1)}, r, stall)
         return feed
 
@@ -270,8 +273,8 @@ def _workers(net: TileNetwork, params, plan: StepPlan, oracles, traces, session,
 
         async def fwd(ctx):
             for _ in range(batch * n_t):
-                beat = await _get(ctx, session, epoch, tiles[n].o_spk, r, stall)
-                await _put(ctx, session, epoch, tiles[n + 1].i_spk,
+                beat = await _get(ctx, ctl, epoch, tiles[n].o_spk, r, stall)
+                await _put(ctx, ctl, epoch, tiles[n + 1].i_spk,
                            {"data": int(beat.data), "last": int(beat.last)}, r, stall)
         fwd.__name__ = f"spk{n}"
         return fwd
@@ -285,7 +288,7 @@ def _workers(net: TileNetwork, params, plan: StepPlan, oracles, traces, session,
             for b in range(batch):
                 frame = []
                 for _ in range(n_t):
-                    beat = await _get(ctx, session, epoch, tiles[-1].o_spk, r, stall)
+                    beat = await _get(ctx, ctl, epoch, tiles[-1].o_spk, r, stall)
                     frame.append([(int(beat.data) >> j) & 1 for j in range(last.n_out)])
                 words.append(frame)
                 s = torch.tensor(frame, dtype=torch.int64)
@@ -307,10 +310,10 @@ def _workers(net: TileNetwork, params, plan: StepPlan, oracles, traces, session,
             for b in range(batch):
                 while b not in errs[n]:
                     await ctx.tick()
-                    if session.epoch != epoch:
+                    if ctl.epoch != epoch:
                         raise _Abort
                 for t in range(n_t):
-                    await _put(ctx, session, epoch, tiles[n].i_err, {"err": errs[n][b][t]},
+                    await _put(ctx, ctl, epoch, tiles[n].i_err, {"err": errs[n][b][t]},
                                r, stall)
         feed.__name__ = f"err{n}"
         return feed
@@ -321,10 +324,10 @@ def _workers(net: TileNetwork, params, plan: StepPlan, oracles, traces, session,
         async def fwd(ctx):
             got = []
             for _ in range(batch * n_t):
-                beat = await _get(ctx, session, epoch, tiles[n].o_err, r, stall)
+                beat = await _get(ctx, ctl, epoch, tiles[n].o_err, r, stall)
                 err = [int(v) for v in beat.err]
                 got.append(err)
-                await _put(ctx, session, epoch, tiles[n - 1].i_err, {"err": err}, r, stall)
+                await _put(ctx, ctl, epoch, tiles[n - 1].i_err, {"err": err}, r, stall)
             traces[n].err_out = torch.tensor(got, dtype=torch.int64).reshape(
                 batch, n_t, params[n].n_in)
         fwd.__name__ = f"bperr{n}"
@@ -338,7 +341,7 @@ def _workers(net: TileNetwork, params, plan: StepPlan, oracles, traces, session,
             async for _, rst, fv, f, dv, d, state, busy in ctx.tick().sample(
                     tile.o_fwd_valid, tile.o_fwd, tile.o_delta_valid, tile.o_delta,
                     tile.o_state, tile.o_busy):
-                if session.epoch != epoch:
+                if ctl.epoch != epoch:
                     return
                 if rst:
                     continue
@@ -404,7 +407,7 @@ def run_network(params: Sequence[TileParams], plan: StepPlan, oracles: Sequence,
     if not 0.0 <= stall < 1.0:
         raise ValueError(f"stall must be in [0, 1), not {stall!r}")
     net = TileNetwork(params)
-    session = _Session()
+    ctl = _EpochControl()
     traces = [LayerTrace() for _ in params]
     done: dict = {}
     sim = Simulator(net)
@@ -413,11 +416,11 @@ def run_network(params: Sequence[TileParams], plan: StepPlan, oracles: Sequence,
     if reset_at is not None:
         warm = warmup_oracles if warmup_oracles is not None else oracles
         wtraces = [LayerTrace() for _ in params]
-        crit0, mon0 = _workers(net, params, plan, warm, wtraces, session, 0, stall, seed, {})
+        crit0, mon0 = _workers(net, params, plan, warm, wtraces, ctl, 0, stall, seed, {})
         for fn in crit0 + mon0:
             sim.add_testbench(fn, background=True)
         first_epoch = 1
-    crit, mons = _workers(net, params, plan, oracles, traces, session, first_epoch, stall,
+    crit, mons = _workers(net, params, plan, oracles, traces, ctl, first_epoch, stall,
                           seed, done)
     pending = {fn.__name__ for fn in crit + mons}
 
@@ -432,13 +435,13 @@ def run_network(params: Sequence[TileParams], plan: StepPlan, oracles: Sequence,
             # Plain ticks: ``repeat`` and ``until`` raise DomainReset across the pulse.
             for _ in range(reset_at):
                 await ctx.tick()
-            session.epoch = -1                       # every epoch-0 coroutine drops out
+            ctl.epoch = -1                       # every epoch-0 coroutine drops out
             await ctx.tick()
             ctx.set(net.cd.rst, 1)
             for _ in range(2):
                 await ctx.tick()
             ctx.set(net.cd.rst, 0)
-            session.epoch = 1
+            ctl.epoch = 1
         sim.add_testbench(supervisor)
     for fn in crit + mons:
         sim.add_testbench(track(fn))
