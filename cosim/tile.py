@@ -467,26 +467,17 @@ def golden_network(params: Sequence[TileParams], plan: StepPlan,
                         feedback=plan.feedback, gain=plan.gain)
 
 
-def uci_har_batch(batch: int, timesteps: int, *, seed: int, channels: int = 9
-                  ) -> tuple[torch.Tensor, list[int]] | None:
+def uci_har_batch(windows, batch: int, timesteps: int, *, seed: int, channels: int = 9
+                  ) -> tuple[torch.Tensor, list[int]]:
     """``batch`` real UCI-HAR test windows as ``(B, T, channels)`` spikes, and their labels.
 
-    Each 128-sample window is averaged over ``128 / T`` samples per timestep, and a channel
-    spikes where its average lies above the window's mean of that channel (threshold
-    encoding). The windows are drawn with ``seed``. Returns ``None`` when the offline copy
-    (``uci_har_test.npz``) is absent.
+    ``windows`` is ``(x_test, y_test)`` of the offline copy (``(N, 128, 9)`` and the labels);
+    the caller loads it (the data layer is not cosim's to import). Each 128-sample window is
+    averaged over ``128 / T`` samples per timestep, and a channel spikes where its average lies
+    above the window's mean of that channel (threshold encoding). The windows are drawn with
+    ``seed``.
     """
-    import numpy as np
-
-    from ..flows.datasets import resolve_data_dirs, uci_har
-
-    for d in resolve_data_dirs():
-        if (d / uci_har.NPZ_TEST).is_file():
-            with np.load(d / uci_har.NPZ_TEST) as z:
-                x_all, y_all = z["x_test"], z["y_test"]
-            break
-    else:
-        return None
+    x_all, y_all = windows
     gen = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(x_all), generator=gen)[:batch].tolist()
     x = torch.as_tensor(x_all[idx], dtype=torch.float32)[..., :channels]     # (B, 128, C)
@@ -519,11 +510,11 @@ def network_params(*, timesteps: int = 8, max_batch: int = 4, **overrides
 
 def network_case(rule: str, *, seed: int, batch: int = 4, timesteps: int = 8,
                  spikes_in: torch.Tensor | None = None, labels=None, gain: int = 2,
-                 weight_mean: float = 0.0, **overrides):
+                 weight_mean: float = 0.0, windows=None, **overrides):
     """The seeded stimulus shared by both test tiers: ``(params, plan, make_oracles)``.
 
-    The inputs are ``batch`` real UCI-HAR windows (:func:`uci_har_batch` with ``seed``)
-    unless ``spikes_in`` and ``labels`` are given; ``None`` when the data is absent. The DFA
+    The inputs are ``batch`` real UCI-HAR windows (:func:`uci_har_batch` of ``windows`` with
+    ``seed``) unless ``spikes_in`` and ``labels`` are given; ``None`` when neither is. The DFA
     feedback matrices are uniform in ``-3 .. 3`` from ``seed``. ``make_oracles()`` builds a
     fresh crossbar per layer from ``seed`` (weights, device spread, read noise), so repeated
     calls give crossbars that answer identically. ``weight_mean`` shifts the random weights
@@ -533,10 +524,10 @@ def network_case(rule: str, *, seed: int, batch: int = 4, timesteps: int = 8,
 
     params = network_params(timesteps=timesteps, max_batch=max(batch, 1), **overrides)
     if spikes_in is None:
-        data = uci_har_batch(batch, timesteps, seed=seed, channels=params[0].n_in)
-        if data is None:
+        if windows is None:
             return None
-        spikes_in, labels = data
+        spikes_in, labels = uci_har_batch(windows, batch, timesteps, seed=seed,
+                                          channels=params[0].n_in)
     gen = torch.Generator().manual_seed(seed + 1)
     n_c = params[-1].n_out
     feedback = [torch.randint(-3, 4, (p.n_out, n_c), generator=gen) for p in params[:-1]]

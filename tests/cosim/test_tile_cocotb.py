@@ -26,6 +26,7 @@ from dfasim.cosim.tile_cocotb import CONFIG_ENV
 from dfasim.golden.stimulus import make_rng
 from dfasim.golden.tile import TileParams, tile_step
 from dfasim.rtl.tile import Tile
+from tests.uci_har_windows import UCI_HAR_MISSING, uci_har_windows
 
 __all__: list[str] = []
 
@@ -49,9 +50,9 @@ def _run_layer(request, n: int, p: TileParams, inputs: dict, *, propagate: bool,
 @pytest.mark.cocotb
 @pytest.mark.parametrize("rule", ["dfa", "bp"])
 def test_tile_network_step_cocotb(request, rule, seed):
-    case = network_case(rule, seed=seed)
+    case = network_case(rule, seed=seed, windows=uci_har_windows())
     if case is None:
-        pytest.skip("UCI-HAR offline copy (shared/datasets/uci_har_test.npz) is absent")
+        pytest.skip(UCI_HAR_MISSING)
     params, plan, make_oracles = case
     print(f"tile cocotb step: rule={rule} seed={seed}")
     gold = golden_network(params, plan, make_oracles())

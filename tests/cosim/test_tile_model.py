@@ -6,6 +6,7 @@ import pytest
 
 from dfasim.cosim.tile import network_case, network_params, run_network
 from dfasim.cosim.tile_model import TESTBENCH_READ_CYCLES, compare, model_cycles, tile_chip
+from tests.uci_har_windows import UCI_HAR_MISSING, uci_har_windows
 
 BATCH = 4
 
@@ -30,9 +31,9 @@ def test_model_cycles_by_hand():
 
 
 def test_rtl_cycles_against_the_model():
-    case = network_case("bp", seed=0, batch=BATCH)
+    case = network_case("bp", seed=0, windows=uci_har_windows(), batch=BATCH)
     if case is None:
-        pytest.skip("UCI-HAR offline copy (shared/datasets/uci_har_test.npz) is absent")
+        pytest.skip(UCI_HAR_MISSING)
     params, plan, make_oracles = case
     traces = run_network(params, plan, make_oracles())
     for layer, trace in enumerate(traces):

@@ -9,6 +9,7 @@ import pytest
 
 from dfasim.cosim.tile import network_case, run_network
 from dfasim.cosim.tile_waves import main, read_tile_waves, render_step, state_intervals
+from tests.uci_har_windows import UCI_HAR_MISSING, uci_har_windows
 
 
 def test_state_intervals():
@@ -17,9 +18,9 @@ def test_state_intervals():
 
 
 def test_vcd_shows_the_counted_cycles(tmp_path):
-    case = network_case("dfa", seed=0)
+    case = network_case("dfa", seed=0, windows=uci_har_windows())
     if case is None:
-        pytest.skip("UCI-HAR offline copy (shared/datasets/uci_har_test.npz) is absent")
+        pytest.skip(UCI_HAR_MISSING)
     params, plan, make_oracles = case
     vcd = tmp_path / "step.vcd"
     traces = run_network(params, plan, make_oracles(), vcd=vcd)

@@ -23,6 +23,7 @@ SMALL = {
     "shift_add": {"lanes": 2, "slices": 2},
     "wgu":       {"rows": 8, "cols": 4},
     "pingpong":  {"depth": 16, "width": 8},
+    "tile":      {"n_in": 4, "n_out": 2, "timesteps": 2, "rows": 2},
 }
 
 needs_yosys = pytest.mark.skipif(

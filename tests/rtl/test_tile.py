@@ -20,14 +20,13 @@ import torch
 from dfasim.cosim.tile import golden_network, network_case, run_network
 from dfasim.golden.stimulus import make_rng
 from dfasim.rtl.tile import Tile
+from tests.uci_har_windows import UCI_HAR_MISSING, uci_har_windows
 
 __all__: list[str] = []
 
-UCI_HAR_MISSING = "UCI-HAR offline copy (shared/datasets/uci_har_test.npz) is absent"
-
 
 def _case(rule, seed, **kw):
-    case = network_case(rule, seed=seed, **kw)
+    case = network_case(rule, seed=seed, windows=uci_har_windows(), **kw)
     if case is None:
         pytest.skip(UCI_HAR_MISSING)
     return case
