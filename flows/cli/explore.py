@@ -36,7 +36,7 @@ def register(sub) -> None:
                                 quiet=True)])
     p.add_argument("space", metavar="SPACE_TOML",
                    help="design space: a TOML file with an [explore] table (see "
-                        "docs/configs/explore-uci_har.toml)")
+                        "docs/configs/explore-basic_motions.toml)")
     p.add_argument("--checkpoint", metavar="CHECKPOINT",
                    help="pre-trained checkpoint.pt (overrides explore.checkpoint)")
     p.add_argument("--search", choices=SEARCH_CHOICES,

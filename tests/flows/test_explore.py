@@ -366,3 +366,9 @@ def test_a_cut_short_adaptation_of_other_settings_is_started_again(tmp_path):
                                         data_dir="/elsewhere"))
     (tmp_path / "config.toml").write_text("[adapt\n")
     assert _stale(tmp_path, cfg)  # a config cut short
+
+
+def test_the_command_line_offers_the_searches_of_the_space():
+    from dfasim.flows.cli.explore import SEARCH_CHOICES
+
+    assert SEARCH_CHOICES == sp.SEARCHES  # a copy, so the parser does not load numpy
