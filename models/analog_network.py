@@ -165,7 +165,12 @@ class AnalogSNN(DeployedNetwork):
         ``layers[l]`` holds ``W_l`` (``n_{l+1} x n_l``), named ``"L{l}"``.
     counters : ActivityCounters
         Shared by all layers (and by feedback matrices deployed with it).
+    datapath : IntegerDatapath or None
+        The digital side when it is not the float one: ``forward``, ``dfa_step`` and
+        ``bp_step`` hand over to it (``models/integer_datapath.py``). None: float.
     """
+
+    datapath = None
 
     def __init__(self, spec: NetworkSpec, layers: list[AnalogMatrix],
                  counters: ActivityCounters | None = None) -> None:
@@ -241,6 +246,8 @@ class AnalogSNN(DeployedNetwork):
 
         ``training`` also counts the membrane writes a GradLIF unit keeps for the backward pass.
         """
+        if self.datapath is not None:
+            return self.datapath.forward(self, x, training=training, phase=phase)
         lif = self.spec.lif
         width = self.chip.datapath
         h = encode(x.detach(), self.spec.timesteps)
@@ -330,6 +337,8 @@ class AnalogSNN(DeployedNetwork):
             if b.shape != (self.spec.layers[l + 1], self.spec.n_classes):
                 raise ValueError(f"feedback {l} is {b.shape}, expected "
                                  f"{(self.spec.layers[l + 1], self.spec.n_classes)}")
+        if self.datapath is not None:
+            return self.datapath.dfa_step(self, x, y, feedback, lr, loss)
         out, trace, loss_v, e_t, T, B, eb, hs = self._output_error(x, y, loss)
         c = self.spec.n_classes
         deltas: list[torch.Tensor] = [None] * self.n_layers  # type: ignore[list-item]
@@ -352,6 +361,8 @@ class AnalogSNN(DeployedNetwork):
                 loss: str = "ce") -> StepResult:
         """One on-chip BP step: forward, errors back through transposed reads, WGU, update."""
         self._check_lr(lr)
+        if self.datapath is not None:
+            return self.datapath.bp_step(self, x, y, lr, loss)
         out, trace, loss_v, e_t, T, B, eb, hs = self._output_error(x, y, loss)
         L = self.n_layers
         deltas: list[torch.Tensor] = [None] * L  # type: ignore[list-item]

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: MIT
 """The integer datapath of on-chip adaptation: partial sums, LIF, GradLIF and WGU as the RTL.
 
-:class:`~dfasim.models.analog_network.AnalogSNN` computes its digital side in float. With
-:class:`IntegerDatapath` the same network computes it with the bit-exact integer functions the
-RTL blocks are verified against (``docs/integer-datapath.md``):
+:class:`~dfasim.models.analog_network.AnalogSNN` computes its digital side in float. With an
+:class:`IntegerDatapath` as its ``datapath`` (:func:`integer_network`) the same network computes
+it with the bit-exact integer functions the RTL blocks are verified against
+(``docs/integer-datapath.md``):
 
 * **partial sums**: the crossbar's raw ADC codes (:meth:`AnalogMatrix.adc_codes`) through
   :func:`golden.psum.differential_codes`, :func:`golden.psum.shift_add` (the first layer's
@@ -65,7 +66,7 @@ from .crossbar import AnalogMatrix
 from .crossbar.encoding import LOOKUP_MAX_ROWS, all_patterns, bit_planes, is_binary
 
 __all__ = ["DATAPATHS", "MEMBRANE_HEADROOM_BITS", "LayerFormat", "IntegerTrace",
-           "IntegerStats", "IntegerDatapath", "IntegerSNN", "error_codes", "integer_network",
+           "IntegerStats", "IntegerDatapath", "error_codes", "integer_network",
            "layer_format", "wgu_accumulate_fast"]
 
 #: Digital datapaths of the adaptation loop: ``"float"`` (the float reference) or
@@ -540,56 +541,32 @@ class IntegerDatapath:
         return StepResult(float(loss_v), out, dws, writes)
 
 
-class IntegerSNN(AnalogSNN):
-    """An :class:`AnalogSNN` whose digital side is an :class:`IntegerDatapath`.
 
-    The same layers, counters and devices as the float network it was made from
-    (:meth:`from_float`); ``forward`` (hence ``evaluate``), ``dfa_step`` and ``bp_step`` run
-    on the integer datapath.
+def integer_network(snn: AnalogSNN, calibration: torch.Tensor | None = None) -> AnalogSNN:
+    """Put the deployed ``snn`` on the integer datapath (in place; it keeps its devices) and
+    return it; ``calibration`` inputs ``(B, T, C)`` set the first layer's input step ``s_x``
+    (else the first forward pass does).
+
+    Raises
+    ------
+    TypeError
+        ``snn`` is not an :class:`AnalogSNN` (convolutional networks have no integer path).
+    ValueError
+        A neuron, read-out or width the integer blocks cannot compute (checked now, so that a
+        deployment fails rather than its first step).
     """
-
-    datapath: IntegerDatapath
-
-    @classmethod
-    def from_float(cls, snn: AnalogSNN, datapath: IntegerDatapath | None = None
-                   ) -> "IntegerSNN":
-        """Wrap a deployed :class:`AnalogSNN` (sharing its layers, not copying them)."""
-        if not isinstance(snn, AnalogSNN):
-            raise TypeError(f"the integer datapath runs an AnalogSNN, not {type(snn).__name__}")
-        if snn.chip.crossbar.adc_bits < 1:
-            raise ValueError("the integer datapath needs a quantising ADC, not adc_bits=0")
-        if snn.spec.readout != "spike":
-            raise ValueError("the integer datapath reads out spike counts, not membranes")
-        # The neuron model and widths are checked now (the formats' scales come with the first
-        # read, once the ADC ranges are known): an unsupported neuron fails at deployment.
-        layer_format(1.0, snn.spec.lif, snn.chip.datapath)
-        IntegerDatapath._input_qmax(snn)
-        obj = cls.__new__(cls)
-        obj.__dict__.update(snn.__dict__)
-        obj.datapath = datapath if datapath is not None else IntegerDatapath()
-        return obj
-
-    def forward(self, x: torch.Tensor, *, training: bool = False,
-                phase: str = "forward") -> tuple[torch.Tensor, Trace]:
-        return self.datapath.forward(self, x, training=training, phase=phase)
-
-    __call__ = forward
-
-    @torch.no_grad()
-    def dfa_step(self, x: torch.Tensor, y: torch.Tensor, feedback: list[AnalogMatrix],
-                 lr: float, loss: str = "ce") -> StepResult:
-        return self.datapath.dfa_step(self, x, y, feedback, lr, loss)
-
-    @torch.no_grad()
-    def bp_step(self, x: torch.Tensor, y: torch.Tensor, lr: float,
-                loss: str = "ce") -> StepResult:
-        return self.datapath.bp_step(self, x, y, lr, loss)
-
-
-def integer_network(snn: AnalogSNN, calibration: torch.Tensor | None = None) -> IntegerSNN:
-    """The deployed ``snn`` on the integer datapath; ``calibration`` inputs ``(B, T, C)`` set
-    the first layer's input step ``s_x`` (else the first forward pass does)."""
-    net = IntegerSNN.from_float(snn)
+    if not isinstance(snn, AnalogSNN):
+        raise TypeError(f"the integer datapath runs an AnalogSNN, not {type(snn).__name__}")
+    if snn.chip.crossbar.adc_bits < 1:
+        raise ValueError("the integer datapath needs a quantising ADC, not adc_bits=0")
+    if snn.spec.readout != "spike":
+        raise ValueError("the integer datapath reads out spike counts, not membranes")
+    # The formats' scales come with the first read, once the ADC ranges are known; the neuron
+    # model and the widths are checked here.
+    layer_format(1.0, snn.spec.lif, snn.chip.datapath)
+    datapath = IntegerDatapath()
+    datapath._input_qmax(snn)
     if calibration is not None:
-        net.datapath.calibrate(net, calibration)
-    return net
+        datapath.calibrate(snn, calibration)
+    snn.datapath = datapath
+    return snn

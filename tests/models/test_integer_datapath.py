@@ -24,8 +24,8 @@ from dfasim.golden.wgu import wgu_accumulate, wgu_readout
 from dfasim.models.analog_network import AnalogSNN, deploy_feedback
 from dfasim.models.chip import ChipConfig
 from dfasim.models.crossbar.adc import adc_lsb
-from dfasim.models.integer_datapath import (IntegerSNN, error_codes, integer_network,
-                                            layer_format, wgu_accumulate_fast)
+from dfasim.models.integer_datapath import (error_codes, integer_network, layer_format,
+                                            wgu_accumulate_fast)
 from dfasim.models.rram.noise import PolynomialSpread
 from tests.flows.conftest import small_checkpoint  # noqa: F401  (the flow fixture)
 
@@ -260,7 +260,7 @@ def test_refuses_what_the_unit_cannot_compute():
     with pytest.raises(ValueError, match="leak"):
         layer_format(0.1, LIFConfig(leak=0.9), dp)
     with pytest.raises(TypeError):
-        IntegerSNN.from_float(object())
+        integer_network(object())
 
 
 # --- the adapt flow ------------------------------------------------------------------------------
