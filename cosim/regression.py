@@ -124,6 +124,22 @@ REGRESSIONS: dict[str, RegressionSpec] = {
 }
 
 
+def _tile_hdl() -> dict:
+    """The hidden layer of the tile tests' network: 9 -> 8, two row groups, T = 8."""
+    from ..golden.tile import TileParams
+
+    return TileParams(n_in=9, n_out=8, timesteps=8, max_batch=4, rows=5,
+                      threshold=3).hdl_kwargs()
+
+
+REGRESSIONS["tile"] = RegressionSpec(
+    "tile", _component("dfasim.rtl.tile:Tile"), _tile_hdl(), "dfasim.cosim.testbenches.tile",
+    "TILE_VERIFY_CONFIG",
+    lambda dut, hdl, n: {"params": dict(hdl), "timesteps_total": n, "batch": hdl["max_batch"]},
+    "sample-timesteps (a step is max_batch samples x T, DFA and BP alternating)", 512,
+    run={"stall": 0.25})
+
+
 def expected_points(block: str) -> dict[str, tuple[str, ...]]:
     """Return ``{"block.point": bins}`` of every cover point the block's testbench samples."""
     return {f"{block}.{name}": bins for name, (_, bins) in COVER_POINTS.get(block, {}).items()}

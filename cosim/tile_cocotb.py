@@ -34,12 +34,14 @@ INPUTS = ("i_cmd__valid", "i_cmd__payload", "i_spk__valid", "i_spk__payload",
 
 
 async def drive_tile(dut, p, oracle, spikes_in, errors, *, propagate: bool, rng, stall: float,
-                     log=None) -> dict:
+                     log=None, busy_cmd_cycles: int = 0) -> dict:
     """Run one step of ``p.n_out`` x ``p.n_in`` tile ``dut`` (already reset) and return what
     it did: ``spikes``, ``u``, ``delta`` ``(B, T, n_out)``, ``out_spikes``, ``err_out``,
     ``levels`` and ``cycles``.
 
     ``spikes_in`` is ``(B, T, n_in)`` and ``errors`` ``(B, T, n_out)`` (lists or tensors).
+    ``busy_cmd_cycles``: once the step runs, offer another command for that many cycles and
+    check that the busy tile refuses it (``i_cmd.ready`` low), then withdraw it.
     """
     from cocotb.triggers import FallingEdge, ReadOnly
 
@@ -76,6 +78,7 @@ async def drive_tile(dut, p, oracle, spikes_in, errors, *, propagate: bool, rng,
     out = dict(spikes=[], u=[], delta=[], out_spikes=[], err_out=[],
                levels=torch.zeros(p.n_out, p.n_in, dtype=torch.int64), cycles=0)
     writes, started, cycles = 0, False, 0
+    probe = busy_cmd_cycles
     limit = 200 * batch * n_t * (p.groups + 2) * (p.planes + 2) + 10_000
     while True:
         await FallingEdge(dut.clk)
@@ -84,10 +87,17 @@ async def drive_tile(dut, p, oracle, spikes_in, errors, *, propagate: bool, rng,
                 offering[key] = True
                 getattr(dut, f"{port}__payload").value = pending[key][0]
             getattr(dut, f"{port}__valid").value = offering[key]
+        probing = probe > 0 and started and not pending["cmd"]
+        if probing:
+            dut.i_cmd__valid.value = 1
+            probe -= 1
         take = {port: rng.random() >= stall for port in ("o_req", "o_spk", "o_err")}
         for port, ready in take.items():
             getattr(dut, f"{port}__ready").value = ready
         await ReadOnly()
+        if probing:
+            assert not dut.i_cmd__ready.value, f"the tile took a command {cycles} cycles into " \
+                "a step"
         for key, port in ports.items():
             if offering[key] and getattr(dut, f"{port}__ready").value:
                 pending[key].pop(0)

@@ -5,7 +5,7 @@ The architecture simulator (:mod:`models.archsim.durations`) times a layer's ope
 the chip description: LIF and GradLIF take ``ceil(neurons / neuron_lanes)`` cycles per
 timestep, the WGU ``outputs * ceil(inputs / wgu_lanes)`` cycles per timestep, a forward read
 one crossbar read per timestep (the row tiles of a layer are separate crossbars read in
-parallel), a transposed read ``2 (error_bits - 1)`` phase reads per timestep. :func:`tile_chip`
+parallel), a transposed read ``2 (error_bits - 1)`` phase reads per timestep. :func:`model_chip`
 describes a chip with the tile's own parallelism (``n_out`` GradLIF lanes, one WGU row of
 ``n_in`` columns per cycle, one ADC per column, 1 GHz so one cycle is one nanosecond) and
 :func:`model_cycles` takes the durations of that chip's ``op_times`` for the tile's sequence of
@@ -26,7 +26,7 @@ from ..models.cost.area import area_model
 from ..models.cost.energy import unit_costs
 from ..models.cost.mapping import map_network, matrix_uses
 
-__all__ = ["TESTBENCH_READ_CYCLES", "tile_chip", "layer_times", "model_cycles", "PhaseRow",
+__all__ = ["TESTBENCH_READ_CYCLES", "model_chip", "layer_times", "model_cycles", "PhaseRow",
            "compare"]
 
 #: Cycles the co-simulation's crossbar takes per request: it takes the request in one cycle
@@ -34,7 +34,7 @@ __all__ = ["TESTBENCH_READ_CYCLES", "tile_chip", "layer_times", "model_cycles", 
 TESTBENCH_READ_CYCLES = 2
 
 
-def tile_chip(params: Sequence[TileParams]) -> ChipConfig:
+def model_chip(params: Sequence[TileParams]) -> ChipConfig:
     """A chip whose digital units have the tiles' parallelism (one tile per layer).
 
     Crossbar rows = the first layer's ``rows`` (its row group), columns = a differential pair
@@ -57,8 +57,8 @@ def tile_chip(params: Sequence[TileParams]) -> ChipConfig:
 
 
 def layer_times(params: Sequence[TileParams]) -> tuple[LayerTimes, ...]:
-    """``op_times`` of the network of ``params`` on :func:`tile_chip` (durations in ns)."""
-    chip = tile_chip(params)
+    """``op_times`` of the network of ``params`` on :func:`model_chip` (durations in ns)."""
+    chip = model_chip(params)
     layers = [params[0].n_in, *(p.n_out for p in params)]
     mapping = map_network(layers, chip, "bp")
     prices = unit_costs(chip, mapping, area_model(chip, mapping)["floorplan"])

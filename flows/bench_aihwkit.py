@@ -266,13 +266,15 @@ def render_markdown(res: dict[str, Any]) -> str:
              f"{res['spike_rate']}) forward + {res['rows']} error rows backward, batches of "
              f"{res['batch_rows']}, {res['threads']} threads, seed {res['seed']}, window "
              f"[{res['g_min_us']}, {res['g_max_us']}] µS.", "",
-             "| setting | tile | read noise | weight error (std / max abs w) | forward rel. RMS | forward "
-             "bias | forward p99 | backward rel. RMS | backward bias | backward p99 | rows/s |",
+             "| setting | tile | read noise | weight error (std / max abs w) | forward rel. RMS "
+             "| forward bias | forward p99 | backward rel. RMS | backward bias | backward p99 "
+             "| rows/s |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in res["runs"]:
         f, b = r["forward"], r["backward"]
         w = f"{r['weight_rel_std']:.4f}" if "weight_rel_std" in r else "–"
-        lines.append(f"| {r['setting']} | {r['tile']} | {r['read_noise_rel']:g} | {w} | {f['rel_rms']:.4f} | "
+        lines.append(f"| {r['setting']} | {r['tile']} | {r['read_noise_rel']:g} | {w} | "
+                     f"{f['rel_rms']:.4f} | "
                      f"{f['rel_bias']:+.4f} | {f['rel_p99_abs']:.3f} | {b['rel_rms']:.4f} | "
                      f"{b['rel_bias']:+.4f} | {b['rel_p99_abs']:.3f} | "
                      f"{r['rows_per_s']:,.0f} |")

@@ -21,9 +21,9 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-__all__ = ["COVER_POINTS", "OUT_ENV", "COVERAGE_FILE", "STATS_FILE", "cover_points",
-           "backpressure_monitor", "record", "export", "count_values",
-           "count_extremes", "seed_offsets", "enabled"]
+__all__ = ["COVER_POINTS", "TILE_STATES", "TILE_TRANSITIONS", "OUT_ENV", "COVERAGE_FILE",
+           "STATS_FILE", "cover_points", "backpressure_monitor", "record", "export",
+           "count_values", "count_extremes", "seed_offsets", "enabled"]
 
 #: Environment variable naming the folder a run writes its coverage and statistics into.
 OUT_ENV = "DFASIM_VERIFY_OUT"
@@ -87,6 +87,27 @@ COVER_POINTS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
                              ("hit",)),
         "backpressure": ("valid & ~ready on each stream", ("i", "o")),
     },
+}
+
+#: Every transition of the tile controller's FSM (the ``m.next`` assignments of
+#: ``rtl/tile/tile.py``, ``docs/rtl-tile.md`` "Controller FSM"); a reset adds ``* -> IDLE``.
+TILE_TRANSITIONS = (
+    "IDLE->CLEAR", "CLEAR->FWD_LOAD", "FWD_LOAD->FWD_REQ", "FWD_REQ->FWD_LOAD",
+    "FWD_REQ->FWD_WAIT", "FWD_WAIT->BWD_ERR", "BWD_ERR->BWD_DELTA", "BWD_DELTA->BWD_WGU",
+    "BWD_WGU->BWD_TREQ", "BWD_WGU->BWD_TWAIT", "BWD_TREQ->BWD_TWAIT", "BWD_TWAIT->BWD_ERR",
+    "BWD_TWAIT->FWD_LOAD", "BWD_TWAIT->UPD_CMD", "UPD_CMD->UPD_WRITE", "UPD_WRITE->IDLE")
+#: The tile controller's states (``rtl.tile.STATES``, repeated here so that the report can be
+#: read without importing amaranth; a test checks that the two agree).
+TILE_STATES = ("IDLE", "CLEAR", "FWD_LOAD", "FWD_REQ", "FWD_WAIT", "BWD_ERR", "BWD_DELTA",
+               "BWD_WGU", "BWD_TREQ", "BWD_TWAIT", "UPD_CMD", "UPD_WRITE")
+COVER_POINTS["tile"] = {
+    "state": ("cycles in each controller state", TILE_STATES),
+    "transition": ("each transition of the controller FSM", TILE_TRANSITIONS),
+    "reset_mid_stream": ("rst in the forward / backward pass of a step, then a clean checked "
+                       "step", ("forward", "backward")),
+    "rule": ("checked steps without (dfa) and with (bp) error propagation", ("dfa", "bp")),
+    "backpressure": ("valid & ~ready on each stream",
+                     ("i_cmd", "i_spk", "i_err", "i_resp", "o_req", "o_spk", "o_err")),
 }
 
 _STATS: dict[str, dict[str, int]] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dfasim.cosim.tile import network_case, network_params, run_network
-from dfasim.cosim.tile_model import TESTBENCH_READ_CYCLES, compare, model_cycles, tile_chip
+from dfasim.cosim.tile_model import TESTBENCH_READ_CYCLES, compare, model_cycles, model_chip
 from tests.uci_har_windows import UCI_HAR_MISSING, uci_har_windows
 
 BATCH = 4
@@ -13,7 +13,7 @@ BATCH = 4
 
 def test_model_cycles_by_hand():
     params = network_params(timesteps=8, max_batch=BATCH)         # 9-8-6, rows 5 then 8
-    chip = tile_chip(params)
+    chip = model_chip(params)
     assert (chip.hierarchy.neuron_lanes, chip.hierarchy.wgu_lanes) == (8, 9)
     hidden = model_cycles(params, 0, batch=BATCH, propagate=False)
     out = model_cycles(params, 1, batch=BATCH, propagate=True)

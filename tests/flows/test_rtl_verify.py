@@ -20,6 +20,17 @@ def _one_line_error(capsys, needle: str) -> None:
     assert needle in err, err
 
 
+def test_tile_cover_points_name_the_fsm():
+    from dfasim.cosim.testbenches.coverage import TILE_STATES, TILE_TRANSITIONS
+    from dfasim.rtl.tile import STATES
+
+    assert TILE_STATES == STATES
+    # Every state is left and entered by some transition of the FSM.
+    sources = {t.split("->")[0] for t in TILE_TRANSITIONS}
+    targets = {t.split("->")[1] for t in TILE_TRANSITIONS}
+    assert sources == targets == set(STATES)
+
+
 def test_every_block_has_cover_points():
     # A block of the registry without cover points would report an empty (100 %) coverage.
     assert set(REGRESSIONS) <= set(COVER_POINTS)
@@ -30,7 +41,7 @@ def test_every_block_has_cover_points():
 
 
 @pytest.mark.cocotb
-@pytest.mark.parametrize("block", ["psum", "pingpong"])
+@pytest.mark.parametrize("block", ["psum", "pingpong", "tile"])
 def test_verify_writes_reports_with_full_coverage(block, tmp_path, capsys):
     # A short run: the directed corner test alone must hit what the random vectors miss.
     assert main(["rtl", "verify", block, "--vectors", "96", "--seed", "7",
