@@ -74,8 +74,8 @@ __all__ = ["DATAPATHS", "MEMBRANE_HEADROOM_BITS", "LayerFormat", "IntegerTrace",
 DATAPATHS = ("float", "integer")
 
 #: Membrane bits kept above the threshold (chosen): the membrane register spans at least
-#: ``2**4 = 16`` thresholds before it saturates, which covers the leaky sum of the largest
-#: currents seen on the HAR networks (a few thresholds per timestep, leak 0.75: <= 4x).
+#: ``2**4 = 16`` thresholds before it saturates (a constant current ``I`` settles at ``4 I``
+#: under leak 0.75); ``IntegerStats.membrane_saturated`` counts how often a rail is reached.
 MEMBRANE_HEADROOM_BITS = 4
 
 
@@ -287,6 +287,11 @@ class IntegerDatapath:
         self.formats: list[LayerFormat | None] = []
         self.last = IntegerTrace()
         self.stats = IntegerStats()
+
+    def __getstate__(self) -> dict:
+        # The last pass's integer tensors are scratch (tens of MB for a test batch of UCI-HAR):
+        # a saved or copied chip carries its formats and counts, not them.
+        return {**self.__dict__, "last": IntegerTrace()}
 
     # --- formats ---------------------------------------------------------------------------------
 
