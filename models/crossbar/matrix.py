@@ -50,7 +50,8 @@ from .programming import DeviceArray
 
 __all__ = ["AdcCodes", "AnalogMatrix"]
 
-#: Bytes of row currents per slice of a noise-free transposed read (about an L2 cache).
+#: Bytes of row currents per slice of a noise-free transposed read: a few MB stay in the caches
+#: and are reused by the allocator instead of being mapped (and page-faulted) afresh.
 _SLICE_BYTES = 1 << 22
 
 
@@ -340,7 +341,9 @@ class AnalogMatrix(DeviceArray):
             out = out * scale[:, None]
             return out.reshape(*lead, self.n_out)
         fs = self._full_scale("forward", lambda: self._observed_forward(drives))
-        tile_psum, lsb = self._tile_psums(drives, w, fs, binary=spikes or bits != 0)
+        # (an ideal analog drive may still hold only 0 and 1: then the lookup checks it)
+        tile_psum, lsb = self._tile_psums(drives, w, fs,
+                                          binary=True if spikes or bits != 0 else None)
         # The accumulated codes are a fresh tensor: scale them in place (spikes have unit scale,
         # and x * 1 is x, so that product is skipped).
         out = self._accumulate(tile_psum, inplace=True).mul_(lsb * self.weight_per_us)
