@@ -16,6 +16,7 @@ import torch
 
 from dfasim.flows.adapt import AdaptConfig, adapt
 from dfasim.flows.cli import main
+from dfasim.flows.reproduce import ReproduceConfig
 from dfasim.golden.grad_lif import grad_lif_backward_int, lif_forward_int
 from dfasim.golden.loss import output_error
 from dfasim.golden.network import NetworkSpec, SpikingMLP
@@ -319,3 +320,21 @@ def test_cli_integer_run_records_datapath(small_checkpoint, tmp_path, capsys):  
     assert saved["datapath"] == "integer" and saved["config"]["datapath"] == "integer"
     assert 'datapath = "integer"' in (tmp_path / "config.toml").read_text()
     assert len(saved["chips"][0]["adapt"]["bp"]["history"]) == 1
+
+
+def test_reproduce_passes_the_datapath_on(tmp_path, monkeypatch):
+    from dfasim.flows import reproduce as flow
+    seen = {}
+
+    def fake(cfg, out, **kw):
+        seen["cfg"] = cfg
+        return {}
+    monkeypatch.setattr(flow, "reproduce", fake)
+    monkeypatch.setattr(flow, "table_markdown", lambda rows: "")
+    assert main(["reproduce", "--dataset", "basic_motions", "--datapath", "integer",
+                 "--out", str(tmp_path), "--quiet"]) == 0
+    assert seen["cfg"].adapt.datapath == "integer"
+    # ... and into the adaptation stage's own config, as reproduce() builds it.
+    from dfasim.flows.config import from_dict, to_dict
+    assert from_dict(AdaptConfig, to_dict(seen["cfg"].adapt)).datapath == "integer"
+    assert ReproduceConfig().adapt.datapath == "float"
