@@ -184,6 +184,9 @@ class DeviceArray:
         } if ni.drift else {}
         self.w_max = 1.0
         self.q = torch.zeros(n_out, n_in, dtype=torch.int64)
+        #: Incremented by every write: the key of the effective-weight cache.
+        self._writes = 0
+        self._effective: tuple[tuple, torch.Tensor] | None = None
         self.g_a = torch.zeros(n_out, n_in, dtype=dtype)
         self.g_b = torch.zeros(n_out, n_in, dtype=dtype)
         self.g_ref = None
@@ -269,6 +272,7 @@ class DeviceArray:
         target = level_conductance(levels[mask], self.chip.device, self.dtype)
         new, pulses, reads = self._program(target, z[mask])
         g[mask] = new
+        self._writes += 1
         if which in self.stuck:                       # a stuck device ignores the write
             off, on = self.stuck[which]
             g[off] = self.chip.nonideal.stuck_off_us
@@ -327,9 +331,28 @@ class DeviceArray:
 
     def effective_weight(self) -> torch.Tensor:
         """Weights the analog array really holds, ``(g_a - g_b) * weight_per_us`` (no ADC), of
-        the conductances a read sees (:meth:`read_conductances`)."""
-        g_a, g_b, _ = self.read_conductances()
-        return (g_a - g_b) * self.weight_per_us
+        the conductances a read sees (:meth:`read_conductances`).
+
+        Kept until the next write, ageing step or change of chip (an ideal-ADC read uses it
+        on every call; recomputing it cost more than the matrix product); callers must not
+        change it in place.
+        """
+        key = (self._writes, self.aged_s, self.w_max, id(self.chip))
+        if self._effective is None or self._effective[0] != key:
+            g_a, g_b, _ = self.read_conductances()
+            self._effective = (key, (g_a - g_b) * self.weight_per_us)
+        return self._effective[1]
+
+    def __getstate__(self) -> dict:
+        # The cache is derived state: saved arrays (adaptation checkpoints) leave it out.
+        state = dict(self.__dict__)
+        state["_effective"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state.setdefault("_writes", 0)
+        state.setdefault("_effective", None)
+        self.__dict__.update(state)
 
     def _drifted(self, which: str, g: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
         """``g`` relaxed to the chip's age: ``g + drift_scale * sigma_drift(target, age) * z``."""
