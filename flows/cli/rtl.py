@@ -4,7 +4,6 @@ run its golden-model regression with functional coverage."""
 from __future__ import annotations
 
 import gc
-
 import sys
 import warnings
 from pathlib import Path
