@@ -293,14 +293,28 @@ def test_float_datapath_unchanged(small_checkpoint, tmp_path):  # noqa: F811
     assert losses[:2] == losses[2:] and default["datapath"] == "float"
 
 
-def test_integer_run_deterministic(small_checkpoint, tmp_path):  # noqa: F811
-    cfg = dict(datapath="integer", chips=1, epochs=1)
-    a = adapt(_cfg(small_checkpoint, **cfg), tmp_path / "a", progress=False)
-    b = adapt(_cfg(small_checkpoint, **cfg), tmp_path / "b", progress=False)
+def test_integer_run_deterministic_and_resumable(small_checkpoint, tmp_path,  # noqa: F811
+                                                 monkeypatch):
+    cfg = dict(datapath="integer", chips=1, epochs=2)
+    full = adapt(_cfg(small_checkpoint, **cfg), tmp_path / "full", progress=False)
+    real = AnalogSNN.evaluate
+    calls = {"n": 0}
+
+    def flaky(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 4:  # deployed, bp saved, killed while evaluating dfa epoch 1
+            raise KeyboardInterrupt
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(AnalogSNN, "evaluate", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        adapt(_cfg(small_checkpoint, **cfg), tmp_path / "cut", progress=False)
+    monkeypatch.setattr(AnalogSNN, "evaluate", real)
+    resumed = adapt(_cfg(small_checkpoint, **cfg), tmp_path / "cut", progress=False)
     hist = [[(h["loss"], h["test_acc"]) for h in c["adapt"][r]["history"]]
-            for res in (a, b) for c in res["chips"] for r in res["rules"]]
+            for res in (full, resumed) for c in res["chips"] for r in res["rules"]]
     assert hist[:2] == hist[2:]
-    assert a["chips"][0]["adapt"]["dfa"]["integer_stats"]["wgu_words"] > 0
+    assert full["chips"][0]["adapt"]["dfa"]["integer_stats"]["wgu_words"] > 0
 
 
 def test_bad_datapath_is_one_line(small_checkpoint, tmp_path, capsys):  # noqa: F811
