@@ -15,7 +15,9 @@ it with the bit-exact integer functions the RTL blocks are verified against
 * **GradLIF backward**: :func:`golden.grad_lif.grad_lif_backward_int` on ``error_bits`` error
   codes, ``delta_bits`` deltas;
 * **WGU**: :func:`golden.wgu.wgu_accumulate` semantics (``grad_bits`` words saturating after
-  every beat, beats in ``(t, b)`` order) and a clear-on-read :func:`golden.wgu.wgu_readout`.
+  every beat, beats in ``(t, b)`` order) and a clear-on-read :func:`golden.wgu.wgu_readout`;
+  a multi-bit first layer (no spikes to gate the adders) as an exact multiply-accumulate into a
+  word ``input_bits - 1`` bits wider, saturated once and read out shifted back.
 
 Scales between the float network and the codes (worked through in ``docs/integer-datapath.md``)
 -----------------------------------------------------------------------------------------------
@@ -28,7 +30,7 @@ enters the GradLIF unit as ``psum << F_l``, a wiring shift), so one membrane LSB
 
     threshold code      theta_l = round(threshold / m_l)
     surrogate width     g_l     = round(surrogate.width / m_l)
-    F_l                 = floor(log2(2**(membrane_bits - 1 - HEADROOM_BITS) * c_l / threshold))
+    F_l                 = max(0, floor(log2(2**(M - 1 - H) * c_l / threshold)))
 
 so that ``theta_l`` lies in ``(2**(M-2-H), 2**(M-1-H)]`` (M = membrane_bits, H =
 :data:`MEMBRANE_HEADROOM_BITS`): 10-11 bits of threshold resolution and a membrane range of at
