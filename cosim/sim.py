@@ -8,7 +8,7 @@ from pathlib import Path
 from amaranth.hdl import ClockDomain, Elaboratable, Module
 from amaranth.sim import Simulator
 
-__all__ = ["stream_put", "stream_get", "run_testbenches", "SimTimeout", "ResetHarness"]
+__all__ = ["stream_put", "stream_get", "run_testbenches", "run_simulation", "SimTimeout", "ResetHarness"]
 
 
 class ResetHarness(Elaboratable):
@@ -64,6 +64,16 @@ async def stream_get(ctx, stream, *, rng: random.Random | None = None, stall: fl
             return payload
 
 
+def run_simulation(sim: Simulator, vcd: str | Path | None = None) -> None:
+    """Run ``sim`` to its end, dumping every signal into ``vcd`` (its folder made) if given."""
+    if vcd is None:
+        sim.run()
+        return
+    Path(vcd).parent.mkdir(parents=True, exist_ok=True)
+    with sim.write_vcd(str(vcd)):
+        sim.run()
+
+
 def run_testbenches(dut, *testbenches, max_cycles: int, vcd: str | Path | None = None) -> None:
     """Simulate ``dut`` with a ``sync`` clock until every testbench returns.
 
@@ -87,9 +97,4 @@ def run_testbenches(dut, *testbenches, max_cycles: int, vcd: str | Path | None =
         raise SimTimeout(f"testbenches {pending} did not finish within {max_cycles} cycles")
     sim.add_testbench(watchdog, background=True)
 
-    if vcd is None:
-        sim.run()
-    else:
-        Path(vcd).parent.mkdir(parents=True, exist_ok=True)
-        with sim.write_vcd(str(vcd)):
-            sim.run()
+    run_simulation(sim, vcd)

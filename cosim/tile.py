@@ -38,7 +38,7 @@ from ..golden.tile import (RULES, TileLayerResult, TileParams, network_step, out
                            project_error)
 from ..rtl.common.layouts import XBAR_READ, XBAR_TREAD, XBAR_WRITE
 from ..rtl.tile import STATES, Tile
-from .sim import PERIOD, SimTimeout
+from .sim import PERIOD, SimTimeout, run_simulation
 
 __all__ = ["TileNetwork", "StepPlan", "LayerTrace", "run_network", "golden_network",
            "decode_request", "uci_har_batch", "network_params", "network_case",
@@ -451,12 +451,7 @@ def run_network(params: Sequence[TileParams], plan: StepPlan, oracles: Sequence,
         raise SimTimeout(f"tile step: {sorted(pending)} did not finish within {max_cycles} "
                          f"cycles")
     sim.add_testbench(watchdog, background=True)
-    if vcd is None:
-        sim.run()
-    else:
-        Path(vcd).parent.mkdir(parents=True, exist_ok=True)
-        with sim.write_vcd(str(vcd)):
-            sim.run()
+    run_simulation(sim, vcd)
     return traces
 
 

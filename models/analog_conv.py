@@ -397,7 +397,6 @@ class AnalogNetwork(DeployedNetwork):
         """WGU ``dW = -lr * sum over timesteps and positions of delta x input patch``."""
         dws = []
         width = self.chip.datapath
-        grad_bytes = width.grad_bits // 8
         for l, m in enumerate(self.layers):
             layer, h = self.architecture.layers[l], trace.inputs[l]
             T, B = h.shape[:2]
@@ -417,15 +416,9 @@ class AnalogNetwork(DeployedNetwork):
                 positions = 1
                 nonzero = int((s != 0).sum())
             dws.append(-lr * grad)
-            macs = m.n_out * nonzero
             in_bits = _word_bits(h, width.input_bits) if l == 0 or self._binary(l) is None \
                 else 1
-            self.counters.add(
-                m.name, "update", wgu_macs=macs,
-                buffer_read_bytes=T * B * positions * (vector_bytes(m.n_out, width.delta_bits)
-                                                       + vector_bytes(m.n_in, in_bits))
-                + (macs + m.n_out * m.n_in) * grad_bytes,
-                buffer_write_bytes=macs * grad_bytes)
+            self.count_wgu(m, vectors=T * B * positions, nonzero=nonzero, in_bits=in_bits)
         writes = [m.update(dw) for m, dw in zip(self.layers, dws)]
         shaped = [dw.reshape(layer.out_channels, layer.in_channels, layer.kernel_size,
                              layer.kernel_size) if isinstance(layer, ConvLayer) else dw

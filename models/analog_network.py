@@ -154,6 +154,21 @@ class DeployedNetwork:
             raise ValueError(f"lr must be a non-negative number, not {lr!r}")
 
 
+    def count_wgu(self, m: AnalogMatrix, *, vectors: int, nonzero: int, in_bits: int) -> None:
+        """Count one layer's WGU work of a batch step: a MAC per output and non-zero input
+        (``nonzero`` inputs over the step), ``vectors`` delta and input vectors read (inputs of
+        ``in_bits`` each), every touched gradient word read and written, the array read out."""
+        width = self.chip.datapath
+        grad_bytes = width.grad_bits // 8
+        macs = m.n_out * nonzero
+        self.counters.add(
+            m.name, "update", wgu_macs=macs,
+            buffer_read_bytes=vectors * (vector_bytes(m.n_out, width.delta_bits)
+                                         + vector_bytes(m.n_in, in_bits))
+            + (macs + m.n_out * m.n_in) * grad_bytes,
+            buffer_write_bytes=macs * grad_bytes)
+
+
 class AnalogSNN(DeployedNetwork):
     """A :class:`SpikingMLP` whose layers are :class:`AnalogMatrix` instances on one chip.
 
@@ -297,20 +312,12 @@ class AnalogSNN(DeployedNetwork):
         """WGU ``dW_l = -lr * sum_t delta^T s_in`` for every layer, then the device updates."""
         dws = []
         width = self.chip.datapath
-        grad_bytes = width.grad_bits // 8
         for l, m in enumerate(self.layers):
             d, s = deltas[l], trace.inputs[l]
-            T, B = d.shape[:2]
-            grad = wgu_product(d, s)
-            dws.append(-lr * grad)
-            macs = m.n_out * int(torch.count_nonzero(s))
-            in_bits = _word_bits(s, width.input_bits) if l == 0 else 1
-            self.counters.add(
-                m.name, "update", wgu_macs=macs,
-                buffer_read_bytes=T * B * (vector_bytes(m.n_out, width.delta_bits)
-                                           + vector_bytes(m.n_in, in_bits))
-                + (macs + m.n_out * m.n_in) * grad_bytes,
-                buffer_write_bytes=macs * grad_bytes)
+            dws.append(-lr * wgu_product(d, s))
+            self.count_wgu(m, vectors=d.shape[0] * d.shape[1],
+                           nonzero=int(torch.count_nonzero(s)),
+                           in_bits=_word_bits(s, width.input_bits) if l == 0 else 1)
         writes = [m.update(dw) for m, dw in zip(self.layers, dws)]
         return dws, writes
 

@@ -453,12 +453,10 @@ class IntegerDatapath:
         """WGU accumulation of every layer over the batch step, clear-on-read, then the
         requested change ``-lr * d_l * G`` goes to the write controller."""
         width = snn.chip.datapath
-        grad_bytes = width.grad_bits // 8
         dws, writes = [], []
         for l, m in enumerate(snn.layers):
             d, lsb = deltas[l]
             s = trace.inputs[l]
-            T, B = d.shape[:2]
             binary = bool(l) or is_binary(s)
             zeros = torch.zeros(m.shape, dtype=torch.int64)
             if binary:
@@ -487,14 +485,8 @@ class IntegerDatapath:
             self.stats.wgu_overflow += int(ovf.sum())
             self.stats.wgu_words += G.numel()
             dws.append(dw)
-            macs = m.n_out * int(torch.count_nonzero(s))
-            in_bits = 1 if binary else (width.input_bits or 16)
-            snn.counters.add(
-                m.name, "update", wgu_macs=macs,
-                buffer_read_bytes=T * B * (vector_bytes(m.n_out, width.delta_bits)
-                                           + vector_bytes(m.n_in, in_bits))
-                + (macs + m.n_out * m.n_in) * grad_bytes,
-                buffer_write_bytes=macs * grad_bytes)
+            snn.count_wgu(m, vectors=d.shape[0] * d.shape[1], nonzero=int(torch.count_nonzero(s)),
+                          in_bits=1 if binary else (width.input_bits or 16))
         writes = [m.update(dw) for m, dw in zip(snn.layers, dws)]
         return dws, writes
 

@@ -16,13 +16,14 @@ value the RTL produced.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 __all__ = ["COVER_POINTS", "TILE_STATES", "TILE_TRANSITIONS", "OUT_ENV", "COVERAGE_FILE",
-           "STATS_FILE", "cover_points", "backpressure_monitor", "record", "export",
+           "STATS_FILE", "cover_points", "backpressure_monitor", "monitored", "record", "export",
            "count_values", "count_extremes", "seed_offsets", "enabled"]
 
 #: Environment variable naming the folder a run writes its coverage and statistics into.
@@ -179,6 +180,23 @@ async def backpressure_monitor(dut, streams: Iterable[str],
         for name, valid, ready in ports:
             if valid.value and not ready.value:
                 sample(name)
+
+
+@contextlib.contextmanager
+def monitored(dut, streams: Iterable[str], sample: Callable[[str, int], None]):
+    """Run :func:`backpressure_monitor` on ``streams`` (none: no monitor) for the body of a
+    test; at its end (also a failing one) stop the monitor and :func:`export` the cumulative
+    coverage."""
+    import cocotb
+
+    streams = tuple(streams)
+    monitor = cocotb.start_soon(backpressure_monitor(dut, streams, sample)) if streams else None
+    try:
+        yield
+    finally:
+        if monitor is not None:
+            monitor.cancel()
+        export()
 
 
 def count_values(values: Iterable, *targets: int) -> list[int]:

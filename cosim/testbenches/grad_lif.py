@@ -24,8 +24,8 @@ from dfasim.golden.stimulus import default_seed
 from dfasim.rtl.common.layouts import (GradLIFDeltaLayout, GradLIFErrLayout, GradLIFInputLayout,
                                        GradLIFOutputLayout)
 
-from .coverage import (backpressure_monitor, count_extremes, count_values, cover_points, export,
-                       record, seed_offsets)
+from .coverage import (count_extremes, count_values, cover_points, monitored, record,
+                       seed_offsets)
 from .phases import reset_mid_stream
 
 __all__ = []
@@ -181,21 +181,17 @@ async def test_random_vectors(dut, seed_offset):
     lanes, max_timesteps, steps, samples = (cfg[k] for k in ("lanes", "max_timesteps", "steps",
                                                              "samples"))
     cov = cover_points("grad_lif")
-    monitor = cocotb.start_soon(backpressure_monitor(dut, STREAMS, cov["backpressure"]))
 
     async def run(vec, rng):
         cycles = await run_chunk(dut, vec, lanes=lanes, max_timesteps=max_timesteps,
                                  gap=cfg["gap"], stall=cfg["stall"], rng=rng)
         sample_chunk(cov, vec)
         return cycles
-    try:
+    with monitored(dut, STREAMS, cov["backpressure"]):
         seed, cycles = await random_chunks(
             dut, seed_offset, samples, CHUNK_SAMPLES, reset,
             lambda n, s: grad_lif_vectors(p, lanes=lanes, samples=n, steps=steps, seed=s), run)
         record("test_random_vectors", vectors=samples * steps, cycles=cycles)
-    finally:
-        monitor.cancel()
-        export()
     dut._log.info("seed %d: %d samples x %d steps x %d lanes (%d forward + %d backward beats) "
                   "in %d cycles", seed, samples, steps, lanes, samples * steps, samples * steps,
                   cycles)
@@ -210,12 +206,11 @@ async def test_directed_corners(dut):
     seed = default_seed()
     rng = random.Random(sub_seed(seed, 300))
     cov = cover_points("grad_lif")
-    monitor = cocotb.start_soon(backpressure_monitor(dut, STREAMS, cov["backpressure"]))
 
     def run(vec):
         return run_chunk(dut, vec, lanes=lanes, max_timesteps=max_timesteps, gap=cfg["gap"],
                          stall=cfg["stall"], rng=rng)
-    try:
+    with monitored(dut, STREAMS, cov["backpressure"]):
         await reset(dut)
         cut = grad_lif_vectors(p, lanes=lanes, samples=4, steps=steps, seed=sub_seed(seed, 301))
         if await reset_mid_stream(dut, run(cut), cycles=24,
@@ -231,6 +226,3 @@ async def test_directed_corners(dut):
             sample_chunk(cov, vec)
             vectors += vec.samples * vec.steps
         record("test_directed_corners", vectors=vectors, cycles=cycles)
-    finally:
-        monitor.cancel()
-        export()

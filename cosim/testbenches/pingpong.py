@@ -21,8 +21,7 @@ from dfasim.cosim.vectors import chunks, fast_packer, pingpong_vectors, sub_seed
 from dfasim.golden.stimulus import default_seed
 from dfasim.rtl.common.layouts import PingPongWordLayout
 
-from .coverage import (backpressure_monitor, count_values, cover_points, export, record,
-                       seed_offsets)
+from .coverage import count_values, cover_points, monitored, record, seed_offsets
 from .phases import reset_mid_stream
 
 __all__ = []
@@ -123,8 +122,7 @@ async def test_random_frames(dut, seed_offset):
     rng = random.Random(sub_seed(seed, 200))
     cov = cover_points("pingpong")
     swaps = _Swaps(cov)
-    monitor = cocotb.start_soon(backpressure_monitor(dut, ("i", "o"), swaps.stalled))
-    try:
+    with monitored(dut, ("i", "o"), swaps.stalled):
         await reset(dut)
         words, cycles, done = cfg["words"], 0, 0
         hdl = {k: cfg[k] for k in ("depth", "width", "signed")}
@@ -137,9 +135,6 @@ async def test_random_frames(dut, seed_offset):
             sample_chunk(cov, vec)
             done += len(vec.data)
         record("test_random_frames", vectors=done, cycles=cycles)
-    finally:
-        monitor.cancel()
-        export()
     dut._log.info("seed %d: %d words in %d cycles", seed, done, cycles)
 
 
@@ -152,8 +147,7 @@ async def test_directed_corners(dut):
     rng = random.Random(sub_seed(seed, 300))
     cov = cover_points("pingpong")
     swaps = _Swaps(cov)
-    monitor = cocotb.start_soon(backpressure_monitor(dut, ("i", "o"), swaps.stalled))
-    try:
+    with monitored(dut, ("i", "o"), swaps.stalled):
         await reset(dut)
         cut = pingpong_vectors(words=64, seed=sub_seed(seed, 301), **hdl)
         if await reset_mid_stream(dut, run_chunk(dut, cut, gap=cfg["gap"], stall=cfg["stall"],
@@ -175,6 +169,3 @@ async def test_directed_corners(dut):
             sample_chunk(cov, vec)
             vectors += len(vec.data)
         record("test_directed_corners", vectors=vectors, cycles=cycles)
-    finally:
-        monitor.cancel()
-        export()

@@ -19,8 +19,7 @@ from dfasim.cosim.vectors import psum_vectors, sub_seed
 from dfasim.golden.stimulus import default_seed
 from dfasim.rtl.common.layouts import PsumInputLayout, PsumOutputLayout
 
-from .coverage import (backpressure_monitor, count_extremes, cover_points, export, record,
-                       seed_offsets)
+from .coverage import count_extremes, cover_points, monitored, record, seed_offsets
 from .phases import reset_mid_stream
 
 __all__ = []
@@ -67,7 +66,6 @@ async def test_random_vectors(dut, seed_offset):
     """Stream seeded random groups through the accumulator under random back-pressure."""
     cfg = CONFIG
     cov = cover_points("psum")
-    monitor = cocotb.start_soon(backpressure_monitor(dut, ("i", "o"), cov["backpressure"]))
 
     async def run(vec, rng):
         cycles = await run_chunk(dut, vec, gap=cfg["gap"], stall=cfg["stall"], rng=rng)
@@ -81,13 +79,10 @@ async def test_random_vectors(dut, seed_offset):
             # A wrong golden word on purpose: shows that the regression reports a mismatch.
             vec.sums[bad][0] ^= 1
         return vec
-    try:
+    with monitored(dut, ("i", "o"), cov["backpressure"]):
         seed, cycles = await random_chunks(dut, seed_offset, cfg["beats"], CHUNK_BEATS, reset,
                                            make, run)
         record("test_random_vectors", vectors=cfg["beats"], cycles=cycles)
-    finally:
-        monitor.cancel()
-        export()
     dut._log.info("seed %d: %d beats x %d lanes in %d cycles", seed, cfg["beats"], cfg["lanes"],
                   cycles)
 
@@ -100,8 +95,7 @@ async def test_directed_corners(dut):
     seed = default_seed()
     rng = random.Random(sub_seed(seed, 300))
     cov = cover_points("psum")
-    monitor = cocotb.start_soon(backpressure_monitor(dut, ("i", "o"), cov["backpressure"]))
-    try:
+    with monitored(dut, ("i", "o"), cov["backpressure"]):
         await reset(dut)
         cut = psum_vectors(beats=64, seed=sub_seed(seed, 301), **hdl)
         if await reset_mid_stream(dut, run_chunk(dut, cut, gap=cfg["gap"], stall=cfg["stall"],
@@ -119,6 +113,3 @@ async def test_directed_corners(dut):
             sample_chunk(cov, vec)
             vectors += vec.beats
         record("test_directed_corners", vectors=vectors, cycles=cycles)
-    finally:
-        monitor.cancel()
-        export()

@@ -21,8 +21,8 @@ from dfasim.golden.stimulus import default_seed
 from dfasim.rtl.common.layouts import (ShiftAddDiffInputLayout, ShiftAddInputLayout,
                                        ShiftAddOutputLayout)
 
-from .coverage import (backpressure_monitor, count_extremes, count_values, cover_points, export,
-                       record, seed_offsets)
+from .coverage import (count_extremes, count_values, cover_points, monitored, record,
+                       seed_offsets)
 from .phases import reset_mid_stream
 
 __all__ = []
@@ -74,20 +74,16 @@ async def test_random_vectors(dut, seed_offset):
     hdl = {k: cfg[k] for k in ("lanes", "slices", "slice_bits", "code_width", "acc_width",
                                "adc_bits")}
     cov = cover_points("shift_add")
-    monitor = cocotb.start_soon(backpressure_monitor(dut, ("i", "o"), cov["backpressure"]))
 
     async def run(vec, rng):
         cycles = await run_chunk(dut, vec, gap=cfg["gap"], stall=cfg["stall"], rng=rng)
         sample_chunk(cov, vec)
         return cycles
-    try:
+    with monitored(dut, ("i", "o"), cov["backpressure"]):
         seed, cycles = await random_chunks(
             dut, seed_offset, cfg["beats"], CHUNK_BEATS, reset,
             lambda n, s: shift_add_vectors(beats=n, seed=s, **hdl), run)
         record("test_random_vectors", vectors=cfg["beats"], cycles=cycles)
-    finally:
-        monitor.cancel()
-        export()
     dut._log.info("seed %d: %d beats x %d lanes in %d cycles", seed, cfg["beats"], cfg["lanes"],
                   cycles)
 
@@ -101,8 +97,7 @@ async def test_directed_corners(dut):
     seed = default_seed()
     rng = random.Random(sub_seed(seed, 300))
     cov = cover_points("shift_add")
-    monitor = cocotb.start_soon(backpressure_monitor(dut, ("i", "o"), cov["backpressure"]))
-    try:
+    with monitored(dut, ("i", "o"), cov["backpressure"]):
         await reset(dut)
         cut = shift_add_vectors(beats=64, seed=sub_seed(seed, 301), **hdl)
         if await reset_mid_stream(dut, run_chunk(dut, cut, gap=cfg["gap"], stall=cfg["stall"],
@@ -119,6 +114,3 @@ async def test_directed_corners(dut):
             sample_chunk(cov, vec)
             vectors += vec.beats
         record("test_directed_corners", vectors=vectors, cycles=cycles)
-    finally:
-        monitor.cancel()
-        export()

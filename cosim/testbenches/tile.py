@@ -26,7 +26,7 @@ import cocotb
 import torch
 
 from ..tile_cocotb import INPUTS, drive_tile
-from .coverage import (TILE_TRANSITIONS, backpressure_monitor, cover_points, export, record)
+from .coverage import TILE_TRANSITIONS, cover_points, monitored, record
 
 __all__: list[str] = []
 
@@ -88,12 +88,12 @@ class StateMonitor:
                         f"the FSM")
             self.previous = state
 
-    def start(self):
+    def __enter__(self) -> "StateMonitor":
         self.task = cocotb.start_soon(self.run())
+        return self
 
-    def stop(self):
-        if self.task is not None:
-            self.task.cancel()
+    def __exit__(self, *exc) -> None:
+        self.task.cancel()
 
 
 async def _start(dut) -> None:
@@ -144,11 +144,8 @@ async def test_random_steps(dut):
     rng = random.Random(seed + 101)
     rtl_xbar, gold_xbar = _oracles(p, seed)
     await _start(dut)
-    monitor = StateMonitor(dut, cov)
-    monitor.start()
-    pressure = cocotb.start_soon(backpressure_monitor(dut, STREAMS, cov["backpressure"]))
     cycles = 0
-    try:
+    with monitored(dut, STREAMS, cov["backpressure"]), StateMonitor(dut, cov):
         for step in range(steps):
             propagate = step % 2 == 1
             spikes, errors = _stimulus(p, gen, batch)
@@ -161,10 +158,6 @@ async def test_random_steps(dut):
             cov["rule"]("bp" if propagate else "dfa")
             cycles += got["cycles"]
         record("test_random_steps", vectors=steps * batch * p.timesteps, cycles=cycles)
-    finally:
-        monitor.stop()
-        pressure.cancel()
-        export()
 
 
 @cocotb.test()
@@ -180,10 +173,9 @@ async def test_reset_mid_step(dut):
     gen = torch.Generator().manual_seed(seed + 7)
     rng = random.Random(seed + 202)
     await _start(dut)
-    monitor = StateMonitor(dut, cov)
-    monitor.start()
     cycles = vectors = 0
-    try:
+    # No back-pressure sampling here (the random test does it); coverage exported at the end.
+    with monitored(dut, (), cov["backpressure"]), StateMonitor(dut, cov) as monitor:
         for n, (phase, state) in enumerate((("forward", "FWD_REQ"), ("backward", "BWD_WGU"))):
             propagate = phase == "backward"
             spikes, errors = _stimulus(p, gen, batch)
@@ -214,6 +206,3 @@ async def test_reset_mid_step(dut):
             cycles += got["cycles"]
             vectors += batch * p.timesteps
         record("test_reset_mid_step", vectors=vectors, cycles=cycles)
-    finally:
-        monitor.stop()
-        export()

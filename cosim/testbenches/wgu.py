@@ -21,8 +21,8 @@ from dfasim.cosim.vectors import fast_packer, sub_seed, wgu_vectors
 from dfasim.golden.stimulus import default_seed
 from dfasim.rtl.common.layouts import WGUCommandLayout, WGUReadoutLayout, WGUUpdateLayout
 
-from .coverage import (backpressure_monitor, count_extremes, count_values, cover_points, export,
-                       record, seed_offsets)
+from .coverage import (count_extremes, count_values, cover_points, monitored, record,
+                       seed_offsets)
 from .phases import reset_mid_stream
 
 __all__ = []
@@ -126,20 +126,16 @@ async def test_random_vectors(dut, seed_offset):
     hdl = {k: cfg[k] for k in ("rows", "cols", "grad_width", "delta_width", "shift",
                                "out_width", "rounding")}
     cov = cover_points("wgu")
-    monitor = cocotb.start_soon(backpressure_monitor(dut, STREAMS, cov["backpressure"]))
 
     async def run(vec, rng):
         cycles = await run_chunk(dut, vec, gap=cfg["gap"], stall=cfg["stall"], rng=rng)
         sample_chunk(cov, vec)
         return cycles
-    try:
+    with monitored(dut, STREAMS, cov["backpressure"]):
         seed, cycles = await random_chunks(
             dut, seed_offset, cfg["pairs"], CHUNK_PAIRS, reset,
             lambda n, s: wgu_vectors(pairs=n, seed=s, **hdl), run)
         record("test_random_vectors", vectors=cfg["pairs"] * cfg["rows"], cycles=cycles)
-    finally:
-        monitor.cancel()
-        export()
     dut._log.info("seed %d: %d pairs x %d rows in %d cycles", seed, cfg["pairs"], cfg["rows"],
                   cycles)
 
@@ -153,8 +149,7 @@ async def test_directed_corners(dut):
     seed = default_seed()
     rng = random.Random(sub_seed(seed, 300))
     cov = cover_points("wgu")
-    monitor = cocotb.start_soon(backpressure_monitor(dut, STREAMS, cov["backpressure"]))
-    try:
+    with monitored(dut, STREAMS, cov["backpressure"]):
         await reset(dut)
         cut = wgu_vectors(pairs=16, seed=sub_seed(seed, 301), **hdl)
         if await reset_mid_stream(dut, run_chunk(dut, cut, gap=cfg["gap"], stall=cfg["stall"],
@@ -176,6 +171,3 @@ async def test_directed_corners(dut):
             sample_chunk(cov, vec)
             vectors += len(vec.row)
         record("test_directed_corners", vectors=vectors, cycles=cycles)
-    finally:
-        monitor.cancel()
-        export()
