@@ -105,7 +105,15 @@ def _adapt_architecture(d: dict, where: str):
         raise DfasimError(f"{where}: bad architecture ({exc})") from None
 
 
-def _adapt_workload(d: dict, where: str, priced_chip: ChipConfig | None = None) -> Workload:
+def _adapt_workload(d: dict, where: str, priced_chip: ChipConfig | None = None, *,
+                    only: str | None = None) -> Workload:
+    """The workload of an ``adapt.json`` from its per-epoch activity counts.
+
+    Both rules need counts; with ``only`` (a run that adapted with one rule) the other rule
+    gets that run's forward pass and update alone — the activity both rules share, from which
+    the roll-up derives samples and spike rate — so the workload maps, and only ``only``'s
+    scheme is meant to be read.
+    """
     layers, timesteps, batch_size, dataset = adapt_fields(d, where)
     architecture = _adapt_architecture(d, where)
     runs: dict[str, list[ActivityCounters]] = {"bp": [], "dfa": []}
@@ -117,6 +125,12 @@ def _adapt_workload(d: dict, where: str, priced_chip: ChipConfig | None = None) 
                     runs[rule].append(ActivityCounters.from_dict(counts))
                 except (ValueError, TypeError, AttributeError) as exc:
                     raise DfasimError(f"{where}: bad epoch_counts ({exc})") from None
+    if only is not None and runs[only]:
+        other = "dfa" if only == "bp" else "bp"
+        shared = ActivityCounters()
+        shared.cells = {(layer, phase): c for (layer, phase), c in runs[only][0].cells.items()
+                        if phase in ("forward", "update") and layer.startswith("L")}
+        runs[other] = [shared]
     missing = [r for r, v in runs.items() if not v]
     if missing:
         raise DfasimError(f"{where} has no per-epoch activity counts for "

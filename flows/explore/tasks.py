@@ -83,28 +83,14 @@ def _price(res: dict[str, Any], chip, rule: str, cost_model: str, dataflow: str
     """Energy and latency of one adaptation epoch of ``rule`` from the activity the run
     recorded, and the chip's area for that rule's mapping.
 
-    The roll-up prices both schemes of a workload but the run adapted with one rule: the other
-    scheme is given the run's forward pass and update only (the activity both rules share, from
-    which the roll-up derives samples and spike rate), so it maps, and only the run's own
+    The run adapted with one rule: the workload gives the other scheme the shared forward pass
+    and update only (``flows.cost._adapt_workload(..., only=rule)``), and only the run's own
     scheme is read.
     """
-    from ...golden.architecture import Architecture
-    from ...models.activity import ActivityCounters
     from ...models.cost.report import cost_report as roll_up
-    from ...models.cost.workload import activity_workload
-    from ..datasets.registry import KIND
+    from ..cost import _adapt_workload
 
-    counts = ActivityCounters.from_dict(res["chips"][0]["adapt"][rule]["epoch_counts"])
-    shared = ActivityCounters()
-    shared.cells = {(layer, phase): c for (layer, phase), c in counts.cells.items()
-                    if phase in ("forward", "update") and layer.startswith("L")}
-    other = "dfa" if rule == "bp" else "bp"
-    arch = (Architecture.from_dict(res["architecture"]) if res.get("architecture") is not None
-            else None)
-    sequence = KIND.get(res["dataset"], "sequence") == "sequence"
-    workload = activity_workload({rule: counts, other: shared}, res["layers"],
-                                 res["timesteps"], res["batch_size"], sequence=sequence,
-                                 architecture=arch, chip=chip)
+    workload = _adapt_workload(res, f"{res['dataset']} ({rule})", chip, only=rule)
     report = roll_up(workload, chip, name=res["dataset"])
     scheme = report["schemes"][rule]
     out = {"energy_pj": float(scheme["energy_pj"]["total"]),
