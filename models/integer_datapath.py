@@ -55,13 +55,13 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..golden.fixed import int_range
-from ..golden.grad_lif import grad_lif_backward_int, lif_forward_int_seq
+from ..golden.fixed import check_range, int_range
+from ..golden.grad_lif import grad_lif_backward_int
 from ..golden.loss import output_error
 from ..golden.network import Trace, encode
-from ..golden.params import GradLIFParams
-from ..golden.psum import differential_codes, psum_accumulate, shift_add
-from ..golden.wgu import wgu_accumulate, wgu_readout
+from ..golden.params import GradLIFParams, shift_add_sum_width
+from ..golden.psum import differential_codes
+from ..golden.wgu import wgu_readout
 from .activity import vector_bytes
 from .analog_network import AnalogSNN, StepResult
 from .crossbar import AnalogMatrix
@@ -69,7 +69,7 @@ from .crossbar.encoding import LOOKUP_MAX_ROWS, all_patterns, bit_planes, is_bin
 
 __all__ = ["DATAPATHS", "MEMBRANE_HEADROOM_BITS", "LayerFormat", "IntegerTrace",
            "IntegerStats", "IntegerDatapath", "error_codes", "integer_network",
-           "layer_format", "wgu_accumulate_fast"]
+           "layer_format", "lif_forward_seq_fast", "saturating_sum", "wgu_accumulate_fast"]
 
 #: Digital datapaths of the adaptation loop: ``"float"`` (the float reference) or
 #: ``"integer"`` (this module, the arithmetic of the RTL blocks).
@@ -214,7 +214,7 @@ def error_codes(err: torch.Tensor, width: int) -> tuple[torch.Tensor, int]:
     if not math.isfinite(amax):
         raise ValueError("error holds NaN or infinity")
     if amax == 0.0:
-        return torch.zeros(e.shape, dtype=torch.int64), 0
+        return torch.zeros(e.shape, dtype=torch.int64, device=e.device), 0
     exp = math.ceil(math.log2(amax / qmax))
     if round(math.ldexp(amax, -exp)) > qmax:  # log2 rounding at an exact power of two
         exp += 1
@@ -222,19 +222,77 @@ def error_codes(err: torch.Tensor, width: int) -> tuple[torch.Tensor, int]:
     return codes, exp
 
 
+def saturating_sum(start: torch.Tensor, additions: torch.Tensor, low: int, high: int
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Add the rows of ``additions`` to ``start`` one at a time, clamping after every add.
+
+    Every column is one word: ``value = clamp(value + additions[k], low, high)`` for
+    ``k = 0, 1, ...`` in order, returned with a flag that is true where some add clamped. This
+    is the sequential loop of :func:`golden.wgu.wgu_accumulate` computed in ``log2(beats)``
+    vectorised steps instead of one step per beat, exactly (integers throughout):
+
+    * One add-and-clamp is the map ``v -> min(max(v + a, l), h)``. Two of them in a row,
+      ``(a1, l1, h1)`` then ``(a2, l2, h2)``, are again such a map, with
+      ``a = a1 + a2``, ``l = clamp(l1 + a2, l2, h2)``, ``h = clamp(h1 + a2, l2, h2)`` (a clamp
+      of a clamp is a clamp to the clamped bounds), so neighbouring beats are composed pairwise
+      until one map per word is left and applied to ``start``.
+    * Until the first clamp the running value is ``start`` plus the prefix sum, so a word
+      clamps at least once exactly when some prefix sum leaves ``[low, high]``.
+
+    Parameters
+    ----------
+    start : Tensor, int64, shape ``(words,)``
+        Values before the first add, inside ``[low, high]``.
+    additions : Tensor, int64, shape ``(beats, words)``
+    low, high : int
+        Saturation bounds.
+
+    Returns
+    -------
+    value : Tensor, int64, shape ``(words,)``
+    clamped : Tensor, bool, shape ``(words,)``
+    """
+    prefix = start + additions.cumsum(0)
+    clamped = ((prefix < low) | (prefix > high)).any(0)
+    shift = additions
+    lower = torch.full_like(additions, low)
+    upper = torch.full_like(additions, high)
+    while shift.shape[0] > 1:
+        if shift.shape[0] % 2:
+            # An odd beat out is composed with the identity map (no add, bounds that never bind:
+            # |value| stays below 2**62 because every word and addition is under 2**62 / beats).
+            shift = torch.cat([shift, torch.zeros_like(shift[:1])])
+            lower = torch.cat([lower, torch.full_like(lower[:1], -(2 ** 62))])
+            upper = torch.cat([upper, torch.full_like(upper[:1], 2 ** 62)])
+        add_2 = shift[1::2]
+        low_2, high_2 = lower[1::2], upper[1::2]
+        lower = torch.minimum(torch.maximum(lower[0::2] + add_2, low_2), high_2)
+        upper = torch.minimum(torch.maximum(upper[0::2] + add_2, low_2), high_2)
+        shift = shift[0::2] + add_2
+    value = torch.minimum(torch.maximum(start + shift[0], lower[0]), upper[0])
+    return value, clamped
+
+
+# Most words of a saturating-scan chunk (beats x words int64 maps, about three times over) so that
+# one chunk stays near 100 MB.
+_SCAN_CHUNK_ELEMENTS = 4_000_000
+
+
 def wgu_accumulate_fast(G: torch.Tensor, delta: torch.Tensor, spikes: torch.Tensor, *,
                         grad_width: int, delta_width: int
                         ) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`golden.wgu.wgu_accumulate`, bit for bit, without a beat loop where it can.
+    """:func:`golden.wgu.wgu_accumulate`, bit for bit, without its beat loop.
 
     Word ``(i, j)`` only ever adds ``delta[:, :, i]`` where ``spikes[:, :, j]`` is set, so its
     running value lies between ``G - N`` and ``G + P`` with ``P`` (``N``) the sum of its positive
     (negative) additions. Where both bounds fit ``grad_width`` bits no addition clamps and the
     result is the exact sum ``G + delta^T s`` (one float64 product: every partial sum is an
-    integer below ``2**53``, so it is exact); the rows and columns of the words that might
-    clamp go through :func:`golden.wgu.wgu_accumulate` itself, on the beats where they add
-    anything (a beat that adds zero leaves a saturating word unchanged).
+    integer below ``2**53``, so it is exact); the words that might clamp are run through
+    :func:`saturating_sum` on the beats where their row and column add anything (a beat that
+    adds zero leaves a saturating word unchanged).
     """
+    check_range(G, grad_width, name="G")
+    check_range(delta, delta_width, name="delta")
     n_out, n_in = G.shape
     d = delta.reshape(-1, n_out)
     s = spikes.reshape(-1, n_in)
@@ -245,18 +303,53 @@ def wgu_accumulate_fast(G: torch.Tensor, delta: torch.Tensor, spikes: torch.Tens
     g0 = G.double()
     risky = ((g0 + pos) > hi) | ((g0 + neg) < lo)
     out = (g0 + pos + neg).to(torch.int64)
-    overflow = torch.zeros(G.shape, dtype=torch.bool)
+    overflow = torch.zeros(G.shape, dtype=torch.bool, device=G.device)
     if bool(risky.any()):
-        rows = risky.any(1).nonzero().flatten()
-        cols = risky.any(0).nonzero().flatten()
-        d_sub, s_sub = d[:, rows], s[:, cols]
-        beats = (d_sub != 0).any(1) & (s_sub != 0).any(1)
-        sub, ovf = wgu_accumulate(G[rows][:, cols], d_sub[beats].unsqueeze(1),
-                                  s_sub[beats].unsqueeze(1), grad_width=grad_width,
-                                  delta_width=delta_width)
-        out[rows[:, None], cols[None, :]] = sub
-        overflow[rows[:, None], cols[None, :]] = ovf
+        rows, cols = risky.nonzero(as_tuple=True)
+        beats = ((d[:, rows.unique()] != 0).any(1) & (s[:, cols.unique()] != 0).any(1))
+        d_sub, s_sub = d[beats], s[beats]
+        chunk = max(1, _SCAN_CHUNK_ELEMENTS // max(1, d_sub.shape[0]))
+        for first in range(0, rows.numel(), chunk):
+            word_rows, word_cols = rows[first:first + chunk], cols[first:first + chunk]
+            additions = d_sub[:, word_rows] * s_sub[:, word_cols]
+            value, clamped = saturating_sum(G[word_rows, word_cols], additions, lo, hi)
+            out[word_rows, word_cols] = value
+            overflow[word_rows, word_cols] = clamped
     return out, overflow
+
+
+def lif_forward_seq_fast(currents: torch.Tensor, p: GradLIFParams
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`golden.grad_lif.lif_forward_int_seq` from a zero membrane, bit for bit, with its
+    range checks done once for the whole sequence instead of once per timestep.
+
+    Per timestep: leak ``v - (v >> leak_shift)``, integrate, saturate to ``mem_width``, fire on
+    ``u > threshold``, reset (hard, soft or none), exactly as :func:`golden.grad_lif.
+    lif_forward_int`; the membrane fits ``mem_width`` bits at every step by construction, so
+    only the currents are checked. Returns ``(spikes, membranes)``, int64 ``(T, ..., N)``.
+    """
+    check_range(currents, p.current_width, name="currents")
+    lo, hi = int_range(p.mem_width)
+    spikes = torch.empty_like(currents)
+    membranes = torch.empty_like(currents)
+    v = torch.zeros_like(currents[0])
+    for t in range(currents.shape[0]):
+        u = membranes[t]
+        if p.leak_shift:
+            torch.sub(v, v >> p.leak_shift, out=u)
+            u += currents[t]
+        else:
+            torch.add(v, currents[t], out=u)
+        u.clamp_(lo, hi)
+        fire = u > p.threshold
+        spikes[t] = fire
+        if p.reset == "hard":
+            v = u.masked_fill(fire, 0)
+        elif p.reset == "soft":
+            v = u - fire * p.threshold
+        else:
+            v = u
+    return spikes, membranes
 
 
 class IntegerDatapath:
@@ -333,22 +426,38 @@ class IntegerDatapath:
         adc_bits = snn.chip.crossbar.adc_bits
         n = m.n_in
         if m.row_tiles == 1 and n <= LOOKUP_MAX_ROWS and not m.read_sigma_us:
-            table = m.adc_codes(all_patterns(n, m.dtype))                # (1, 2**n, out)
+            table = m.adc_codes(all_patterns(n, m.dtype, m.device))      # (1, 2**n, out)
             sig = differential_codes(table.pos, table.neg, adc_bits=adc_bits)
-            idx = (drives @ (2.0 ** torch.arange(n, dtype=drives.dtype))).long()
+            idx = (drives @ (2.0 ** torch.arange(n, dtype=drives.dtype, device=drives.device))
+                   ).long()
             return sig[:, idx], table.scale
         codes = m.adc_codes(drives)                                    # (R, ..., out)
         return differential_codes(codes.pos, codes.neg, adc_bits=adc_bits), codes.scale
 
     def _accumulate(self, snn, slices: torch.Tensor, code_width: int) -> torch.Tensor:
         """Shift-adder over slices ``(K, R, ..., out)`` (slice ``k`` weighs ``2**k``), then the
-        row-tile accumulator, both ``psum_bits`` wide: ``(..., out)``."""
+        row-tile accumulator, both ``psum_bits`` wide: ``(..., out)``.
+
+        :func:`golden.psum.shift_add` then :func:`golden.psum.psum_accumulate`, bit for bit,
+        with the input checks done once: the slices are combined exactly and saturated once,
+        the row tiles added in order with a clamp after every add (sticky overflow).
+        """
         psum_bits = snn.chip.datapath.psum_bits
-        tiles, ovf = shift_add(slices, slice_bits=1, code_width=code_width,
-                               acc_width=psum_bits)
-        psum, ovf2 = psum_accumulate(tiles, acc_width=psum_bits)
-        self.stats.psum_overflow += int((ovf.any(0) | ovf2).sum())
-        return psum
+        check_range(slices, code_width, name="slice codes")
+        shift_add_sum_width(slices=slices.shape[0], slice_bits=1, code_width=code_width)
+        lo, hi = int_range(psum_bits)
+        total = slices[0].clone()
+        for k in range(1, slices.shape[0]):
+            total += slices[k] << k
+        tiles = total.clamp(lo, hi)
+        overflow = (tiles != total).any(0)
+        acc = tiles[0]
+        for r in range(1, tiles.shape[0]):
+            summed = acc + tiles[r]
+            acc = summed.clamp(lo, hi)
+            overflow |= acc != summed
+        self.stats.psum_overflow += int(overflow.sum())
+        return acc
 
     def _psum_spikes(self, snn, m: AnalogMatrix, s: torch.Tensor) -> tuple[torch.Tensor, float]:
         """Partial sums ``(..., out)`` of binary inputs from the ADC codes, and ``c``."""
@@ -367,12 +476,48 @@ class IntegerDatapath:
         mag = torch.clamp(torch.round(xd.abs() / self.input_scale), 0, qmax).to(torch.int64)
         sign = torch.sign(xd)
         self.last.input_codes = mag * sign.to(torch.int64)
+        if m.row_tiles == 1 and m.n_in <= LOOKUP_MAX_ROWS and not m.read_sigma_us:
+            return self._psum_input_lookup(snn, m, mag, sign)
         planes, _ = bit_planes(mag, sign, dp.input_bits, m.dtype)      # (K, 2, ..., in)
         sig, scale = self._signed_codes(snn, m, planes)                # (R, K, 2, ..., out)
         # (K, R, ..., out): plane k has significance 2**k, negative inputs subtract.
         slices = (sig[:, :, 0] - sig[:, :, 1]).transpose(0, 1)
         return (self._accumulate(snn, slices, snn.chip.crossbar.adc_bits + 2),
                 scale * self.input_scale)
+
+    def _psum_input_lookup(self, snn, m: AnalogMatrix, mag: torch.Tensor, sign: torch.Tensor
+                           ) -> tuple[torch.Tensor, float]:
+        """:meth:`_psum_input` of a one-tile matrix read without read noise, the same integers:
+        each of the ``2**in`` drive patterns is converted once, and a vector's partial sum is
+        the sum over its bit planes ``k`` of ``2**k`` times the signed codes of its
+        positive-input pattern minus those of its negative-input pattern, formed exactly (a
+        float64 bag sum of integers far below ``2**53``) and saturated once to ``psum_bits``
+        (the shift-adder; one row tile leaves the accumulator nothing to clamp)."""
+        adc_bits = snn.chip.crossbar.adc_bits
+        planes_n = snn.chip.datapath.input_bits - 1
+        code_width = adc_bits + 2
+        shift_add_sum_width(slices=planes_n, slice_bits=1, code_width=code_width)
+        table = m.adc_codes(all_patterns(m.n_in, m.dtype, m.device))      # (1, 2**in, out)
+        sig = differential_codes(table.pos, table.neg, adc_bits=adc_bits)[0].double()
+        flat = mag.reshape(-1, m.n_in)
+        flat_sign = sign.reshape(-1, m.n_in)
+        bit = torch.arange(planes_n, device=mag.device)
+        place = 1 << torch.arange(m.n_in, device=mag.device)
+        # Pattern index of plane k of the positive (negative) entries: bit j of the index is
+        # bit k of input j's magnitude where the input has that sign.
+        indices = torch.cat([
+            (((torch.where(flat_sign > 0, flat, 0)[:, None, :] >> bit[:, None]) & 1)
+             * place).sum(-1),
+            (((torch.where(flat_sign < 0, flat, 0)[:, None, :] >> bit[:, None]) & 1)
+             * place).sum(-1)], 1)                                        # (N, 2K)
+        weights = torch.cat([2.0 ** bit, -(2.0 ** bit)]).to(torch.float64)
+        total = torch.nn.functional.embedding_bag(
+            indices, sig, per_sample_weights=weights.expand(indices.shape), mode="sum")
+        lo, hi = int_range(snn.chip.datapath.psum_bits)
+        total = total.to(torch.int64)
+        psum = total.clamp(lo, hi)
+        self.stats.psum_overflow += int((psum != total).sum())
+        return psum.reshape(*mag.shape[:-1], m.n_out), table.scale * self.input_scale
 
     # --- forward ---------------------------------------------------------------------------------
 
@@ -386,7 +531,7 @@ class IntegerDatapath:
         if snn.spec.readout != "spike":
             raise ValueError("the integer datapath reads out spike counts, not membranes")
         width = snn.chip.datapath
-        h = encode(x.detach(), snn.spec.timesteps)
+        h = encode(x.detach().to(snn.device), snn.spec.timesteps)
         T, B = h.shape[:2]
         trace = Trace([], [], [])
         self.last = IntegerTrace()
@@ -401,7 +546,7 @@ class IntegerDatapath:
                 psum, scale = self._psum_input(snn, m, h)
             fmt = self._format(snn, l, scale)
             p = fmt.params
-            s, u = lif_forward_int_seq(psum << fmt.frac_bits, p)
+            s, u = lif_forward_seq_fast(psum << fmt.frac_bits, p)
             lo, hi = int_range(p.mem_width)
             self.stats.membrane_saturated += int(((u == lo) | (u == hi)).sum())
             in_bytes = vector_bytes(m.n_in, 1 if binary else (width.input_bits or 16))
@@ -458,7 +603,7 @@ class IntegerDatapath:
             d, lsb = deltas[l]
             s = trace.inputs[l]
             binary = bool(l) or is_binary(s)
-            zeros = torch.zeros(m.shape, dtype=torch.int64)
+            zeros = torch.zeros(m.shape, dtype=torch.int64, device=m.device)
             if binary:
                 s_int = s.to(torch.int64) if l == 0 else self.last.spikes[l - 1]
                 G, ovf = wgu_accumulate_fast(zeros, d, s_int, grad_width=width.grad_bits,
@@ -492,7 +637,7 @@ class IntegerDatapath:
 
     def _start(self, snn, x, y, loss):
         out, trace = self.forward(snn, x, training=True)
-        loss_v, e = output_error(out, y, loss)
+        loss_v, e = output_error(out, y.to(out.device), loss)
         T, B = trace.spikes[-1].shape[:2]
         return out, trace, loss_v, e / T, T, B
 

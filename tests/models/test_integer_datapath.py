@@ -26,7 +26,7 @@ from dfasim.models.analog_network import AnalogSNN, deploy_feedback
 from dfasim.models.chip import ChipConfig
 from dfasim.models.crossbar.adc import adc_lsb
 from dfasim.models.integer_datapath import (error_codes, integer_network, layer_format,
-                                            wgu_accumulate_fast)
+                                            saturating_sum, wgu_accumulate_fast)
 from dfasim.models.rram.noise import PolynomialSpread
 from tests.flows.conftest import small_checkpoint  # noqa: F401  (the flow fixture)
 
@@ -237,6 +237,31 @@ def test_fast_wgu_equals_golden(grad_width):
     ref = wgu_accumulate(G0, delta, spikes, grad_width=grad_width, delta_width=8)
     assert torch.equal(fast[0], ref[0]) and torch.equal(fast[1], ref[1])
     assert bool(ref[1].any()) == (grad_width < 16)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_wgu_equals_golden_when_most_words_clamp(seed):
+    # 5-bit words and large deltas: most words hit both rails, many beats, odd beat counts, so
+    # the pairwise composition of add-and-clamp maps (with its padding) is exercised throughout.
+    g = torch.Generator().manual_seed(100 + seed)
+    steps, batch = 7 + seed, 5
+    delta = torch.randint(-127, 128, (steps, batch, 6), generator=g)
+    spikes = (torch.rand(steps, batch, 9, generator=g) < 0.5).to(torch.int64)
+    G0 = torch.randint(-16, 16, (6, 9), generator=g)
+    fast = wgu_accumulate_fast(G0, delta, spikes, grad_width=5, delta_width=8)
+    ref = wgu_accumulate(G0, delta, spikes, grad_width=5, delta_width=8)
+    assert torch.equal(fast[0], ref[0]) and torch.equal(fast[1], ref[1])
+    assert float(ref[1].double().mean()) > 0.5
+
+
+def test_saturating_sum_by_hand():
+    # 8-bit word at 120: +10 clamps to 127, -10 gives 117; -10 then +10 gives 120 unclamped
+    # (golden.wgu's docstring example), and a word that clamps low then climbs back.
+    start = torch.tensor([120, 120, -120])
+    additions = torch.tensor([[10, -10, -20], [-10, 10, 30]])
+    value, clamped = saturating_sum(start, additions, -128, 127)
+    assert value.tolist() == [117, 120, -98]
+    assert clamped.tolist() == [True, False, True]
 
 
 def test_pattern_lookup_equals_direct_reads():
