@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import re
 import statistics
 import time
 import tomllib
@@ -52,7 +53,7 @@ from .evaluation import evaluate
 from . import limits
 from .limits import ResourceEstimate, adapt_estimate, check_fits
 from .networks import check_network_fits
-from .runtime import set_determinism
+from .runtime import resolve_device, set_determinism
 
 __all__ = ["AdaptConfig", "ADAPT_RULES", "NOISE_CHOICES", "adapt", "aging_curves",
            "load_noise_model", "plot_aging", "summarise"]
@@ -87,6 +88,11 @@ class AdaptConfig:
     #: ``"integer"`` (partial sums, LIF, GradLIF and WGU as the RTL's bit-exact integer
     #: functions, ``models/integer_datapath.py``, ``docs/integer-datapath.md``).
     datapath: str = "float"
+    #: Torch device of the deployed arrays and the adaptation (``"cpu"``, ``"cuda"``,
+    #: ``"cuda:N"``). Chips are programmed on the CPU (the noise models run there) and moved;
+    #: their random draws come from CPU generators, so a chip draws the same numbers on any
+    #: device and results differ only by float reassociation (``docs/adaptation-loop.md``).
+    device: str = "cpu"
     chip: ChipConfig = field(default_factory=ChipConfig)
 
     def validate(self) -> None:
@@ -108,6 +114,9 @@ class AdaptConfig:
         if self.datapath not in DATAPATHS:
             raise DfasimError(f"datapath must be one of {', '.join(DATAPATHS)}, not "
                               f"{self.datapath!r}")
+        if not isinstance(self.device, str) or not (
+                self.device == "cpu" or re.fullmatch(r"cuda(:\d+)?", self.device)):
+            raise DfasimError(f"device must be cpu, cuda or cuda:N, not {self.device!r}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise DfasimError(f"lr_schedule must be cosine or constant, not "
                               f"{self.lr_schedule!r}")
@@ -202,6 +211,14 @@ def _load(path: Path) -> dict[str, Any]:
                           f"pass --overwrite") from None
 
 
+def _to_device(snn, feedback, device: torch.device) -> None:
+    """Move a deployed network and its feedback matrices to the run's device (saved states are
+    loaded onto the CPU)."""
+    snn.to(device)
+    for m in feedback:
+        m.to(device)
+
+
 def _advance(snn, feedback, seconds: float) -> None:
     """Age every crossbar of a deployed network and its DFA feedback matrices."""
     for m in [*snn.layers, *feedback]:
@@ -285,6 +302,7 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
           progress: bool | None = None) -> dict[str, Any]:
     """Run the whole adaptation experiment; return (and write) ``adapt.json``."""
     cfg.validate()
+    device = resolve_device(cfg.device)
     out = Path(out_dir)
     state_dir = out / "state"
     cfg_path = out / "config.toml"
@@ -355,6 +373,7 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
             st = _load(deployed_path)
             chip, fb, nonideal = st["snn"], st["feedback"], st["nonideal"]
             aging = st.get("aging")
+            _to_device(chip, fb, device)
         else:
             gen = _chip_generator(cfg.seed, c)
             calib = x_train[torch.randperm(len(x_train), generator=gen)[:cfg.calibration_samples]]
@@ -374,6 +393,7 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
                                               counters=chip.counters)
             except ValueError as exc:
                 raise DfasimError(str(exc)) from None
+            _to_device(chip, fb, device)
             nonideal = chip.evaluate(x_test, y_test)
             chip.counters.clear()
             if cfg.datapath == "integer":
@@ -392,6 +412,7 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
                 snn, fbr, shuffle, history = st["snn"], st["feedback"], st["shuffle"], \
                     st["history"]
                 counts = st["counts"]
+                _to_device(snn, fbr, device)
             else:
                 # Both rules start from the same programmed chip (same devices, same ADC ranges).
                 snn, fbr = copy.deepcopy((chip, fb))

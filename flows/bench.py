@@ -15,6 +15,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..golden.network import SpikingMLP
+from ..golden.options import TRAINING_RULES
 from ..golden.rules import make_rule
 from .config import TrainConfig
 from .data_prep import prepare_data
@@ -72,21 +73,37 @@ def bench_train(dataset: str, rules: list[str], *, batches: int = 10, batch_size
     return results
 
 
-def peak_flops(n: int = 2048, repeats: int = 5) -> float:
-    """Measured float32 matrix-multiply rate (FLOP/s) of this machine with torch's threads.
+def peak_flops(n: int = 2048, repeats: int = 5, device: str | torch.device = "cpu") -> float:
+    """Measured float32 matrix-multiply rate (FLOP/s) of ``device`` (the CPU with torch's
+    threads, or a GPU).
 
     The best of ``repeats`` ``n x n`` products: the practical arithmetic limit that the
     simulator's dense kernels could reach.
     """
-    a = torch.randn(n, n)
-    b = torch.randn(n, n)
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
     torch.mm(a, b)
     best = float("inf")
     for _ in range(repeats):
+        _synchronize(device)
         t0 = time.perf_counter()
         torch.mm(a, b)
+        _synchronize(device)
         best = min(best, time.perf_counter() - t0)
     return 2.0 * n ** 3 / best
+
+
+def _synchronize(device: str | torch.device) -> None:
+    """Wait for a GPU's queued kernels (a timer around GPU work must, or it times the launch)."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def device_name(device: torch.device) -> str:
+    """The card's name for a GPU, the processor's for the CPU."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return platform.processor() or platform.machine()
 
 
 def adapt_epoch_flops(layers: list[int], timesteps: int, samples: int, rule: str) -> float:
@@ -108,11 +125,14 @@ def adapt_epoch_flops(layers: list[int], timesteps: int, samples: int, rule: str
 
 
 def bench_adapt(checkpoint: str, rules: list[str], *, batch_size: int = 50,
-                data_dir: str | None = None, progress: bool | None = None) -> dict[str, Any]:
+                device: str = "cpu", data_dir: str | None = None,
+                progress: bool | None = None) -> dict[str, Any]:
     """Seconds per on-chip adaptation epoch over the whole training split, per rule.
 
     The checkpoint is deployed on one chip (CrossSim NeuRRAM spread, Table II crossbars, 4-bit
     ADC) and adapted for one epoch; the test split is not evaluated (it is not part of an epoch).
+    The chip is programmed on the CPU and moved to ``device``; the batches start on the CPU, as
+    in ``dfasim adapt``.
     """
     import copy
 
@@ -121,6 +141,7 @@ def bench_adapt(checkpoint: str, rules: list[str], *, batch_size: int = 50,
     from ..models.rram.noise import PolynomialSpread
     from .checkpoint import load_checkpoint
 
+    dev = resolve_device(device)
     ckpt = load_checkpoint(checkpoint)
     data = prepare_data(ckpt.dataset, data_dir)
     x = ckpt.normalise(torch.from_numpy(data.dataset.x_train).float())
@@ -133,10 +154,14 @@ def bench_adapt(checkpoint: str, rules: list[str], *, batch_size: int = 50,
            if ckpt.rule == "dfa" and ckpt.feedback else None)
     fb = deploy_feedback(spec, cfg, PolynomialSpread(), gen, matrices=fbw,
                          counters=chip.counters)
-    peak = peak_flops()
+    chip.to(dev)
+    for m in fb:
+        m.to(dev)
+    peak = peak_flops(device=dev)
     res: dict[str, Any] = {"checkpoint": checkpoint, "dataset": data.dataset.name,
                            "samples": len(x), "timesteps": spec.timesteps,
                            "layers": list(spec.layers), "batch_size": batch_size,
+                           "device": str(dev), "device_name": device_name(dev),
                            "torch_threads": torch.get_num_threads(),
                            "peak_flops": peak, "rules": {}}
     for rule in tqdm(rules, desc="bench adapt", unit="rule", disable=progress is False):
@@ -148,11 +173,49 @@ def bench_adapt(checkpoint: str, rules: list[str], *, batch_size: int = 50,
                 snn.dfa_step(xb, yb, fbr, 0.1)
             else:
                 snn.bp_step(xb, yb, 0.3)
+        _synchronize(dev)
         seconds = time.perf_counter() - t0
         flops = adapt_epoch_flops(list(spec.layers), spec.timesteps, len(x), rule)
         res["rules"][rule] = {"seconds_per_epoch": seconds, "epoch_flops": flops,
                               "achieved_flops": flops / seconds,
                               "fraction_of_peak": flops / seconds / peak}
+    return res
+
+
+def bench_gpu(checkpoint: str, *, device: str = "cuda", batches: int = 10,
+              batch_size: int = 50, data_dir: str | None = None,
+              progress: bool | None = None) -> dict[str, Any]:
+    """The GPU against this machine's CPU on one dataset: training throughput per rule
+    (:func:`bench_train`) and the adaptation epoch per rule (:func:`bench_adapt`), each run on
+    the CPU and on ``device`` back to back, with the speed-ups (CPU seconds / GPU seconds).
+
+    ``checkpoint`` (from ``dfasim train``) is the network adapted; training uses its dataset.
+    """
+    from .checkpoint import load_checkpoint
+
+    dev = resolve_device(device)
+    if dev.type != "cuda":
+        raise DfasimError(f"bench gpu compares the CPU with a CUDA device, not {device!r}")
+    dataset = load_checkpoint(checkpoint).dataset
+    cpu = torch.device("cpu")
+    res: dict[str, Any] = {"checkpoint": checkpoint, "dataset": dataset,
+                           "gpu": device_name(dev), "cpu": device_name(cpu),
+                           "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+                           "train": {}, "adapt": {}, "speedup": {"train": {}, "adapt": {}}}
+    for where in (cpu, dev):
+        res["train"][where.type] = bench_train(dataset, list(TRAINING_RULES), batches=batches,
+                                               batch_size=batch_size, device=str(where),
+                                               data_dir=data_dir, progress=progress)
+        res["adapt"][where.type] = bench_adapt(checkpoint, ["dfa", "bp"], batch_size=batch_size,
+                                               device=str(where), data_dir=data_dir,
+                                               progress=progress)
+    for rule in TRAINING_RULES:
+        on = [res["train"][k]["rules"][rule]["sample_timesteps_per_second"]
+              for k in ("cpu", "cuda")]
+        res["speedup"]["train"][rule] = on[1] / on[0]
+    for rule in ("dfa", "bp"):
+        on = [res["adapt"][k]["rules"][rule]["seconds_per_epoch"] for k in ("cpu", "cuda")]
+        res["speedup"]["adapt"][rule] = on[0] / on[1]
     return res
 
 
@@ -349,9 +412,7 @@ def bench_conv_epoch(network: str, rules: list[str], *, timesteps: int | None = 
     results: dict[str, Any] = {
         "network": network, "timesteps": arch.timesteps, "samples": len(x),
         "event_frames": len(x) * arch.timesteps, "batch_size": batch_size,
-        "device": str(dev), "device_name": (torch.cuda.get_device_name(dev)
-                                            if dev.type == "cuda" else platform.processor()
-                                            or platform.machine()),
+        "device": str(dev), "device_name": device_name(dev),
         "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "rules": {}}
     for name in tqdm(rules, desc="bench conv", unit="rule", disable=progress is False):
         set_determinism(0)

@@ -52,7 +52,7 @@ def _triangle(x: torch.Tensor, g: float) -> torch.Tensor:
     # The same operations on one temporary: the adaptation loop evaluates this on every
     # neuron-timestep, where each extra pass over it counts (and x / 1 is x).
     a = x.abs()
-    torch.sub(torch.tensor(g, dtype=a.dtype), a, out=a)
+    torch.sub(torch.tensor(g, dtype=a.dtype, device=a.device), a, out=a)
     a.clamp_(min=0.0)
     return a if g * g == 1.0 else a.div_(g * g)
 

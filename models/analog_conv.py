@@ -248,6 +248,14 @@ class AnalogNetwork(DeployedNetwork):
         return cls.deploy(arch, list(model.weights), chip, noise, generator, norms=norms,
                           lif=model.spec.lif, readout=model.spec.readout, **kwargs)
 
+    def to(self, device: torch.device | str) -> "AnalogNetwork":
+        """Move the arrays and the batch-norm affines to ``device`` (``DeployedNetwork.to``)."""
+        super().to(device)
+        for norm in self.norms:
+            if norm is not None:
+                norm.scale, norm.shift = norm.scale.to(device), norm.shift.to(device)
+        return self
+
     def effective_weights(self) -> list[torch.Tensor]:
         """The weights the arrays really store, in the layers' own shapes (no ADC)."""
         out = []
@@ -312,7 +320,7 @@ class AnalogNetwork(DeployedNetwork):
     def calibrate(self, x: torch.Tensor) -> None:
         """Set every layer's forward ADC range from the activity that ``x`` produces."""
         arch = self.architecture
-        h = encode_frames(x.detach(), arch.input_shape, arch.timesteps)
+        h = encode_frames(x.detach().to(self.device), arch.input_shape, arch.timesteps)
         for l, m in enumerate(self.layers):
             layer = arch.layers[l]
             if isinstance(layer, ConvLayer):
@@ -339,7 +347,7 @@ class AnalogNetwork(DeployedNetwork):
         pooled spikes or the encoded input; ``membranes[l]`` and ``spikes[l]`` are shaped
         ``(T, B, C, H, W)`` for a convolution, before pooling)."""
         arch, width = self.architecture, self.chip.datapath
-        h = encode_frames(x.detach(), arch.input_shape, arch.timesteps)
+        h = encode_frames(x.detach().to(self.device), arch.input_shape, arch.timesteps)
         T, B = h.shape[:2]
         trace = Trace([], [], [])
         for l, m in enumerate(self.layers):
@@ -430,7 +438,7 @@ class AnalogNetwork(DeployedNetwork):
         (B, n_outputs), T, B, bits, hs)``: ``e_out`` is ``e_t`` at the output neurons (a vote
         spreads each class's error evenly over its group)."""
         out, trace = self.forward(x, training=True)
-        loss_v, e = output_error(out, y, loss)
+        loss_v, e = output_error(out, y.to(out.device), loss)
         T, B = trace.spikes[-1].shape[:2]
         e_t = e / T
         arch = self.architecture

@@ -127,13 +127,26 @@ class DeployedNetwork:
         """Tiles used by the network's layers (no two layers share a tile)."""
         return sum(m.n_tiles for m in self.layers)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the deployed arrays live (:meth:`to`); inputs are moved there."""
+        return self.layers[0].device
+
+    def to(self, device: torch.device | str) -> "DeployedNetwork":
+        """Move every deployed array to ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``) in place
+        and return the network; reads, steps and updates then run there. Random draws still
+        come from the chip's CPU generator, so a chip draws the same numbers on any device."""
+        for m in self.layers:
+            m.to(device)
+        return self
+
     @torch.no_grad()
     def evaluate(self, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> float:
         """Accuracy on ``(x, y)``; reads are counted under phase ``"inference"``."""
         correct = 0
         for i in range(0, x.shape[0], batch_size):
             out, _ = self.forward(x[i:i + batch_size], phase="inference")
-            correct += int((out.argmax(-1) == y[i:i + batch_size]).sum())
+            correct += int((out.argmax(-1) == y[i:i + batch_size].to(out.device)).sum())
         return correct / max(1, x.shape[0])
 
     def _count_neuron_stage(self, name: str, phase: str, vectors: int, n: int, in_bytes: int,
@@ -265,7 +278,7 @@ class AnalogSNN(DeployedNetwork):
             return self.datapath.forward(self, x, training=training, phase=phase)
         lif = self.spec.lif
         width = self.chip.datapath
-        h = encode(x.detach(), self.spec.timesteps)
+        h = encode(x.detach().to(self.device), self.spec.timesteps)
         T, B = h.shape[:2]
         trace = Trace([], [], [])
         for l, m in enumerate(self.layers):
@@ -328,7 +341,7 @@ class AnalogSNN(DeployedNetwork):
         evenly over the ``T`` timesteps of the time-averaged read-out (``e_t = e / T``).
         """
         out, trace = self.forward(x, training=True)
-        loss_v, e = output_error(out, y, loss)
+        loss_v, e = output_error(out, y.to(out.device), loss)
         T, B = trace.spikes[-1].shape[:2]
         return (out, trace, loss_v, e / T, T, B, self.chip.datapath.error_bits,
                 _surrogates(self.spec, trace.membranes))

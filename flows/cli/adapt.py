@@ -16,7 +16,7 @@ DATAPATHS = RegistryNames("dfasim.models.integer_datapath", "DATAPATHS")
 #: ``dfasim adapt`` options copied onto the ``[adapt]`` table when given (dest names).
 _ADAPT_KEYS = ("checkpoint", "dataset", "rules", "epochs", "batch_size", "lr_bp", "lr_dfa",
                "lr_schedule", "chips", "seed", "noise", "data_dir", "age_per_epoch_s",
-               "datapath")
+               "datapath", "device")
 #: ... and onto its ``[adapt.chip]`` description: option dest -> field, per part.
 _HIERARCHY_KEYS = {"max_tiles": "max_tiles"}
 _DEVICE_KEYS = {"g_min": "g_min_us", "g_max": "g_max_us"}
@@ -30,7 +30,8 @@ def register(sub) -> None:
                     "chip and adapt it on-chip with backprop and/or DFA.",
         parents=[common_options(data_dir=True, out="default runs/adapt/DATASET-sSEED",
                                 seed="seed of chips, noise and batches (default 0)",
-                                quiet=True)])
+                                device="cpu (default), cuda or cuda:N: where the deployed "
+                                       "arrays and the adaptation run", quiet=True)])
     p.add_argument("--config", metavar="TOML",
                    help="file with an [adapt] table; options given here override it")
     p.add_argument("--checkpoint", metavar="CHECKPOINT",

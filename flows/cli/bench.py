@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""``dfasim bench train|conv|adapt|noise|rtl|simulate|aihwkit``: speed figures, each written to
+"""``dfasim bench train|conv|adapt|gpu|noise|rtl|simulate|aihwkit``: speed figures, each written to
 OUT/bench_WHAT.json."""
 from __future__ import annotations
 
@@ -66,12 +66,28 @@ def register(sub) -> None:
 
     p = actions.add_parser(
         "adapt", help="seconds and GFLOP/s of one adaptation epoch, BP and DFA",
-        parents=[common_options(data_dir=True, out=_out_help("adapt"))])
+        parents=[common_options(data_dir=True, out=_out_help("adapt"),
+                                device="cpu (default), cuda or cuda:N")])
     p.add_argument("--checkpoint", required=True, metavar="CHECKPOINT",
                    help="pre-trained checkpoint.pt to deploy (from dfasim train)")
     p.add_argument("--batch-size", type=positive_int, default=50, dest="batch_size",
                    help="samples per batch (default %(default)s)")
     p.set_defaults(handler=run_adapt)
+
+    p = actions.add_parser(
+        "gpu", help="a CUDA GPU against the CPU: training and adaptation speed-ups",
+        description="Training throughput per rule and one adaptation epoch per rule, each on "
+                    "the CPU and on the GPU back to back; writes the figures and a markdown "
+                    "table naming the card.",
+        parents=[common_options(data_dir=True, out=_out_help("gpu"),
+                                device="cuda (default) or cuda:N")])
+    p.add_argument("--checkpoint", required=True, metavar="CHECKPOINT",
+                   help="pre-trained checkpoint.pt to adapt (training uses its dataset)")
+    p.add_argument("--batches", type=positive_int, default=10,
+                   help="training batches timed per rule (default %(default)s)")
+    p.add_argument("--batch-size", type=positive_int, default=50, dest="batch_size",
+                   help="samples per batch (default %(default)s)")
+    p.set_defaults(handler=run_gpu)
 
     p = actions.add_parser("noise", help="sampling speed of the GPR noise model",
                            parents=[common_options(out=_out_help("noise"))])
@@ -154,6 +170,38 @@ def run_train(args) -> int:
     return 0
 
 
+def gpu_table(res: dict) -> str:
+    """Markdown table of :func:`flows.bench.bench_gpu`'s figures."""
+    lines = [f"CPU: {res['cpu']} ({res['torch_threads']} threads); GPU: {res['gpu']}; "
+             f"torch {res['torch']}; {res['dataset']}", "",
+             "| work | rule | CPU | GPU | speed-up |", "|---|---|---|---|---|"]
+    for rule, speedup in res["speedup"]["train"].items():
+        cpu, gpu = (res["train"][k]["rules"][rule]["sample_timesteps_per_second"]
+                    for k in ("cpu", "cuda"))
+        lines.append(f"| train (sample-timesteps/s) | {rule} | {cpu:,.0f} | {gpu:,.0f} | "
+                     f"{speedup:.1f}x |")
+    for rule, speedup in res["speedup"]["adapt"].items():
+        cpu, gpu = (res["adapt"][k]["rules"][rule]["seconds_per_epoch"] for k in ("cpu", "cuda"))
+        lines.append(f"| adapt (s/epoch) | {rule} | {cpu:.2f} | {gpu:.2f} | {speedup:.1f}x |")
+    return "\n".join(lines) + "\n"
+
+
+def run_gpu(args) -> int:
+    """``dfasim bench gpu``: the GPU's speed-ups over the CPU for training and adaptation."""
+    from ..bench import bench_gpu
+    from ..fileio import write_json
+
+    out = _out_file(args)
+    res = bench_gpu(args.checkpoint, device=args.device or "cuda", batches=args.batches,
+                    batch_size=args.batch_size, data_dir=args.data_dir)
+    write_json(out, res)
+    table = gpu_table(res)
+    out.with_suffix(".md").write_text(table)
+    print(table, end="")
+    print(f"wrote {out} and {out.with_suffix('.md')}")
+    return 0
+
+
 def run_adapt(args) -> int:
     """``dfasim bench adapt``: seconds per epoch and the fraction of peak FLOP/s, per rule."""
     from ..bench import bench_adapt
@@ -161,10 +209,10 @@ def run_adapt(args) -> int:
 
     out = _out_file(args)
     res = bench_adapt(args.checkpoint, ["dfa", "bp"], batch_size=args.batch_size,
-                      data_dir=args.data_dir)
+                      device=args.device or "cpu", data_dir=args.data_dir)
     write_json(out, res)
     print(f"adaptation epoch on {res['dataset']} ({res['samples']} x {res['timesteps']} "
-          f"timesteps, {res['torch_threads']} threads), peak "
+          f"timesteps, {res['device_name']}, {res['torch_threads']} threads), peak "
           f"{res['peak_flops'] / 1e9:.1f} GFLOP/s:")
     for name, r in res["rules"].items():
         print(f"  {name:<4} {r['seconds_per_epoch']:7.2f} s/epoch  "

@@ -24,8 +24,8 @@ def register(sub) -> None:
         parents=[common_options(data_dir=True,
                                 out="default runs/reproduce/DATASET or runs/reproduce/all",
                                 seed="seed of every stage (default 0)",
-                                device="cpu (default) or cuda for the training stage (the "
-                                       "crossbar simulation of adaptation runs on the CPU)",
+                                device="cpu (default), cuda or cuda:N for training and "
+                                       "adaptation (chips are programmed on the CPU and moved)",
                                 quiet=True)])
     which = p.add_mutually_exclusive_group()
     which.add_argument("--dataset", choices=DATASETS, metavar="NAME",
@@ -67,7 +67,7 @@ def run_reproduce(args) -> int:
                                     "device": "device", "data_dir": "data_dir"})
     apply_options(args, cfg.adapt, {"chips": "chips", "epochs": "epochs", "noise": "noise",
                                     "seed": "seed", "data_dir": "data_dir",
-                                    "datapath": "datapath"})
+                                    "datapath": "datapath", "device": "device"})
     progress = False if args.quiet else None
     if args.all:
         out = Path(args.out or "runs/reproduce/all")

@@ -173,10 +173,8 @@ def run_chip(task: dict[str, Any]) -> dict[str, Any]:
         chip = from_dict(ChipConfig, fields.pop("chip"), "chip")
         cfg = from_dict(AdaptConfig, fields, "adaptation settings")
         cfg.chip = chip
-        # flows.adapt computes on the CPU; a device is passed on where its config takes one.
-        if hasattr(cfg, "device"):
-            cfg.device = device
-        record["device"] = getattr(cfg, "device", "cpu")
+        cfg.device = device
+        record["device"] = device
         res = adapt(cfg, work, overwrite=_stale(work, cfg), progress=False)
         run = res["chips"][0]
         record.update(status="ok", error="",

@@ -24,15 +24,16 @@ def is_binary(x: torch.Tensor) -> bool:
 
 #: Largest row count read through the pattern lookup of ``AnalogMatrix._tile_psums``.
 LOOKUP_MAX_ROWS = 10
-_PATTERNS: dict[tuple[int, torch.dtype], torch.Tensor] = {}
+_PATTERNS: dict[tuple[int, torch.dtype, torch.device], torch.Tensor] = {}
 
 
-def all_patterns(n: int, dtype: torch.dtype) -> torch.Tensor:
+def all_patterns(n: int, dtype: torch.dtype,
+                 device: torch.device | str = "cpu") -> torch.Tensor:
     """All ``2**n`` binary vectors of length ``n``; row ``p`` has bit ``j`` of ``p`` at ``j``."""
-    key = (n, dtype)
+    key = (n, dtype, torch.device(device))
     if key not in _PATTERNS:
-        p = torch.arange(1 << n).unsqueeze(1)
-        _PATTERNS[key] = ((p >> torch.arange(n)) & 1).to(dtype)
+        p = torch.arange(1 << n, device=device).unsqueeze(1)
+        _PATTERNS[key] = ((p >> torch.arange(n, device=device)) & 1).to(dtype)
     return _PATTERNS[key]
 
 
@@ -47,9 +48,9 @@ def bit_planes(mag: torch.Tensor, sign: torch.Tensor, bits: int, dtype: torch.dt
     """
     # Magnitudes below 2**8 fit bytes: a quarter of the memory traffic of int32 for the planes.
     itype = torch.uint8 if bits <= 9 else torch.int32
-    k = torch.arange(bits - 1, dtype=itype)
+    k = torch.arange(bits - 1, dtype=itype, device=mag.device)
     m = mag.to(itype)
-    zero = torch.zeros((), dtype=itype)
+    zero = torch.zeros((), dtype=itype, device=mag.device)
     # The magnitude where the entry has that sign, else 0: the planes of these two codes are the
     # magnitude's planes masked by the sign, as 0/1 values (NaN signs give 0 in both).
     signed = torch.stack([torch.where(sign > 0, m, zero), torch.where(sign < 0, m, zero)],

@@ -110,12 +110,12 @@ class AnalogMatrix(DeviceArray):
         inputs one 0/1 drive per (bit plane, sign) that is not all zero; an ideal
         (``bits = 0``) analog input one drive per sign present.
         """
-        ones = torch.ones(x.shape[0], dtype=x.dtype)
+        ones = torch.ones(x.shape[0], dtype=x.dtype, device=x.device)
         if binary if binary is not None else is_binary(x):
-            return x.unsqueeze(0), torch.ones(1, dtype=x.dtype), ones, 1
+            return x.unsqueeze(0), torch.ones(1, dtype=x.dtype, device=x.device), ones, 1
         if bits == 0:
             d = torch.stack([x.clamp(min=0), (-x).clamp(min=0)])
-            w = torch.tensor([1.0, -1.0], dtype=x.dtype)
+            w = torch.tensor([1.0, -1.0], dtype=x.dtype, device=x.device)
             keep = d.reshape(2, -1).any(-1)
             return d[keep], w[keep], ones, ANALOG_WORD_BITS
         mag, sign, scale = sign_magnitude(x, bits)
@@ -136,8 +136,8 @@ class AnalogMatrix(DeviceArray):
                      n_vectors: int, in_bytes: int, out_bytes: int) -> None:
         """Count reads from active-line counts ``act (..., tiles)`` (zero: read skipped)."""
         nz_tile = (act > 0).reshape(-1, act.shape[-1]).sum(0)
-        conv_per_read = torch.as_tensor(conv_per_read)
-        adds_per_read = torch.as_tensor(adds_per_read)
+        conv_per_read = torch.as_tensor(conv_per_read, device=act.device)
+        adds_per_read = torch.as_tensor(adds_per_read, device=act.device)
         self.counters.add(
             self.name, phase,
             reads=int(nz_tile.sum()) * xbars_per_read,
@@ -173,7 +173,7 @@ class AnalogMatrix(DeviceArray):
 
     def _noise(self, std: torch.Tensor) -> torch.Tensor:
         """``std * eps``, a fresh standard-normal ``eps`` per element."""
-        return std * torch.randn(std.shape, generator=self.generator, dtype=self.dtype)
+        return std * self._randn(std.shape)
 
     def _tile_sq_sums(self, drives: torch.Tensor) -> torch.Tensor:
         """Squared drives summed per row tile: ``(K, N, R, 1)``."""
@@ -251,11 +251,11 @@ class AnalogMatrix(DeviceArray):
         if self.chip.crossbar.adc_range != "calibrated":
             return dict(self.full_scale)
         if x is not None:
-            x2 = x.detach().to(self.dtype).reshape(-1, self.n_in)
+            x2 = x.detach().to(self.device, self.dtype).reshape(-1, self.n_in)
             drives, *_ = self._drives(x2, self.chip.datapath.input_bits if bits is None else bits)
             self._calibrate("forward", self._observed_forward(drives))
         if err is not None:
-            e2 = err.detach().to(self.dtype).reshape(-1, self.n_out)
+            e2 = err.detach().to(self.device, self.dtype).reshape(-1, self.n_out)
             error_bits = self.chip.datapath.error_bits if bits is None else bits
             planes, *_ = self._error_planes(e2, error_bits)
             self._calibrate("transpose", self._observed_transpose(planes))
@@ -282,9 +282,10 @@ class AnalogMatrix(DeviceArray):
         K, N, n = drives.shape
         if (self.row_tiles == 1 and n <= LOOKUP_MAX_ROWS and not self.read_sigma_us
                 and (binary if binary is not None else is_binary(drives))):
-            patterns = all_patterns(n, drives.dtype)                     # (2**n, n)
+            patterns = all_patterns(n, drives.dtype, drives.device)      # (2**n, n)
             table, lsb = self._signed_codes(patterns.unsqueeze(0), fs)
-            idx = (drives @ (2.0 ** torch.arange(n, dtype=drives.dtype))).long()  # (K, N)
+            idx = (drives @ (2.0 ** torch.arange(n, dtype=drives.dtype, device=drives.device))
+                   ).long()                                                       # (K, N)
             # Sample n's psum is sum_k w[k] * table[idx[k, n]]: a weighted bag of table rows.
             # Codes and plane weights are small integers, so the float sums are exact in any
             # order (the same values as a dense pattern-count matrix times the table).
@@ -309,7 +310,7 @@ class AnalogMatrix(DeviceArray):
         if x.shape[-1] != self.n_in:
             raise ValueError(f"input has {x.shape[-1]} features, the matrix expects {self.n_in}")
         lead = x.shape[:-1]
-        x2 = x.detach().to(self.dtype).reshape(-1, self.n_in)
+        x2 = x.detach().to(self.device, self.dtype).reshape(-1, self.n_in)
         bits = self.chip.datapath.input_bits if bits is None else bits
         spikes = binary if binary is not None else is_binary(x2)
         drives, w, scale, word_bits = self._drives(x2, bits, spikes)
@@ -361,7 +362,7 @@ class AnalogMatrix(DeviceArray):
         """
         if self.chip.crossbar.adc_bits == 0:
             raise ValueError("adc_codes needs a quantising ADC, not adc_bits=0")
-        x2 = spikes.detach().to(self.dtype).reshape(-1, self.n_in)
+        x2 = spikes.detach().to(self.device, self.dtype).reshape(-1, self.n_in)
         if not is_binary(x2):
             raise ValueError("adc_codes takes binary spikes; multi-bit inputs are bit-serial")
         drives = x2.unsqueeze(0)
@@ -383,7 +384,8 @@ class AnalogMatrix(DeviceArray):
         """
         if bits == 0:
             planes = torch.stack([e.clamp(min=0), (-e).clamp(min=0)]).unsqueeze(0)
-            return (planes, torch.ones(1, dtype=e.dtype), torch.ones(e.shape[0], dtype=e.dtype),
+            return (planes, torch.ones(1, dtype=e.dtype, device=e.device),
+                    torch.ones(e.shape[0], dtype=e.dtype, device=e.device),
                     ANALOG_WORD_BITS)
         mag, sign, scale = sign_magnitude(e, bits)
         # Stored (K, N, 2, out): the layout :meth:`_row_currents` drives without a copy.
@@ -479,7 +481,7 @@ class AnalogMatrix(DeviceArray):
             raise ValueError(f"error has {err.shape[-1]} features, the matrix expects "
                              f"{self.n_out}")
         lead = err.shape[:-1]
-        e2 = err.detach().to(self.dtype).reshape(-1, self.n_out)
+        e2 = err.detach().to(self.device, self.dtype).reshape(-1, self.n_out)
         bits = self.chip.datapath.error_bits if bits is None else bits
         # Quantised, noise-free reads keep the planes as bytes until each slice is read: a batch's
         # float planes are tens of MB, written once and read once.
@@ -525,7 +527,7 @@ class AnalogMatrix(DeviceArray):
             # each pass over them a trip to memory); every element is computed as in one pass.
             per_vector = self.col_tiles * planes.shape[0] * 2 * self.n_in * w.element_size()
             step = max(1, _SLICE_BYTES // per_vector)
-            acc = torch.empty(N, self.n_in, dtype=self.dtype)
+            acc = torch.empty(N, self.n_in, dtype=self.dtype, device=self.device)
             for n0 in range(0, N, step):
                 part = planes[:, :, n0:n0 + step].to(self.dtype)
                 acc[n0:n0 + step] = self._accumulate(self._transpose_tile_psums(part, w, lsb),

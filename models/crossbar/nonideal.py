@@ -88,10 +88,11 @@ def drift_sigma(g_us: torch.Tensor, age_s: float | torch.Tensor) -> torch.Tensor
     if not torch.is_tensor(age_s) and not (math.isfinite(age_s) and age_s > 0):
         raise ValueError(f"age_s must be a positive number of seconds, not {age_s!r}")
     times = sorted(WAN2022_SIGMA)
-    age = torch.as_tensor(age_s, dtype=g_us.dtype).clamp(min=times[0], max=times[-1])
+    age = torch.as_tensor(age_s, dtype=g_us.dtype, device=g_us.device).clamp(min=times[0], max=times[-1])
     var = [wan_sigma(g_us, t) ** 2 for t in times]
     lt = torch.log10(age)
-    out = torch.zeros(torch.broadcast_shapes(g_us.shape, age.shape), dtype=g_us.dtype)
+    out = torch.zeros(torch.broadcast_shapes(g_us.shape, age.shape), dtype=g_us.dtype,
+                      device=g_us.device)
     for i, (lo, hi) in enumerate(zip(times, times[1:])):
         f = (lt - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
         inside = (age >= lo) & (age <= hi) if i == 0 else (age > lo) & (age <= hi)

@@ -147,6 +147,9 @@ class DeviceArray:
         self.name = name
         self.counters = counters if counters is not None else ActivityCounters()
         self.dtype = dtype
+        #: Where the array's tensors live (:meth:`to`); its random draws still come from the
+        #: chip's CPU ``generator`` and are moved, so a chip draws the same numbers anywhere.
+        self.device = torch.device("cpu")
         self.row_tiles = -(-n_in // chip.crossbar.rows)
         self.outputs_per_crossbar = chip.outputs_per_crossbar
         self.col_tiles = -(-n_out // self.outputs_per_crossbar)
@@ -215,13 +218,45 @@ class DeviceArray:
         dev = self.chip.device
         return self.w_max / (dev.unit * dev.step)
 
+    def to(self, device: torch.device | str) -> "DeviceArray":
+        """Move every tensor of the array (conductances, levels, personalities, caches) to
+        ``device`` in place and return the array; later reads, updates and draws follow it."""
+        device = torch.device(device)
+
+        def moved(value):
+            if isinstance(value, torch.Tensor):
+                return value.to(device)
+            if isinstance(value, dict):
+                return {key: moved(item) for key, item in value.items()}
+            if isinstance(value, (tuple, list)):
+                return type(value)(moved(item) for item in value)
+            return value
+
+        for name, value in list(vars(self).items()):
+            if name not in ("chip", "noise", "generator", "counters"):
+                setattr(self, name, moved(value))
+        self.device = device
+        return self
+
+    @property
+    def _draw_device(self) -> torch.device:
+        """Where the chip's generator draws (the CPU for every chip dfasim builds)."""
+        return self.generator.device if self.generator is not None else torch.device("cpu")
+
+    def _randn(self, shape) -> torch.Tensor:
+        """Standard-normal draws from the chip's generator, moved to the array's device."""
+        return torch.randn(shape, generator=self.generator, dtype=self.dtype,
+                           device=self._draw_device).to(self.device)
+
     def _rows_in_tile(self) -> torch.Tensor:
-        r = torch.full((self.row_tiles,), self.chip.crossbar.rows, dtype=torch.int64)
+        r = torch.full((self.row_tiles,), self.chip.crossbar.rows, dtype=torch.int64,
+                       device=self.device)
         r[-1] = self.n_in - self.chip.crossbar.rows * (self.row_tiles - 1)
         return r
 
     def _outs_in_tile(self) -> torch.Tensor:
-        c = torch.full((self.col_tiles,), self.outputs_per_crossbar, dtype=torch.int64)
+        c = torch.full((self.col_tiles,), self.outputs_per_crossbar, dtype=torch.int64,
+                       device=self.device)
         c[-1] = self.n_out - self.outputs_per_crossbar * (self.col_tiles - 1)
         return c
 
@@ -237,7 +272,10 @@ class DeviceArray:
     def _reach(self, target: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
         """Conductance reached by one programming attempt (a fresh ``z`` if none is given)."""
         if z is None:
-            z = torch.randn(target.shape, generator=self.generator, dtype=self.dtype)
+            z = self._randn(target.shape)
+        if target.device.type != "cpu":
+            # Noise models (polynomials, GPR posteriors) evaluate on the CPU.
+            return self.noise.sample(target.cpu(), z.cpu()).to(target.device)
         return self.noise.sample(target, z)
 
     def _program(self, target: torch.Tensor, z_static: torch.Tensor) -> tuple[torch.Tensor,
@@ -247,7 +285,7 @@ class DeviceArray:
         g = self._reach(target, z_static if static else None)
         pulses, reads = target.numel(), 0
         tol, shrink = self.chip.write_tolerance_us, self.chip.programming.verify_shrink
-        pending = torch.ones(target.shape, dtype=torch.bool)
+        pending = torch.ones(target.shape, dtype=torch.bool, device=target.device)
         for i in range(1, self.chip.programming.write_verify + 1):
             reads += int(pending.sum())
             fail = pending & ((g - target).abs() > tol)
@@ -280,8 +318,7 @@ class DeviceArray:
         if which in self.written_at and self.aged_s > 0:
             # A re-written device relaxes afresh: its own write time, a new relaxation draw.
             self.written_at[which][mask] = self.aged_s
-            self.z_drift[which][mask] = torch.randn(n, generator=self.generator,
-                                                    dtype=self.dtype)
+            self.z_drift[which][mask] = self._randn(n)
         return pulses, reads
 
     def advance(self, seconds: float) -> None:
@@ -306,18 +343,21 @@ class DeviceArray:
         self.w_max = weight_scale(weight) if w_max is None else float(w_max)
         if not (math.isfinite(self.w_max) and self.w_max > 0):
             raise ValueError(f"w_max must be a positive number, not {w_max!r}")
-        self.q = weight_to_levels(weight.to(self.dtype), self.w_max, dev)
+        self.q = weight_to_levels(weight.to(self.device, self.dtype), self.w_max, dev)
         k_a, k_b = device_levels(self.q, dev)
-        everything = torch.ones(self.shape, dtype=torch.bool)
+        everything = torch.ones(self.shape, dtype=torch.bool, device=self.device)
         pulses, reads = self._write("a", everything, k_a)
         n_dev = self.q.numel()
         if dev.differential:
             p, r = self._write("b", everything, k_b)
             n_dev *= 2
         else:
-            self.g_ref = torch.zeros(self.col_tiles, self.n_in, dtype=self.dtype)
-            ref_levels = torch.full(self.g_ref.shape, dev.ref_level, dtype=torch.int64)
-            p, r = self._write("ref", torch.ones(self.g_ref.shape, dtype=torch.bool), ref_levels)
+            self.g_ref = torch.zeros(self.col_tiles, self.n_in, dtype=self.dtype,
+                                     device=self.device)
+            ref_levels = torch.full(self.g_ref.shape, dev.ref_level, dtype=torch.int64,
+                                    device=self.device)
+            p, r = self._write("ref", torch.ones(self.g_ref.shape, dtype=torch.bool,
+                                                 device=self.device), ref_levels)
             n_dev += self.g_ref.numel()
             self.g_b = self.g_ref[self.col_tile_of]
         stats = WriteStats(weights_changed=self.q.numel(), devices_written=n_dev,
@@ -352,6 +392,9 @@ class DeviceArray:
     def __setstate__(self, state: dict) -> None:
         state.setdefault("_writes", 0)
         state.setdefault("_effective", None)
+        # Arrays saved before they had a device, or loaded onto another one (map_location):
+        # the device is where their tensors are.
+        state["device"] = state["q"].device if "q" in state else torch.device("cpu")
         self.__dict__.update(state)
 
     def _drifted(self, which: str, g: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
@@ -383,7 +426,8 @@ class DeviceArray:
             if dev.differential:
                 g_b = self._drifted("b", g_b, k_b)
             elif g_ref is not None:
-                g_ref = self._drifted("ref", g_ref, torch.full(g_ref.shape, dev.ref_level))
+                g_ref = self._drifted("ref", g_ref, torch.full(g_ref.shape, dev.ref_level,
+                                                               device=self.device))
         if ni.ir_drop:
             g_a, g_b, g_ref = self._ir_dropped(g_a, g_b, g_ref)
         if not dev.differential and g_ref is not None:
@@ -445,9 +489,10 @@ class DeviceArray:
         rounding = self.chip.programming.update_rounding if rounding is None else rounding
         if rounding not in UPDATE_ROUNDINGS:
             raise ValueError(f"rounding must be one of {UPDATE_ROUNDINGS}, not {rounding!r}")
-        dq = delta_w.detach().to(self.dtype) / self.level_step
+        dq = delta_w.detach().to(self.device, self.dtype) / self.level_step
         if rounding == "stochastic":
-            u = torch.rand(self.shape, generator=self.generator, dtype=self.dtype)
+            u = torch.rand(self.shape, generator=self.generator, dtype=self.dtype,
+                           device=self._draw_device).to(self.device)
             step = torch.floor(dq + u)
         else:
             step = torch.round(dq)

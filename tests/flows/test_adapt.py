@@ -68,6 +68,7 @@ def test_same_seed_same_numbers_and_resume(ckpt, tmp_path, monkeypatch):
     (dict(rules=["sgd"]), "rules must be"),
     (dict(chips=0), "chips must be positive"),
     (dict(noise="/nonexistent/model.pt"), "neither"),
+    (dict(device="gpu"), "device must be cpu, cuda or cuda:N"),
 ])
 def test_bad_adapt_config(ckpt, tmp_path, kw, msg):
     with pytest.raises(DfasimError, match=msg):
@@ -96,3 +97,34 @@ def test_noise_model_of_wrong_version(ckpt, tmp_path, capsys):
                "--out", str(tmp_path / "r"), "--quiet"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "version" in err and len(err.splitlines()) == 1, err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="machine has a GPU")
+def test_cuda_without_gpu_is_one_line_before_any_work(ckpt, tmp_path, capsys):
+    rc = main(["adapt", "--checkpoint", str(ckpt), "--device", "cuda", "--noise", "crosssim",
+               "--out", str(tmp_path / "r"), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and "no CUDA GPU" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_resumed_state_moves_to_the_run_device(ckpt, tmp_path):
+    # Saved states load onto the CPU; the run moves them to its device (here the CPU, which
+    # checks that a resumed array knows where its tensors are).
+    adapt(_cfg(ckpt, chips=1, epochs=1, rules=["dfa"]), tmp_path, progress=False)
+    state = torch.load(tmp_path / "state" / "chip0-dfa.pt", map_location="cpu",
+                       weights_only=False)
+    assert all(m.device == torch.device("cpu") and m.q.device == m.device
+               for m in [*state["snn"].layers, *state["feedback"]])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_adapt_on_cuda_matches_the_cpu_closely(ckpt, tmp_path):
+    cpu = adapt(_cfg(ckpt, chips=1, epochs=2), tmp_path / "cpu", progress=False)
+    gpu = adapt(_cfg(ckpt, chips=1, epochs=2, device="cuda"), tmp_path / "gpu", progress=False)
+    # Same chips, same draws (CPU generators); only float reassociation differs, which can
+    # flip an ADC code and with it a few test samples of this tiny network.
+    for rule in ("bp", "dfa"):
+        assert abs(gpu["summary"][rule]["mean"] - cpu["summary"][rule]["mean"]) < 0.1
+    assert gpu["summary"]["nonideal"]["mean"] == pytest.approx(
+        cpu["summary"]["nonideal"]["mean"], abs=0.1)

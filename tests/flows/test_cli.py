@@ -9,6 +9,8 @@ import sys
 import pytest
 import torch
 
+from dfasim.golden.options import TRAINING_RULES
+
 from dfasim.flows.cli import build_parser, main
 from dfasim.flows.cli import data as data_command
 from dfasim.flows.datasets import DatasetError
@@ -87,6 +89,36 @@ def test_config_file_is_used(tmp_path, capsys):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="machine has a GPU")
 def test_cuda_without_gpu(tmp_path, capsys):
     _one_line_error(capsys, main(TRAIN + ["--device", "cuda", "--out", str(tmp_path)]), "cuda")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="machine has a GPU")
+@pytest.mark.parametrize("action", [["gpu"], ["adapt", "--device", "cuda"]])
+def test_gpu_benchmarks_without_gpu(tmp_path, capsys, action):
+    ckpt = tmp_path / "checkpoint.pt"
+    ckpt.write_bytes(b"")
+    _one_line_error(capsys, main(["bench", *action, "--checkpoint", str(ckpt),
+                                  "--out", str(tmp_path / "b")]), "cuda")
+    assert not (tmp_path / "b").exists()
+
+
+def test_gpu_table_from_the_figures():
+    from dfasim.flows.cli.bench import gpu_table
+
+    def train(rate):
+        return {"rules": {r: {"sample_timesteps_per_second": rate} for r in TRAINING_RULES}}
+
+    def adapt(seconds):
+        return {"rules": {r: {"seconds_per_epoch": seconds} for r in ("dfa", "bp")}}
+
+    res = {"cpu": "x86_64", "gpu": "Card", "torch_threads": 2, "torch": "2.x",
+           "dataset": "uci_har", "train": {"cpu": train(1000.0), "cuda": train(8000.0)},
+           "adapt": {"cpu": adapt(6.0), "cuda": adapt(1.5)},
+           "speedup": {"train": {r: 8.0 for r in TRAINING_RULES},
+                       "adapt": {"dfa": 4.0, "bp": 4.0}}}
+    table = gpu_table(res)
+    assert "GPU: Card" in table
+    assert "| adapt (s/epoch) | dfa | 6.00 | 1.50 | 4.0x |" in table
+    assert "| train (sample-timesteps/s) | dfa | 1,000 | 8,000 | 8.0x |" in table
 
 
 def test_data_list(capsys):
