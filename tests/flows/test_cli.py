@@ -172,8 +172,9 @@ def test_rtl_synth_bad_parameter_is_one_line_before_any_banner(tmp_path, capsys)
 
 LEAF_COMMANDS = {
     "train", "evaluate", "data list", "adapt", "noise fit", "noise show", "rtl verilog",
-    "rtl synth", "rtl verify", "bench train", "bench conv", "bench adapt", "bench noise",
-    "bench rtl", "bench simulate", "bench aihwkit", "cost adapt", "cost network", "cost table1", "cost sweep",
+    "rtl synth", "rtl verify", "bench train", "bench conv", "bench adapt", "bench gpu",
+    "bench noise", "bench rtl", "bench simulate", "bench aihwkit", "cost adapt", "cost network",
+    "cost table1", "cost sweep",
     "simulate", "reproduce", "nir export", "nir import", "macro run",
     "explore"}
 
