@@ -22,6 +22,14 @@ def _out_help(action: str) -> str:
     return f"default runs/bench; the figures go to OUT/bench_{action}.json"
 
 
+def _training_batches(p, batches_help: str) -> None:
+    """``--batches`` and ``--batch-size`` of the actions that time training batches."""
+    p.add_argument("--batches", type=positive_int, default=10,
+                   help=f"{batches_help} (default %(default)s)")
+    p.add_argument("--batch-size", type=positive_int, default=50, dest="batch_size",
+                   help="samples per batch (default %(default)s)")
+
+
 def register(sub) -> None:
     """Add ``bench`` and its actions to the subcommands ``sub``."""
     group = sub.add_parser("bench", help="measure speed figures",
@@ -38,10 +46,7 @@ def register(sub) -> None:
     p.add_argument("--rules", type=NameList(TRAINING_RULES, "rule"), metavar="RULES",
                    default=list(TRAINING_RULES),
                    help="comma-separated subset of %(type)s (default all)")
-    p.add_argument("--batches", type=positive_int, default=10,
-                   help="batches timed per rule (default %(default)s)")
-    p.add_argument("--batch-size", type=positive_int, default=50, dest="batch_size",
-                   help="samples per batch (default %(default)s)")
+    _training_batches(p, "batches timed per rule")
     p.set_defaults(handler=run_train)
 
     p = actions.add_parser(
@@ -83,10 +88,7 @@ def register(sub) -> None:
                                 device="cuda (default) or cuda:N")])
     p.add_argument("--checkpoint", required=True, metavar="CHECKPOINT",
                    help="pre-trained checkpoint.pt to adapt (training uses its dataset)")
-    p.add_argument("--batches", type=positive_int, default=10,
-                   help="training batches timed per rule (default %(default)s)")
-    p.add_argument("--batch-size", type=positive_int, default=50, dest="batch_size",
-                   help="samples per batch (default %(default)s)")
+    _training_batches(p, "training batches timed per rule")
     p.set_defaults(handler=run_gpu)
 
     p = actions.add_parser("noise", help="sampling speed of the GPR noise model",
@@ -152,6 +154,18 @@ def _out_file(args) -> Path:
     return Path(args.out or "runs/bench") / f"bench_{args.action}.json"
 
 
+def _write_with_table(out: Path, res: dict, table: str) -> int:
+    """Write the figures (``out``) and their markdown table (``out`` with ``.md``), print the
+    table and what was written."""
+    from ..fileio import write_json
+
+    write_json(out, res)
+    out.with_suffix(".md").write_text(table)
+    print(table, end="")
+    print(f"wrote {out} and {out.with_suffix('.md')}")
+    return 0
+
+
 def run_train(args) -> int:
     """``dfasim bench train``: samples and sample-timesteps per second of each rule."""
     from ..bench import bench_train
@@ -189,17 +203,11 @@ def gpu_table(res: dict) -> str:
 def run_gpu(args) -> int:
     """``dfasim bench gpu``: the GPU's speed-ups over the CPU for training and adaptation."""
     from ..bench import bench_gpu
-    from ..fileio import write_json
 
     out = _out_file(args)
     res = bench_gpu(args.checkpoint, device=args.device or "cuda", batches=args.batches,
                     batch_size=args.batch_size, data_dir=args.data_dir)
-    write_json(out, res)
-    table = gpu_table(res)
-    out.with_suffix(".md").write_text(table)
-    print(table, end="")
-    print(f"wrote {out} and {out.with_suffix('.md')}")
-    return 0
+    return _write_with_table(out, res, gpu_table(res))
 
 
 def run_adapt(args) -> int:
@@ -314,15 +322,9 @@ def run_simulate(args) -> int:
 def run_aihwkit(args) -> int:
     """``dfasim bench aihwkit``: the comparison table, as JSON and markdown."""
     from ..bench_aihwkit import bench_aihwkit, default_python, render_markdown
-    from ..fileio import write_json
 
     out = _out_file(args)
     res = bench_aihwkit(python=args.aihwkit_python or default_python(), size=args.size,
                         rows=args.rows, batch_rows=args.batch_rows, spike_rate=args.spike_rate,
                         seed=args.seed or 0, tiles=tuple(args.tiles))
-    write_json(out, res)
-    table = render_markdown(res)
-    out.with_suffix(".md").write_text(table)
-    print(table, end="")
-    print(f"wrote {out} and {out.with_suffix('.md')}")
-    return 0
+    return _write_with_table(out, res, render_markdown(res))
