@@ -23,8 +23,9 @@ from .errors import DfasimError
 from .networks import network_spec
 from .runtime import first_output_line, resolve_device, set_determinism
 
-__all__ = ["bench_train", "bench_conv_epoch", "dvs_clip_frames", "bench_adapt", "peak_flops", "adapt_epoch_flops", "bench_rtl",
-           "RTL_SIMULATORS", "DEFAULT_RTL_CYCLES", "parse_rtl_cycles", "rtl_tool_versions"]
+__all__ = ["bench_train", "bench_conv_epoch", "dvs_clip_frames", "bench_adapt", "bench_gpu",
+           "peak_flops", "adapt_epoch_flops", "device_name", "bench_rtl", "RTL_SIMULATORS",
+           "DEFAULT_RTL_CYCLES", "parse_rtl_cycles", "rtl_tool_versions"]
 
 
 def bench_train(dataset: str, rules: list[str], *, batches: int = 10, batch_size: int = 50,

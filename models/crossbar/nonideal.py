@@ -88,7 +88,8 @@ def drift_sigma(g_us: torch.Tensor, age_s: float | torch.Tensor) -> torch.Tensor
     if not torch.is_tensor(age_s) and not (math.isfinite(age_s) and age_s > 0):
         raise ValueError(f"age_s must be a positive number of seconds, not {age_s!r}")
     times = sorted(WAN2022_SIGMA)
-    age = torch.as_tensor(age_s, dtype=g_us.dtype, device=g_us.device).clamp(min=times[0], max=times[-1])
+    age = torch.as_tensor(age_s, dtype=g_us.dtype, device=g_us.device).clamp(min=times[0],
+                                                                              max=times[-1])
     var = [wan_sigma(g_us, t) ** 2 for t in times]
     lt = torch.log10(age)
     out = torch.zeros(torch.broadcast_shapes(g_us.shape, age.shape), dtype=g_us.dtype,
