@@ -25,8 +25,8 @@ from dfasim.golden.wgu import wgu_accumulate, wgu_readout
 from dfasim.models.analog_network import AnalogSNN, deploy_feedback
 from dfasim.models.chip import ChipConfig
 from dfasim.models.crossbar.adc import adc_lsb
-from dfasim.models.integer_datapath import (error_codes, integer_network, layer_format,
-                                            saturating_sum, wgu_accumulate_fast)
+from dfasim.models.integer_datapath import error_codes, integer_network, layer_format
+from dfasim.models.integer_kernels import saturating_sum, wgu_accumulate_fast
 from dfasim.models.rram.noise import PolynomialSpread
 from tests.flows.conftest import small_checkpoint  # noqa: F401  (the flow fixture)
 
