@@ -27,7 +27,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import re
 import statistics
 import time
 import tomllib
@@ -40,7 +39,7 @@ from tqdm.auto import tqdm
 
 from ..golden.options import ADAPT_RULES, LR_SCHEDULES, NOISE_CHOICES
 from ..models.analog_conv import AnalogNetwork, deploy_conv_feedback
-from ..models.analog_network import AnalogSNN, deploy_feedback
+from ..models.analog_network import AnalogSNN, deploy_feedback, to_device
 from ..models.chip import ChipConfig
 from ..models.integer_datapath import DATAPATHS, integer_network
 from ..models.rram.noise import IdealDevice, NoiseModel, PolynomialSpread
@@ -53,7 +52,7 @@ from .evaluation import evaluate
 from . import limits
 from .limits import ResourceEstimate, adapt_estimate, check_fits
 from .networks import check_network_fits
-from .runtime import resolve_device, set_determinism
+from .runtime import check_device_name, resolve_device, set_determinism
 
 __all__ = ["AdaptConfig", "ADAPT_RULES", "NOISE_CHOICES", "adapt", "aging_curves",
            "load_noise_model", "plot_aging", "summarise"]
@@ -114,9 +113,7 @@ class AdaptConfig:
         if self.datapath not in DATAPATHS:
             raise DfasimError(f"datapath must be one of {', '.join(DATAPATHS)}, not "
                               f"{self.datapath!r}")
-        if not isinstance(self.device, str) or not (
-                self.device == "cpu" or re.fullmatch(r"cuda(:\d+)?", self.device)):
-            raise DfasimError(f"device must be cpu, cuda or cuda:N, not {self.device!r}")
+        check_device_name(self.device)
         if self.lr_schedule not in LR_SCHEDULES:
             raise DfasimError(f"lr_schedule must be cosine or constant, not "
                               f"{self.lr_schedule!r}")
@@ -209,14 +206,6 @@ def _load(path: Path) -> dict[str, Any]:
     except Exception as exc:
         raise DfasimError(f"cannot resume from {path} ({type(exc).__name__}); delete it or "
                           f"pass --overwrite") from None
-
-
-def _to_device(snn, feedback, device: torch.device) -> None:
-    """Move a deployed network and its feedback matrices to the run's device (saved states are
-    loaded onto the CPU)."""
-    snn.to(device)
-    for m in feedback:
-        m.to(device)
 
 
 def _advance(snn, feedback, seconds: float) -> None:
@@ -373,7 +362,7 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
             st = _load(deployed_path)
             chip, fb, nonideal = st["snn"], st["feedback"], st["nonideal"]
             aging = st.get("aging")
-            _to_device(chip, fb, device)
+            to_device(chip, fb, device)
         else:
             gen = _chip_generator(cfg.seed, c)
             calib = x_train[torch.randperm(len(x_train), generator=gen)[:cfg.calibration_samples]]
@@ -393,7 +382,7 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
                                               counters=chip.counters)
             except ValueError as exc:
                 raise DfasimError(str(exc)) from None
-            _to_device(chip, fb, device)
+            to_device(chip, fb, device)
             nonideal = chip.evaluate(x_test, y_test)
             chip.counters.clear()
             if cfg.datapath == "integer":
@@ -412,7 +401,7 @@ def adapt(cfg: AdaptConfig, out_dir: str | Path, *, overwrite: bool = False,
                 snn, fbr, shuffle, history = st["snn"], st["feedback"], st["shuffle"], \
                     st["history"]
                 counts = st["counts"]
-                _to_device(snn, fbr, device)
+                to_device(snn, fbr, device)
             else:
                 # Both rules start from the same programmed chip (same devices, same ADC ranges).
                 snn, fbr = copy.deepcopy((chip, fb))

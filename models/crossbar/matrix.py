@@ -166,6 +166,13 @@ class AnalogMatrix(DeviceArray):
         return torch.cat([g_a, g_ref], 0)
 
     @property
+    def reads_by_lookup(self) -> bool:
+        """Whether a binary read may convert each of the ``2**in`` drive patterns once and look
+        the codes up (one row tile of at most ``LOOKUP_MAX_ROWS`` rows, no read noise: every
+        read of a pattern gives the same codes)."""
+        return self.row_tiles == 1 and self.n_in <= LOOKUP_MAX_ROWS and not self.read_sigma_us
+
+    @property
     def read_sigma_us(self) -> float:
         """Read-noise standard deviation per device and read, µS (0 when off)."""
         ni = self.chip.nonideal
@@ -280,8 +287,7 @@ class AnalogMatrix(DeviceArray):
         patterns once and looks the codes up: the same codes, far fewer currents to convert.
         """
         K, N, n = drives.shape
-        if (self.row_tiles == 1 and n <= LOOKUP_MAX_ROWS and not self.read_sigma_us
-                and (binary if binary is not None else is_binary(drives))):
+        if self.reads_by_lookup and (binary if binary is not None else is_binary(drives)):
             patterns = all_patterns(n, drives.dtype, drives.device)      # (2**n, n)
             table, lsb = self._signed_codes(patterns.unsqueeze(0), fs)
             idx = (drives @ (2.0 ** torch.arange(n, dtype=drives.dtype, device=drives.device))
