@@ -47,7 +47,8 @@ import torch.nn.functional as F
 
 from ..golden.architecture import Architecture, ConvLayer
 from ..golden.conv import encode_frames
-from ..golden.lif import LIFConfig, lif_forward
+from ..golden.lif import LIFConfig
+from .neuron_kernels import lif_forward_fast as lif_forward
 from ..golden.loss import output_error
 from ..golden.network import Trace
 from .activity import ActivityCounters, vector_bytes

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..golden.lif import lif_forward
+from .neuron_kernels import lif_forward_fast as lif_forward
+from .neuron_kernels import surrogate_fast
 from ..golden.loss import output_error
 from ..golden.network import NetworkSpec, SpikingMLP, Trace, encode
 from .activity import ActivityCounters, vector_bytes
@@ -100,7 +101,7 @@ def deploy_feedback(spec: NetworkSpec, chip: ChipConfig, noise: NoiseModel,
 def _surrogates(spec: NetworkSpec, membranes: list[torch.Tensor]) -> list[torch.Tensor]:
     """GradLIF's ``h(u - theta)`` per layer (ones for a membrane read-out layer)."""
     lif = spec.lif
-    hs = [lif.surrogate.grad(u - lif.threshold) for u in membranes]
+    hs = [surrogate_fast(u, lif.threshold, lif.surrogate) for u in membranes]
     if spec.readout == "membrane":
         hs[-1] = torch.ones_like(membranes[-1])
     return hs
@@ -329,7 +330,7 @@ class AnalogSNN(DeployedNetwork):
             d, s = deltas[l], trace.inputs[l]
             dws.append(-lr * wgu_product(d, s))
             self.count_wgu(m, vectors=d.shape[0] * d.shape[1],
-                           nonzero=int(torch.count_nonzero(s)),
+                           nonzero=_count_nonzero(s, binary=l > 0),
                            in_bits=_word_bits(s, width.input_bits) if l == 0 else 1)
         writes = [m.update(dw) for m, dw in zip(self.layers, dws)]
         return dws, writes
@@ -420,6 +421,15 @@ def wgu_product(delta: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
     if s.shape[1] >= d.shape[1]:
         return d.t() @ s
     return (s.t() @ d).t().contiguous()
+
+
+def _count_nonzero(x: torch.Tensor, *, binary: bool) -> int:
+    """Non-zero entries of ``x``; for 0/1 spikes their sum, a single pass that
+    ``torch.count_nonzero`` takes several times longer for (exact: every partial sum of ones is
+    an integer below 2**24, which float32 holds exactly)."""
+    if binary and x.numel() < (1 << 24):
+        return int(x.sum())
+    return int(torch.count_nonzero(x))
 
 
 def _word_bits(x: torch.Tensor, input_bits: int) -> int:

@@ -43,7 +43,7 @@ import torch
 from ..activity import ActivityCounters, vector_bytes
 from ..chip import ChipConfig
 from ..rram.noise import NoiseModel
-from .adc import accumulate_tiles, adc_lsb, percentile, to_codes
+from .adc import accumulate_tiles, adc_lsb, percentile, phase_code_planes, to_codes
 from .encoding import (ANALOG_WORD_BITS, LOOKUP_MAX_ROWS, all_patterns, all_planes_present,
                        bit_planes, is_binary, sign_magnitude)
 from .programming import DeviceArray
@@ -438,18 +438,39 @@ class AnalogMatrix(DeviceArray):
         ``[..., 1, :]`` phase N. One tensor, so the ADC quantises both phases in one pass."""
         K, _, N, _ = planes.shape
         C, width = self.col_tiles, self._tile_width
+        if self.chip.device.differential:
+            # Phase P: G+ columns see positive-error bits, G- columns negative ones; N swaps:
+            # I_P = pos G+ + neg G-, I_N = pos G- + neg G+. A line carries a positive or a
+            # negative bit, never both, so with S = (pos + neg)(G+ + G-) and
+            # D = (pos - neg)(G+ - G-), I_P = (S + D) / 2 and I_N = (S - D) / 2: two products
+            # instead of four. The same currents up to float rounding (docs/adaptation-loop.md,
+            # "Speed").
+            summed, diff = self._sum_and_difference(planes, unit)
+            cur = torch.empty(C, K, N, 2, self.n_in, dtype=summed.dtype, device=summed.device)
+            torch.add(summed, diff, out=cur[:, :, :, 0])
+            torch.sub(summed, diff, out=cur[:, :, :, 1])
+            return cur.mul_(0.5)
         # Planes from :meth:`_error_planes` are stored (K, N, 2, out): with one column tile this
         # permute is that storage order and the reshapes below are free.
         d = self._tiled_drive(planes).permute(3, 0, 2, 1, 4)              # (C, K, N, 2, width)
+        ga = self._tiled_columns(self.read_conductances()[0] / unit)
+        return torch.bmm(d.reshape(C, K * N * 2, width), ga).reshape(C, K, N, 2, self.n_in)
+
+    def _sum_and_difference(self, planes: torch.Tensor, unit: float = 1.0
+                            ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``S = (pos + neg)(G+ + G-)`` and ``D = (pos - neg)(G+ - G-)``, each
+        ``(C, K, N, in)`` in ``unit`` µS, of a differential pair's error planes: the row
+        currents of phases P and N are ``(S + D) / 2`` and ``(S - D) / 2``."""
+        K, _, N, _ = planes.shape
+        C, width = self.col_tiles, self._tile_width
+        d = self._tiled_drive(planes).permute(3, 0, 2, 1, 4)              # (C, K, N, 2, width)
         g_a, g_b, _ = self.read_conductances()
         ga = self._tiled_columns(g_a / unit)
-        if self.chip.device.differential:
-            gb = self._tiled_columns(g_b / unit)
-            # Phase P: G+ columns see positive-error bits, G- columns negative ones; N swaps.
-            m = torch.cat([torch.cat([ga, gb], 1), torch.cat([gb, ga], 1)], -1)
-            cur = torch.bmm(d.reshape(C, K * N, 2 * width), m)           # (C, KN, 2 in)
-            return cur.reshape(C, K, N, 2, self.n_in)
-        return torch.bmm(d.reshape(C, K * N * 2, width), ga).reshape(C, K, N, 2, self.n_in)
+        gb = self._tiled_columns(g_b / unit)
+        pos, neg = d[:, :, :, 0], d[:, :, :, 1]                           # (C, K, N, width)
+        summed = torch.bmm((pos + neg).reshape(C, K * N, width), ga + gb)
+        diff = torch.bmm((pos - neg).reshape(C, K * N, width), ga - gb)
+        return summed.reshape(C, K, N, self.n_in), diff.reshape(C, K, N, self.n_in)
 
     def _transpose_activity(self, planes: torch.Tensor, *, binary: bool = False
                             ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -546,6 +567,11 @@ class AnalogMatrix(DeviceArray):
         """Shift-added signed codes per column tile, ``(C, N, in)``, of error bit planes
         ``(K, 2, N, out)`` read through ADCs of step ``lsb``."""
         dev = self.chip.device
+        if (dev.differential and not self.read_sigma_us and planes.device.type == "cpu"
+                and planes.dtype in (torch.float32, torch.float64)):
+            # The phases' codes and their plane sum in one compiled pass over S and D.
+            summed, diff = self._sum_and_difference(planes, lsb)
+            return phase_code_planes(summed, diff, w, self.chip.crossbar.adc_bits)
         phases = self._phase_currents(planes, lsb)                       # (C, K, N, 2, in)
         i_p, i_n = phases[:, :, :, 0], phases[:, :, :, 1]
         sigma = self.read_sigma_us

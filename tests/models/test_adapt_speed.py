@@ -4,8 +4,9 @@
 Every fast path but one must give the same bits: the LIF recurrence without autograd, the in-place
 triangle surrogate, byte bit planes, the spike read without the plane sum, the layer-0 pattern
 lookup as an embedding bag, and transposed reads in slices of vectors (the references below
-are the former code, kept here). The WGU is one matrix product instead of an einsum, which sums
-in another order: it only agrees to float rounding.
+are the former code, kept here). Two agree to float rounding only: the WGU, one matrix product
+instead of an einsum, which sums in another order, and the differential transposed read's row
+currents, two products (sum and difference) instead of four.
 """
 import copy
 import itertools
@@ -198,3 +199,27 @@ def test_same_seed_same_steps_bit_for_bit():
                         *[m.g_a for m in chip.layers]))
     for p, q in zip(*results):
         assert torch.equal(p, q)
+
+
+def test_sum_and_difference_currents_equal_four_products_to_rounding():
+    """Differential transposed read: the phases' row currents from two products, S and D,
+    against the four products ``pos G+ + neg G-`` and ``pos G- + neg G+``: equal to float
+    rounding, and the ADC codes equal except where a current sits within that rounding of a
+    code boundary."""
+    cfg = ChipConfig()
+    m = programmed(64, 128, cfg)
+    e = torch.randn(3000, 64, generator=gen(10)) * (torch.rand(3000, 64, generator=gen(11)) < 0.5)
+    m.calibrate(err=e)
+    lsb = m.full_scale["transpose"] / ((1 << cfg.crossbar.adc_bits) - 1)
+    mag, sign, _ = sign_magnitude(e, cfg.datapath.error_bits)
+    planes, _ = bit_planes(mag, sign, cfg.datapath.error_bits, torch.float32, sign_inner=True)
+    fast = m._phase_currents(planes, lsb)[0]                     # (K, N, 2, in)
+    ga, gb = m.g_a / lsb, m.g_b / lsb
+    pos, neg = planes[:, 0], planes[:, 1]                        # (K, N, out)
+    ref = torch.stack([pos @ ga + neg @ gb, pos @ gb + neg @ ga], 2)
+    scale = float(ref.abs().max())
+    assert torch.allclose(fast, ref, rtol=0, atol=1e-5 * scale)
+    top = (1 << cfg.crossbar.adc_bits) - 1
+    codes = [c.round().clamp(0, top) for c in (fast, ref)]
+    differ = float((codes[0] != codes[1]).float().mean())
+    assert differ < 1e-4, differ

@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: MIT
+"""Compiled neuron arithmetic of the deployed network, bit for bit the golden functions: the LIF
+recurrence of the forward pass and the GradLIF unit's triangle surrogate ``h(u - theta)``.
+
+:func:`golden.lif.lif_forward` runs the recurrence as a handful of tensor operations per
+timestep: over 128 timesteps and four layers that is ~2,500 small kernels per batch, each a few
+microseconds of dispatch for a few thousand elements (measured: 20.6 ms of a 46 ms UCI-HAR DFA
+adaptation step on 2 threads, ``docs/benchmarks.md``). The recurrence is element-wise and
+sequential only in time, so one compiled loop over ``(t, neuron)`` does the same work in one
+pass without the dispatch.
+
+Bit for bit: the loop performs the same IEEE-754 operations in the same order and precision as
+:func:`golden.lif._lif_forward_no_grad` (itself bit for bit :func:`golden.lif.lif_step`):
+``u = v * leak + I`` (or ``u = v + (I - v) * gain`` with ``decay_input``), the spike as the
+comparison ``u > threshold`` (or ``>=``), the hard reset as the product ``u * [u <= threshold]``
+(not a select, so NaN and infinity behave as there), the soft reset ``u - s * threshold``.
+Numba compiles without ``fastmath``, so LLVM neither contracts ``v * leak + I`` into a fused
+multiply-add nor reorders anything; ``tests/models/test_lif_kernel.py`` checks equality on
+random currents with NaN, infinities and signed zeros for every reset, firing rule and neuron.
+
+The triangle surrogate (:func:`surrogate_fast`) is four tensor passes in
+:func:`golden.surrogate.Surrogate.grad` (``u - theta``, ``abs``, ``g - a``, ``clamp``) over every
+neuron-timestep of a batch; the kernel makes them one, with the same roundings: ``u - theta``
+and ``g - |x|`` in the tensor's precision, the clamp as ``a < 0 ? 0 : a`` (NaN passes as
+``torch.clamp`` passes it), and the division by ``g * g`` only when it is not 1, as there.
+
+Where a kernel does not apply (a GPU tensor, a tensor that needs a gradient, a half type, an
+initial membrane, another surrogate) the golden function runs.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+import torch
+
+from ..golden.lif import LIFConfig, lif_forward
+from ..golden.surrogate import Surrogate
+
+__all__ = ["lif_forward_fast", "kernel_applies", "surrogate_fast"]
+
+#: Reset modes as the small integers the compiled loop branches on.
+_RESET_CODES = {"hard": 0, "soft": 1, "none": 2}
+
+
+@numba.njit(cache=True, nogil=True)
+def _lif_loop(currents, spikes, membrane, leak, gain, threshold, decay, fire_ge, reset):
+    """``currents (T, M)`` -> ``spikes``, ``membrane (T, M)`` written in place.
+
+    ``leak``, ``gain`` and ``threshold`` are scalars of the arrays' dtype, so every product and
+    sum is rounded to that precision exactly as the tensor operations round it. The variant
+    flags are loop-invariant: the inner loop runs as fast as one compiled per variant.
+    """
+    steps, width = currents.shape
+    one = spikes.dtype.type(1.0)
+    zero = spikes.dtype.type(0.0)
+    v = np.zeros(width, dtype=currents.dtype)
+    for t in range(steps):
+        cur = currents[t]
+        mem = membrane[t]
+        spk = spikes[t]
+        for i in range(width):
+            if decay:
+                u = v[i] + (cur[i] - v[i]) * gain
+            else:
+                u = v[i] * leak + cur[i]
+            mem[i] = u
+            if fire_ge:
+                s = one if u >= threshold else zero
+            else:
+                s = one if u > threshold else zero
+            spk[i] = s
+            if reset == 0:
+                # a product with [u below threshold], not a select: NaN and inf as in torch
+                if fire_ge:
+                    v[i] = u * (one if u < threshold else zero)
+                else:
+                    v[i] = u * (one if u <= threshold else zero)
+            elif reset == 1:
+                v[i] = u - s * threshold
+            else:
+                v[i] = u
+
+
+def kernel_applies(currents: torch.Tensor, v0: torch.Tensor | None = None) -> bool:
+    """Whether :func:`lif_forward_fast` runs the compiled loop for these arguments."""
+    return (v0 is None and currents.device.type == "cpu" and currents.dim() >= 1
+            and currents.shape[0] > 0 and currents.dtype in (torch.float32, torch.float64)
+            and not (torch.is_grad_enabled() and currents.requires_grad))
+
+
+def lif_forward_fast(currents: torch.Tensor, cfg: LIFConfig,
+                     v0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`golden.lif.lif_forward` (same arguments, same bits), compiled on the CPU.
+
+    Returns ``spikes, membrane`` of ``currents``' shape ``(T, ..., N)``.
+    """
+    if not kernel_applies(currents, v0):
+        return lif_forward(currents, cfg, v0)
+    flat = currents.detach().reshape(currents.shape[0], -1).contiguous()
+    spikes = torch.empty_like(flat)
+    membrane = torch.empty_like(flat)
+    np_dtype = np.float32 if flat.dtype == torch.float32 else np.float64
+    decay = bool(cfg.decay_input and cfg.neuron == "lif")
+    _lif_loop(flat.numpy(), spikes.numpy(), membrane.numpy(), np_dtype(cfg.effective_leak),
+              np_dtype(1.0 - float(cfg.leak)), np_dtype(cfg.threshold), decay,
+              cfg.fire == "ge", _RESET_CODES[cfg.reset])
+    return spikes.reshape(currents.shape), membrane.reshape(currents.shape)
+
+
+@numba.njit(cache=True, nogil=True)
+def _triangle_loop(membrane, out, threshold, width, width_sq, divide):
+    """``out = max(width - |membrane - threshold|, 0) [/ width_sq]``, element-wise."""
+    flat_in = membrane.reshape(-1)
+    flat_out = out.reshape(-1)
+    zero = out.dtype.type(0.0)
+    for i in range(flat_in.size):
+        a = width - abs(flat_in[i] - threshold)
+        a = zero if a < zero else a
+        flat_out[i] = a / width_sq if divide else a
+
+
+def surrogate_fast(membrane: torch.Tensor, threshold: float, surrogate: Surrogate
+                   ) -> torch.Tensor:
+    """``surrogate.grad(membrane - threshold)`` (same bits), one compiled pass for the triangle
+    surrogate on a CPU float tensor; the golden tensor operations otherwise."""
+    if surrogate.name != "triangle" or not kernel_applies(membrane):
+        return surrogate.grad(membrane - threshold)
+    src = membrane.detach().contiguous()
+    out = torch.empty_like(src)
+    np_dtype = np.float32 if src.dtype == torch.float32 else np.float64
+    width = float(surrogate.width)
+    _triangle_loop(src.numpy(), out.numpy(), np_dtype(threshold), np_dtype(width),
+                   np_dtype(width * width), width * width != 1.0)
+    return out

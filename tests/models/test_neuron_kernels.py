@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: MIT
+"""The compiled neuron and ADC kernels of the adaptation loop against the tensor operations they
+replace: the same bits, NaN, infinities and exact ties included, and the golden functions where
+a kernel does not apply."""
+import itertools
+
+import pytest
+import torch
+
+from dfasim.golden.lif import LIFConfig, lif_forward
+from dfasim.golden.surrogate import Surrogate
+from dfasim.models.analog_network import _count_nonzero
+from dfasim.models.crossbar.adc import phase_code_planes, to_codes
+from dfasim.models.neuron_kernels import kernel_applies, lif_forward_fast, surrogate_fast
+
+SPECIALS = [float("nan"), float("inf"), -float("inf"), -0.0, 0.0]
+
+
+def gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Equal as bit patterns (so NaN equals NaN and -0.0 differs from 0.0)."""
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    as_int = torch.int32 if a.dtype == torch.float32 else torch.int64
+    return torch.equal(a.contiguous().view(as_int), b.contiguous().view(as_int))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_compiled_lif_equals_golden_bit_for_bit(dtype):
+    g = gen(1)
+    for reset, neuron, decay, fire, thr, leak in itertools.product(
+            ["hard", "soft", "none"], ["lif", "if"], [False, True], ["gt", "ge"], [0.5, 0.3],
+            [0.75, 0.3]):
+        cfg = LIFConfig(leak=leak, threshold=thr, reset=reset, neuron=neuron,
+                        decay_input=decay, fire=fire)
+        cur = (torch.randn(40, 5, 17, generator=g) * 0.6).to(dtype)
+        cur[3, 0, :5] = thr                              # exactly at the threshold
+        cur[7, 1, :5] = torch.tensor(SPECIALS, dtype=dtype)
+        ref = lif_forward(cur, cfg)
+        fast = lif_forward_fast(cur, cfg)
+        assert same_bits(fast[0], ref[0]) and same_bits(fast[1], ref[1]), cfg
+
+
+def test_compiled_lif_takes_any_layout_and_rank():
+    cfg = LIFConfig()
+    cur = torch.randn(30, 17, 6, generator=gen(2)).transpose(1, 2)   # not contiguous
+    for x in (cur, cur[:, 0], cur[:, :, :, None]):
+        ref, fast = lif_forward(x, cfg), lif_forward_fast(x, cfg)
+        assert all(same_bits(a, b) for a, b in zip(ref, fast))
+
+
+def test_compiled_lif_falls_back_where_it_does_not_apply():
+    cfg = LIFConfig()
+    cur = torch.randn(20, 3, 4, generator=gen(3))
+    v0 = torch.randn(3, 4, generator=gen(4))
+    assert not kernel_applies(cur, v0)
+    assert all(same_bits(a, b) for a, b in zip(lif_forward(cur, cfg, v0),
+                                                 lif_forward_fast(cur, cfg, v0)))
+    half = cur.half()
+    assert not kernel_applies(half)
+    assert all(torch.equal(a, b) for a, b in zip(lif_forward(half, cfg),
+                                                  lif_forward_fast(half, cfg)))
+    grad = cur.clone().requires_grad_()
+    assert not kernel_applies(grad)
+    spikes, _ = lif_forward_fast(grad, cfg)
+    spikes.sum().backward()                              # the surrogate path is kept
+    assert grad.grad is not None and grad.grad.abs().sum() > 0
+    assert not kernel_applies(cur[:0])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("width", [1.0, 0.5, 2.0, 1.3, 0.7])
+def test_compiled_triangle_equals_golden_bit_for_bit(dtype, width):
+    surrogate = Surrogate("triangle", width)
+    for thr in (0.5, 0.3, 1.0):
+        u = (torch.randn(40, 7, 33, generator=gen(5)) * 2).to(dtype)
+        u.view(-1)[:7] = torch.tensor(SPECIALS + [thr, thr + width], dtype=dtype)
+        ref = surrogate.grad(u - thr)
+        assert same_bits(surrogate_fast(u, thr, surrogate), ref), (width, thr)
+
+
+@pytest.mark.parametrize("name", ["rectangular", "atan", "fast_sigmoid"])
+def test_other_surrogates_run_the_golden_function(name):
+    surrogate = Surrogate(name, 2.0)
+    u = torch.randn(10, 4, 5, generator=gen(6))
+    assert same_bits(surrogate_fast(u, 0.5, surrogate), surrogate.grad(u - 0.5))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("adc_bits", [1, 4, 6])
+def test_phase_codes_equal_the_tensor_operations(dtype, adc_bits):
+    g = gen(7)
+    top = (1 << adc_bits) - 1
+    summed = (torch.rand(2, 7, 300, 40, generator=g) * 2.5 * top).to(dtype)
+    diff = ((torch.rand(2, 7, 300, 40, generator=g) - 0.5) * 2.5 * top).to(dtype)
+    # Exact ties (half-way codes round to even), both rails, a NaN.
+    summed.view(-1)[:5] = torch.tensor([1.0, 3.0, 5.0, 4 * top, float("nan")], dtype=dtype)
+    diff.view(-1)[:5] = torch.tensor([0.0, 0.0, 2.0, -4 * top, 0.0], dtype=dtype)
+    weights = 2.0 ** torch.arange(7, dtype=dtype)
+    codes_p = to_codes(torch.add(summed, diff).mul_(0.5), adc_bits)
+    codes_n = to_codes(torch.sub(summed, diff).mul_(0.5), adc_bits)
+    ref = torch.einsum("k,ckni->cni", weights, codes_p - codes_n)
+    assert same_bits(phase_code_planes(summed, diff, weights, adc_bits), ref)
+
+
+def test_spike_count_by_sum_equals_count_nonzero():
+    spikes = (torch.rand(128, 50, 64, generator=gen(8)) < 0.2).float()
+    assert _count_nonzero(spikes, binary=True) == int(torch.count_nonzero(spikes))
+    codes = torch.randint(-3, 4, (100, 9), generator=gen(9)).float()
+    assert _count_nonzero(codes, binary=False) == int(torch.count_nonzero(codes))
