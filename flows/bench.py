@@ -127,15 +127,18 @@ def adapt_epoch_flops(layers: list[int], timesteps: int, samples: int, rule: str
 
 def bench_adapt(checkpoint: str, rules: list[str], *, batch_size: int = 50,
                 device: str = "cpu", data_dir: str | None = None,
-                progress: bool | None = None) -> dict[str, Any]:
+                progress: bool | None = None, profile: int = 0) -> dict[str, Any]:
     """Seconds per on-chip adaptation epoch over the whole training split, per rule.
 
     The checkpoint is deployed on one chip (CrossSim NeuRRAM spread, Table II crossbars, 4-bit
     ADC) and adapted for one epoch; the test split is not evaluated (it is not part of an epoch).
     The chip is programmed on the CPU and moved to ``device``; the batches start on the CPU, as
-    in ``dfasim adapt``.
+    in ``dfasim adapt``. ``profile > 0`` runs each epoch under :mod:`cProfile` and adds the
+    ``profile`` most expensive functions by own time to each rule's entry (the profiler's own
+    cost then inflates ``seconds_per_epoch``).
     """
     import copy
+    import cProfile
 
     from ..models.analog_network import AnalogSNN, deploy_feedback, to_device
     from ..models.chip import ChipConfig
@@ -165,7 +168,10 @@ def bench_adapt(checkpoint: str, rules: list[str], *, batch_size: int = 50,
                            "peak_flops": peak, "rules": {}}
     for rule in tqdm(rules, desc="bench adapt", unit="rule", disable=progress is False):
         snn, fbr = copy.deepcopy((chip, fb))
+        profiler = cProfile.Profile() if profile else None
         t0 = time.perf_counter()
+        if profiler:
+            profiler.enable()
         for i in range(0, len(x), batch_size):
             xb, yb = x[i:i + batch_size], y[i:i + batch_size]
             if rule == "dfa":
@@ -173,12 +179,33 @@ def bench_adapt(checkpoint: str, rules: list[str], *, batch_size: int = 50,
             else:
                 snn.bp_step(xb, yb, 0.3)
         _synchronize(dev)
+        if profiler:
+            profiler.disable()
         seconds = time.perf_counter() - t0
         flops = adapt_epoch_flops(list(spec.layers), spec.timesteps, len(x), rule)
         res["rules"][rule] = {"seconds_per_epoch": seconds, "epoch_flops": flops,
                               "achieved_flops": flops / seconds,
                               "fraction_of_peak": flops / seconds / peak}
+        if profiler:
+            res["rules"][rule]["profile"] = profile_rows(profiler, profile)
     return res
+
+
+def profile_rows(profiler, top: int) -> list[dict[str, Any]]:
+    """The ``top`` functions of a :class:`cProfile.Profile` by own time: ``function`` (file
+    name, line and name, or the built-in's description), ``calls``, ``own_s`` (time in the
+    function itself) and ``cumulative_s`` (with what it calls)."""
+    import pstats
+
+    # {(file, line, name): (primitive calls, calls, own time, cumulative time, callers)}
+    stats = pstats.Stats(profiler).stats
+    rows = []
+    for (path, line, name), (_, calls, own, cumulative, _) in stats.items():
+        where = f"{Path(path).name}:{line}({name})" if line else name
+        rows.append({"function": where, "calls": calls, "own_s": own,
+                     "cumulative_s": cumulative})
+    rows.sort(key=lambda r: (-r["own_s"], r["function"]))
+    return rows[:top]
 
 
 def bench_gpu(checkpoint: str, *, device: str = "cuda", batches: int = 10,

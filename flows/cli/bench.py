@@ -77,6 +77,9 @@ def register(sub) -> None:
                    help="pre-trained checkpoint.pt to deploy (from dfasim train)")
     p.add_argument("--batch-size", type=positive_int, default=50, dest="batch_size",
                    help="samples per batch (default %(default)s)")
+    p.add_argument("--profile", type=positive_int, metavar="N", default=0,
+                   help="run each epoch under cProfile and list its N most expensive functions "
+                        "by own time (the profiler's cost inflates the seconds; default off)")
     p.set_defaults(handler=run_adapt)
 
     p = actions.add_parser(
@@ -217,7 +220,8 @@ def run_adapt(args) -> int:
 
     out = _out_file(args)
     res = bench_adapt(args.checkpoint, ["dfa", "bp"], batch_size=args.batch_size,
-                      device=args.device or "cpu", data_dir=args.data_dir)
+                      device=args.device or "cpu", data_dir=args.data_dir,
+                      profile=args.profile)
     write_json(out, res)
     print(f"adaptation epoch on {res['dataset']} ({res['samples']} x {res['timesteps']} "
           f"timesteps, {res['device_name']}, {res['torch_threads']} threads), peak "
@@ -226,6 +230,9 @@ def run_adapt(args) -> int:
         print(f"  {name:<4} {r['seconds_per_epoch']:7.2f} s/epoch  "
               f"{r['achieved_flops'] / 1e9:6.2f} GFLOP/s = "
               f"{100 * r['fraction_of_peak']:.1f} % of peak")
+        for row in r.get("profile", []):
+            print(f"       {row['own_s']:7.3f} s own {row['cumulative_s']:7.3f} s with callees "
+                  f"{row['calls']:7d} calls  {row['function']}")
     print(f"wrote {out}")
     return 0
 

@@ -136,6 +136,29 @@ def test_bench_train_writes_throughput(tmp_path, capsys):
     assert res["rules"]["dfa"]["sample_timesteps_per_second"] > 0
 
 
+def test_bench_adapt_profile_lists_the_costliest_functions(small_checkpoint, tmp_path, capsys):
+    rc = main(["bench", "adapt", "--checkpoint", str(small_checkpoint), "--batch-size", "20",
+               "--profile", "6", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    import json
+    res = json.loads((tmp_path / "bench_adapt.json").read_text())
+    for rule in ("dfa", "bp"):
+        rows = res["rules"][rule]["profile"]
+        assert len(rows) == 6
+        own = [r["own_s"] for r in rows]
+        assert own == sorted(own, reverse=True) and own[0] > 0
+        assert all(r["calls"] >= 1 and r["cumulative_s"] >= r["own_s"] for r in rows)
+        assert rows[0]["function"] in out
+
+
+def test_bench_adapt_profile_must_be_positive(small_checkpoint, tmp_path, capsys):
+    rc = main(["bench", "adapt", "--checkpoint", str(small_checkpoint), "--profile", "0",
+               "--out", str(tmp_path)])
+    _one_line_error(capsys, rc, "--profile: must be a positive integer")
+    assert not (tmp_path / "bench_adapt.json").exists()
+
+
 def test_adapt_epoch_flops_formula():
     from dfasim.flows.bench import adapt_epoch_flops
     # 2 layers 3-4-2, T=5, N=10: forward 2*5*10*(12+8) = 2000 per pass.
