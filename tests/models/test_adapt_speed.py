@@ -9,7 +9,6 @@ instead of an einsum, which sums in another order, and the differential transpos
 currents, two products (sum and difference) instead of four.
 """
 import copy
-import itertools
 
 import pytest
 import torch
@@ -23,6 +22,8 @@ from dfasim.models.crossbar import AnalogMatrix
 from dfasim.models.crossbar import matrix as matrix_module
 from dfasim.models.crossbar.encoding import all_planes_present, bit_planes, sign_magnitude
 from dfasim.models.rram.noise import PolynomialSpread
+
+from .lif_cases import lif_cases
 
 
 def gen(seed=0):
@@ -42,14 +43,7 @@ def lif_reference(currents, cfg, v0=None):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_lif_without_autograd_equals_the_step_loop_bit_for_bit(dtype):
-    g = gen(1)
-    for reset, neuron, decay, fire, thr, leak in itertools.product(
-            ["hard", "soft", "none"], ["lif", "if"], [False, True], ["gt", "ge"], [0.5, 0.3],
-            [0.75, 0.3]):
-        cfg = LIFConfig(leak=leak, threshold=thr, reset=reset, neuron=neuron,
-                        decay_input=decay, fire=fire)
-        cur = (torch.randn(40, 5, 17, generator=g) * 0.4).to(dtype)
-        cur[3, 0, :5] = thr                       # exactly at the threshold
+    for cfg, cur, g in lif_cases(dtype, 0.4):
         v0 = torch.randn(5, 17, generator=g).to(dtype)
         for v in (None, v0):
             with torch.no_grad():

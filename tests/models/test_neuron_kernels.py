@@ -2,8 +2,6 @@
 """The compiled neuron and ADC kernels of the adaptation loop against the tensor operations they
 replace: the same bits, NaN, infinities and exact ties included, and the golden functions where
 a kernel does not apply."""
-import itertools
-
 import pytest
 import torch
 
@@ -12,6 +10,8 @@ from dfasim.golden.surrogate import Surrogate
 from dfasim.models.analog_network import _count_nonzero
 from dfasim.models.crossbar.adc import phase_code_planes, to_codes
 from dfasim.models.neuron_kernels import kernel_applies, lif_forward_fast, surrogate_fast
+
+from .lif_cases import lif_cases
 
 SPECIALS = [float("nan"), float("inf"), -float("inf"), -0.0, 0.0]
 
@@ -30,14 +30,7 @@ def same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_compiled_lif_equals_golden_bit_for_bit(dtype):
-    g = gen(1)
-    for reset, neuron, decay, fire, thr, leak in itertools.product(
-            ["hard", "soft", "none"], ["lif", "if"], [False, True], ["gt", "ge"], [0.5, 0.3],
-            [0.75, 0.3]):
-        cfg = LIFConfig(leak=leak, threshold=thr, reset=reset, neuron=neuron,
-                        decay_input=decay, fire=fire)
-        cur = (torch.randn(40, 5, 17, generator=g) * 0.6).to(dtype)
-        cur[3, 0, :5] = thr                              # exactly at the threshold
+    for cfg, cur, _ in lif_cases(dtype, 0.6):
         cur[7, 1, :5] = torch.tensor(SPECIALS, dtype=dtype)
         ref = lif_forward(cur, cfg)
         fast = lif_forward_fast(cur, cfg)
