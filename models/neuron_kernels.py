@@ -15,7 +15,7 @@ Bit for bit: the loop performs the same IEEE-754 operations in the same order an
 comparison ``u > threshold`` (or ``>=``), the hard reset as the product ``u * [u <= threshold]``
 (not a select, so NaN and infinity behave as there), the soft reset ``u - s * threshold``.
 Numba compiles without ``fastmath``, so LLVM neither contracts ``v * leak + I`` into a fused
-multiply-add nor reorders anything; ``tests/models/test_lif_kernel.py`` checks equality on
+multiply-add nor reorders anything; ``tests/models/test_neuron_kernels.py`` checks equality on
 random currents with NaN, infinities and signed zeros for every reset, firing rule and neuron.
 
 The triangle surrogate (:func:`surrogate_fast`) is four tensor passes in
