@@ -48,13 +48,13 @@ import torch.nn.functional as F
 from ..golden.architecture import Architecture, ConvLayer
 from ..golden.conv import encode_frames
 from ..golden.lif import LIFConfig
-from .neuron_kernels import lif_forward_fast as lif_forward
 from ..golden.loss import output_error
 from ..golden.network import Trace
 from .activity import ActivityCounters, vector_bytes
 from .analog_network import DeployedNetwork, StepResult, _word_bits, wgu_product
 from .chip import ChipConfig
 from .crossbar import AnalogMatrix, WriteStats
+from .neuron_kernels import lif_forward_fast
 from .rram.noise import NoiseModel
 
 __all__ = ["AnalogNetwork", "BatchNormAffine", "CHUNK_VALUES", "conv_matrix", "conv_feedback",
@@ -330,7 +330,7 @@ class AnalogNetwork(DeployedNetwork):
                 m.calibrate(self._patches(l, flat[::len(chunks)]))
             else:
                 m.calibrate(h.reshape(*h.shape[:2], -1))
-            s, _ = lif_forward(self._currents(l, h, "calibrate"), self.lif)
+            s, _ = lif_forward_fast(self._currents(l, h, "calibrate"), self.lif)
             h = self._pool(l, s)
 
     # --- forward --------------------------------------------------------------------------------
@@ -353,7 +353,7 @@ class AnalogNetwork(DeployedNetwork):
         trace = Trace([], [], [])
         for l, m in enumerate(self.layers):
             cur = self._currents(l, h, phase)
-            s, u = lif_forward(cur, self.lif)
+            s, u = lif_forward_fast(cur, self.lif)
             n = s[0, 0].numel()
             n_in = h[0, 0].numel()
             in_bytes = vector_bytes(n_in, _word_bits(h, width.input_bits)

@@ -3,7 +3,8 @@
 
 Forward: every layer's currents come from an :class:`AnalogMatrix` (all ``T`` timesteps in one
 batched read, since the LIF recurrence is element-wise and does not feed back into the reads);
-the LIF dynamics are ``golden.lif.lif_forward``, so with ideal devices, ideal ADCs and
+the LIF dynamics are ``golden.lif.lif_forward`` (compiled, bit for bit, as
+``models.neuron_kernels.lif_forward_fast``), so with ideal devices, ideal ADCs and
 grid-aligned weights the network equals the float :class:`golden.network.SpikingMLP`.
 
 Online adaptation (both rules use plain SGD, ``dW = -lr * grad``: no Adam state on chip; the
@@ -32,13 +33,12 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .neuron_kernels import lif_forward_fast as lif_forward
-from .neuron_kernels import surrogate_fast
 from ..golden.loss import output_error
 from ..golden.network import NetworkSpec, SpikingMLP, Trace, encode
 from .activity import ActivityCounters, vector_bytes
 from .chip import ChipConfig
 from .crossbar import AnalogMatrix, WriteStats
+from .neuron_kernels import lif_forward_fast, surrogate_fast
 from .rram.noise import NoiseModel
 
 __all__ = ["DeployedNetwork", "AnalogSNN", "StepResult", "deploy_feedback", "default_feedback",
@@ -256,7 +256,7 @@ class AnalogSNN(DeployedNetwork):
         h = encode(x, self.spec.timesteps)
         for m in self.layers:
             m.calibrate(h)
-            s, _ = lif_forward(m.forward(h, phase="calibrate"), self.spec.lif)
+            s, _ = lif_forward_fast(m.forward(h, phase="calibrate"), self.spec.lif)
             h = s
 
     def effective_model(self) -> SpikingMLP:
@@ -284,7 +284,7 @@ class AnalogSNN(DeployedNetwork):
         trace = Trace([], [], [])
         for l, m in enumerate(self.layers):
             cur = m.forward(h, phase=phase, binary=True if l else None)
-            s, u = lif_forward(cur, lif)
+            s, u = lif_forward_fast(cur, lif)
             n = m.n_out
             in_bytes = vector_bytes(m.n_in, _word_bits(h, width.input_bits) if l == 0 else 1)
             self._count_neuron_stage(m.name, phase, T * B, n, in_bytes, training)
