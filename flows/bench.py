@@ -127,18 +127,26 @@ def adapt_epoch_flops(layers: list[int], timesteps: int, samples: int, rule: str
 
 def bench_adapt(checkpoint: str, rules: list[str], *, batch_size: int = 50,
                 device: str = "cpu", data_dir: str | None = None,
-                progress: bool | None = None, profile: int = 0) -> dict[str, Any]:
+                progress: bool | None = None, profile: int = 0,
+                repeats: int = 1) -> dict[str, Any]:
     """Seconds per on-chip adaptation epoch over the whole training split, per rule.
 
     The checkpoint is deployed on one chip (CrossSim NeuRRAM spread, Table II crossbars, 4-bit
     ADC) and adapted for one epoch; the test split is not evaluated (it is not part of an epoch).
     The chip is programmed on the CPU and moved to ``device``; the batches start on the CPU, as
-    in ``dfasim adapt``. ``profile > 0`` runs each epoch under :mod:`cProfile` and adds the
-    ``profile`` most expensive functions by own time to each rule's entry (the profiler's own
-    cost then inflates ``seconds_per_epoch``).
+    in ``dfasim adapt``. Each of ``repeats`` epochs per rule starts from a fresh copy of the
+    deployed chip, the rules taking turns (so that a machine's drift spreads over both);
+    ``seconds_per_epoch`` is their median, ``epoch_seconds`` all of them. ``profile > 0`` runs
+    the epochs under :mod:`cProfile` and adds the ``profile`` most expensive functions by own
+    time, summed over the repeats, to each rule's entry (the profiler's own cost then inflates
+    the seconds).
     """
     import copy
     import cProfile
+    import statistics
+
+    if repeats < 1:
+        raise DfasimError(f"repeats must be at least 1, not {repeats!r}")
 
     from ..models.analog_network import AnalogSNN, deploy_feedback, to_device
     from ..models.chip import ChipConfig
@@ -166,9 +174,12 @@ def bench_adapt(checkpoint: str, rules: list[str], *, batch_size: int = 50,
                            "device": str(dev), "device_name": device_name(dev),
                            "torch_threads": torch.get_num_threads(),
                            "peak_flops": peak, "rules": {}}
-    for rule in tqdm(rules, desc="bench adapt", unit="rule", disable=progress is False):
+    profilers = {rule: cProfile.Profile() for rule in rules} if profile else {}
+    times: dict[str, list[float]] = {rule: [] for rule in rules}
+    turns = [(r, rule) for r in range(repeats) for rule in rules]
+    for _, rule in tqdm(turns, desc="bench adapt", unit="epoch", disable=progress is False):
         snn, fbr = copy.deepcopy((chip, fb))
-        profiler = cProfile.Profile() if profile else None
+        profiler = profilers.get(rule)
         t0 = time.perf_counter()
         if profiler:
             profiler.enable()
@@ -181,13 +192,15 @@ def bench_adapt(checkpoint: str, rules: list[str], *, batch_size: int = 50,
         _synchronize(dev)
         if profiler:
             profiler.disable()
-        seconds = time.perf_counter() - t0
+        times[rule].append(time.perf_counter() - t0)
+    for rule in rules:
+        seconds = statistics.median(times[rule])
         flops = adapt_epoch_flops(list(spec.layers), spec.timesteps, len(x), rule)
-        res["rules"][rule] = {"seconds_per_epoch": seconds, "epoch_flops": flops,
-                              "achieved_flops": flops / seconds,
+        res["rules"][rule] = {"seconds_per_epoch": seconds, "epoch_seconds": times[rule],
+                              "epoch_flops": flops, "achieved_flops": flops / seconds,
                               "fraction_of_peak": flops / seconds / peak}
-        if profiler:
-            res["rules"][rule]["profile"] = profile_rows(profiler, profile)
+        if profile:
+            res["rules"][rule]["profile"] = profile_rows(profilers[rule], profile)
     return res
 
 

@@ -77,6 +77,9 @@ def register(sub) -> None:
                    help="pre-trained checkpoint.pt to deploy (from dfasim train)")
     p.add_argument("--batch-size", type=positive_int, default=50, dest="batch_size",
                    help="samples per batch (default %(default)s)")
+    p.add_argument("--repeats", type=positive_int, metavar="N", default=1,
+                   help="epochs timed per rule, each from a fresh copy of the chip, the rules "
+                        "taking turns; the figure is their median (default %(default)s)")
     p.add_argument("--profile", type=positive_int, metavar="N", default=0,
                    help="run each epoch under cProfile and list its N most expensive functions "
                         "by own time (the profiler's cost inflates the seconds; default off)")
@@ -221,15 +224,18 @@ def run_adapt(args) -> int:
     out = _out_file(args)
     res = bench_adapt(args.checkpoint, ["dfa", "bp"], batch_size=args.batch_size,
                       device=args.device or "cpu", data_dir=args.data_dir,
-                      profile=args.profile)
+                      profile=args.profile, repeats=args.repeats)
     write_json(out, res)
     print(f"adaptation epoch on {res['dataset']} ({res['samples']} x {res['timesteps']} "
           f"timesteps, {res['device_name']}, {res['torch_threads']} threads), peak "
           f"{res['peak_flops'] / 1e9:.1f} GFLOP/s:")
     for name, r in res["rules"].items():
+        spread = r["epoch_seconds"]
+        repeats = (f"  (median of {len(spread)}: {min(spread):.2f}-{max(spread):.2f} s)"
+                   if len(spread) > 1 else "")
         print(f"  {name:<4} {r['seconds_per_epoch']:7.2f} s/epoch  "
               f"{r['achieved_flops'] / 1e9:6.2f} GFLOP/s = "
-              f"{100 * r['fraction_of_peak']:.1f} % of peak")
+              f"{100 * r['fraction_of_peak']:.1f} % of peak{repeats}")
         for row in r.get("profile", []):
             print(f"       {row['own_s']:7.3f} s own {row['cumulative_s']:7.3f} s with callees "
                   f"{row['calls']:7d} calls  {row['function']}")

@@ -152,6 +152,29 @@ def test_bench_adapt_profile_lists_the_costliest_functions(small_checkpoint, tmp
         assert rows[0]["function"] in out
 
 
+def test_bench_adapt_repeats_report_the_median(small_checkpoint, tmp_path, capsys):
+    import json
+    import statistics
+
+    rc = main(["bench", "adapt", "--checkpoint", str(small_checkpoint), "--batch-size", "20",
+               "--repeats", "3", "--out", str(tmp_path)])
+    assert rc == 0 and "median of 3" in capsys.readouterr().out
+    res = json.loads((tmp_path / "bench_adapt.json").read_text())
+    for rule in ("dfa", "bp"):
+        entry = res["rules"][rule]
+        assert len(entry["epoch_seconds"]) == 3 and min(entry["epoch_seconds"]) > 0
+        assert entry["seconds_per_epoch"] == statistics.median(entry["epoch_seconds"])
+        assert entry["achieved_flops"] == entry["epoch_flops"] / entry["seconds_per_epoch"]
+
+
+def test_bench_adapt_needs_one_repeat_at_least(small_checkpoint):
+    from dfasim.flows.bench import bench_adapt
+    from dfasim.flows.errors import DfasimError
+
+    with pytest.raises(DfasimError, match="repeats must be at least 1"):
+        bench_adapt(str(small_checkpoint), ["dfa"], repeats=0)
+
+
 def test_bench_adapt_profile_must_be_positive(small_checkpoint, tmp_path, capsys):
     rc = main(["bench", "adapt", "--checkpoint", str(small_checkpoint), "--profile", "0",
                "--out", str(tmp_path)])
