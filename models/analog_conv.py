@@ -51,7 +51,8 @@ from ..golden.lif import LIFConfig
 from ..golden.loss import output_error
 from ..golden.network import Trace
 from .activity import ActivityCounters, vector_bytes
-from .analog_network import DeployedNetwork, StepResult, _word_bits, wgu_product
+from .analog_network import (DeployedNetwork, StepResult, _word_bits, gradlif_surrogates,
+                             wgu_product)
 from .chip import ChipConfig
 from .crossbar import AnalogMatrix, WriteStats
 from .neuron_kernels import lif_forward_fast
@@ -372,12 +373,6 @@ class AnalogNetwork(DeployedNetwork):
 
     # --- adaptation -----------------------------------------------------------------------------
 
-    def _surrogates(self, membranes: list[torch.Tensor]) -> list[torch.Tensor]:
-        hs = [self.lif.surrogate.grad(u - self.lif.threshold) for u in membranes]
-        if self.readout == "membrane":
-            hs[-1] = torch.ones_like(membranes[-1])
-        return hs
-
     def _gradlif(self, l: int, proj: torch.Tensor, h: torch.Tensor, err_bits: int
                  ) -> torch.Tensor:
         """``delta = proj * h`` over the layer's map, counted per neuron-timestep."""
@@ -446,7 +441,7 @@ class AnalogNetwork(DeployedNetwork):
         e_out = e_t.repeat_interleave(arch.vote_group, dim=-1) / arch.vote_group \
             if arch.readout == "vote" else e_t
         return (out, trace, loss_v, e_t, e_out, T, B, self.chip.datapath.error_bits,
-                self._surrogates(trace.membranes))
+                gradlif_surrogates(self.lif, self.readout, trace.membranes))
 
     @torch.no_grad()
     def dfa_step(self, x: torch.Tensor, y: torch.Tensor, feedback: list[AnalogMatrix],

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..golden.lif import LIFConfig
 from ..golden.loss import output_error
 from ..golden.network import NetworkSpec, SpikingMLP, Trace, encode
 from .activity import ActivityCounters, vector_bytes
@@ -42,7 +43,7 @@ from .neuron_kernels import lif_forward_fast, surrogate_fast
 from .rram.noise import NoiseModel
 
 __all__ = ["DeployedNetwork", "AnalogSNN", "StepResult", "deploy_feedback", "default_feedback",
-           "wgu_product"]
+           "gradlif_surrogates", "wgu_product"]
 
 @dataclass
 class StepResult:
@@ -98,11 +99,12 @@ def deploy_feedback(spec: NetworkSpec, chip: ChipConfig, noise: NoiseModel,
     return out
 
 
-def _surrogates(spec: NetworkSpec, membranes: list[torch.Tensor]) -> list[torch.Tensor]:
-    """GradLIF's ``h(u - theta)`` per layer (ones for a membrane read-out layer)."""
-    lif = spec.lif
+def gradlif_surrogates(lif: LIFConfig, readout: str, membranes: list[torch.Tensor]
+                       ) -> list[torch.Tensor]:
+    """GradLIF's ``h(u - theta)`` per layer (ones for a membrane read-out layer), for the MLP
+    and the convolutional network alike."""
     hs = [surrogate_fast(u, lif.threshold, lif.surrogate) for u in membranes]
-    if spec.readout == "membrane":
+    if readout == "membrane":
         hs[-1] = torch.ones_like(membranes[-1])
     return hs
 
@@ -345,7 +347,7 @@ class AnalogSNN(DeployedNetwork):
         loss_v, e = output_error(out, y.to(out.device), loss)
         T, B = trace.spikes[-1].shape[:2]
         return (out, trace, loss_v, e / T, T, B, self.chip.datapath.error_bits,
-                _surrogates(self.spec, trace.membranes))
+                gradlif_surrogates(self.spec.lif, self.spec.readout, trace.membranes))
 
     @torch.no_grad()
     def dfa_step(self, x: torch.Tensor, y: torch.Tensor, feedback: list[AnalogMatrix],

@@ -46,13 +46,17 @@ _RESET_CODES = {"hard": 0, "soft": 1, "none": 2}
 def _lif_loop(currents, spikes, membrane, leak, gain, threshold, decay, fire_ge, reset):
     """``currents (T, M)`` -> ``spikes``, ``membrane (T, M)`` written in place.
 
-    ``leak``, ``gain`` and ``threshold`` are scalars of the arrays' dtype, so every product and
-    sum is rounded to that precision exactly as the tensor operations round it. The variant
-    flags are loop-invariant: the inner loop runs as fast as one compiled per variant.
+    ``leak``, ``gain`` and ``threshold`` are rounded to the arrays' dtype first, so every
+    product and sum is rounded to that precision exactly as the tensor operations (with 0-dim
+    tensors of that dtype) round it. The variant flags are loop-invariant: the inner loop runs
+    as fast as one compiled per variant.
     """
     steps, width = currents.shape
     one = spikes.dtype.type(1.0)
     zero = spikes.dtype.type(0.0)
+    leak_t = spikes.dtype.type(leak)
+    gain_t = spikes.dtype.type(gain)
+    theta = spikes.dtype.type(threshold)
     v = np.zeros(width, dtype=currents.dtype)
     for t in range(steps):
         cur = currents[t]
@@ -60,23 +64,23 @@ def _lif_loop(currents, spikes, membrane, leak, gain, threshold, decay, fire_ge,
         spk = spikes[t]
         for i in range(width):
             if decay:
-                u = v[i] + (cur[i] - v[i]) * gain
+                u = v[i] + (cur[i] - v[i]) * gain_t
             else:
-                u = v[i] * leak + cur[i]
+                u = v[i] * leak_t + cur[i]
             mem[i] = u
             if fire_ge:
-                s = one if u >= threshold else zero
+                s = one if u >= theta else zero
             else:
-                s = one if u > threshold else zero
+                s = one if u > theta else zero
             spk[i] = s
             if reset == 0:
                 # a product with [u below threshold], not a select: NaN and inf as in torch
                 if fire_ge:
-                    v[i] = u * (one if u < threshold else zero)
+                    v[i] = u * (one if u < theta else zero)
                 else:
-                    v[i] = u * (one if u <= threshold else zero)
+                    v[i] = u * (one if u <= theta else zero)
             elif reset == 1:
-                v[i] = u - s * threshold
+                v[i] = u - s * theta
             else:
                 v[i] = u
 
@@ -99,24 +103,27 @@ def lif_forward_fast(currents: torch.Tensor, cfg: LIFConfig,
     flat = currents.detach().reshape(currents.shape[0], -1).contiguous()
     spikes = torch.empty_like(flat)
     membrane = torch.empty_like(flat)
-    np_dtype = np.float32 if flat.dtype == torch.float32 else np.float64
     decay = bool(cfg.decay_input and cfg.neuron == "lif")
-    _lif_loop(flat.numpy(), spikes.numpy(), membrane.numpy(), np_dtype(cfg.effective_leak),
-              np_dtype(1.0 - float(cfg.leak)), np_dtype(cfg.threshold), decay,
-              cfg.fire == "ge", _RESET_CODES[cfg.reset])
+    _lif_loop(flat.numpy(), spikes.numpy(), membrane.numpy(), float(cfg.effective_leak),
+              1.0 - float(cfg.leak), float(cfg.threshold), decay, cfg.fire == "ge",
+              _RESET_CODES[cfg.reset])
     return spikes.reshape(currents.shape), membrane.reshape(currents.shape)
 
 
 @numba.njit(cache=True, nogil=True)
 def _triangle_loop(membrane, out, threshold, width, width_sq, divide):
-    """``out = max(width - |membrane - threshold|, 0) [/ width_sq]``, element-wise."""
+    """``out = max(width - |membrane - threshold|, 0) [/ width_sq]``, element-wise, the
+    scalars rounded to the arrays' dtype first."""
     flat_in = membrane.reshape(-1)
     flat_out = out.reshape(-1)
     zero = out.dtype.type(0.0)
+    theta = out.dtype.type(threshold)
+    g = out.dtype.type(width)
+    g_sq = out.dtype.type(width_sq)
     for i in range(flat_in.size):
-        a = width - abs(flat_in[i] - threshold)
+        a = g - abs(flat_in[i] - theta)
         a = zero if a < zero else a
-        flat_out[i] = a / width_sq if divide else a
+        flat_out[i] = a / g_sq if divide else a
 
 
 def surrogate_fast(membrane: torch.Tensor, threshold: float, surrogate: Surrogate
@@ -127,8 +134,7 @@ def surrogate_fast(membrane: torch.Tensor, threshold: float, surrogate: Surrogat
         return surrogate.grad(membrane - threshold)
     src = membrane.detach().contiguous()
     out = torch.empty_like(src)
-    np_dtype = np.float32 if src.dtype == torch.float32 else np.float64
     width = float(surrogate.width)
-    _triangle_loop(src.numpy(), out.numpy(), np_dtype(threshold), np_dtype(width),
-                   np_dtype(width * width), width * width != 1.0)
+    _triangle_loop(src.numpy(), out.numpy(), float(threshold), width, width * width,
+                   width * width != 1.0)
     return out

@@ -64,6 +64,7 @@ def _phase_code_loop(summed, diff, weights, top, out):
     tiles, planes, vectors, lines = summed.shape
     half = summed.dtype.type(0.5)
     zero = summed.dtype.type(0.0)
+    ceiling = summed.dtype.type(top)
     for c in range(tiles):
         for n in range(vectors):
             for i in range(lines):
@@ -76,8 +77,8 @@ def _phase_code_loop(summed, diff, weights, top, out):
                     p = np.rint((s + d) * half)
                     m = np.rint((s - d) * half)
                     # clamp as torch.clamp does (NaN passes)
-                    p = zero if p < zero else (top if p > top else p)
-                    m = zero if m < zero else (top if m > top else m)
+                    p = zero if p < zero else (ceiling if p > ceiling else p)
+                    m = zero if m < zero else (ceiling if m > ceiling else m)
                     out[c, n, i] += w * (p - m)
 
 
@@ -96,7 +97,6 @@ def phase_code_planes(summed: torch.Tensor, diff: torch.Tensor, weights: torch.T
     s = summed.contiguous()
     d = diff.contiguous()
     out = torch.empty(s.shape[0], s.shape[2], s.shape[3], dtype=s.dtype, device=s.device)
-    np_dtype = np.float32 if s.dtype == torch.float32 else np.float64
     _phase_code_loop(s.numpy(), d.numpy(), weights.to(s.dtype).contiguous().numpy(),
-                     np_dtype((1 << adc_bits) - 1), out.numpy())
+                     (1 << adc_bits) - 1, out.numpy())
     return out
