@@ -28,7 +28,12 @@ def percentile(values: torch.Tensor, p: float) -> float:
     if n == 0:
         return 0.0
     k = min(n, max(1, math.ceil(p / 100.0 * n)))
-    return float(values.reshape(-1).kthvalue(k).values)
+    flat = values.reshape(-1)
+    if flat.device.type == "cpu" and not flat.requires_grad:
+        # The same order statistic (NaN sorts last in both), by numpy's introselect: several
+        # times faster than torch's kthvalue on the millions of currents of a calibration.
+        return float(np.partition(flat.numpy(), k - 1)[k - 1])
+    return float(flat.kthvalue(k).values)
 
 
 

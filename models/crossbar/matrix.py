@@ -47,6 +47,8 @@ from .adc import accumulate_tiles, adc_lsb, percentile, phase_code_planes, to_co
 from .encoding import (ANALOG_WORD_BITS, LOOKUP_MAX_ROWS, all_patterns, all_planes_present,
                        bit_planes, is_binary, sign_magnitude)
 from .programming import DeviceArray
+from .sparse_read import (error_read_codes, error_read_currents, kernels_apply,
+                          lookup_read_psums, spike_read_codes)
 
 __all__ = ["AdcCodes", "AnalogMatrix"]
 
@@ -177,6 +179,20 @@ class AnalogMatrix(DeviceArray):
         """Read-noise standard deviation per device and read, µS (0 when off)."""
         ni = self.chip.nonideal
         return ni.read_noise_rel * self.chip.device.g_max_us if ni.read_noise else 0.0
+
+    def _compiled_reads(self, x: torch.Tensor) -> bool:
+        """Whether reads of ``x`` run the compiled kernels of :mod:`.sparse_read`: a CPU float
+        tensor, a quantising ADC and no read noise (whose draws keep the tensor path's order)."""
+        return (self.chip.crossbar.adc_bits != 0 and not self.read_sigma_us
+                and kernels_apply(x))
+
+    @property
+    def _neg_column(self) -> torch.Tensor:
+        """Per logical output, the physical column (of :meth:`_columns`) subtracted from its
+        own: its ``G-`` column, or its crossbar's reference column."""
+        if self.chip.device.differential:
+            return torch.arange(self.n_out, device=self.device) + self.n_out
+        return self.col_tile_of + self.n_out
 
     def _noise(self, std: torch.Tensor) -> torch.Tensor:
         """``std * eps``, a fresh standard-normal ``eps`` per element."""
@@ -322,17 +338,20 @@ class AnalogMatrix(DeviceArray):
         x2 = x.detach().to(self.device, self.dtype).reshape(-1, self.n_in)
         bits = self.chip.datapath.input_bits if bits is None else bits
         spikes = binary if binary is not None else is_binary(x2)
+        if not spikes and bits >= 2 and self.reads_by_lookup and self._compiled_reads(x2):
+            return self._lookup_forward(x2, bits, phase).reshape(*lead, self.n_out)
         drives, w, scale, word_bits = self._drives(x2, bits, spikes)
+        if (spikes or bits != 0) and not self.reads_by_lookup and self._compiled_reads(drives):
+            out = self._compiled_forward(drives, w, phase, n_vectors=x2.shape[0],
+                                         word_bits=word_bits)
+            if not spikes:
+                out.mul_(scale[:, None])
+            return out.reshape(*lead, self.n_out)
         # Spikes and bit planes are 0/1; only an ideal (bits = 0) analog input is not.
         act = self._active_lines(drives, self.n_in, self.chip.crossbar.rows, self.row_tiles,
                                  binary=spikes or bits != 0)
+        self._count_forward(phase, act, n_vectors=x2.shape[0], word_bits=word_bits)
         dev = self.chip.device
-        n_conv = 2 * self.n_out if dev.differential else self.n_out + self.col_tiles
-        self._count_reads(phase, act, xbars_per_read=self.col_tiles,
-                          lines_per_tile=self._rows_in_tile(), conv_per_read=n_conv,
-                          adds_per_read=2 * self.n_out, n_vectors=x2.shape[0],
-                          in_bytes=vector_bytes(self.n_in, word_bits),
-                          out_bytes=vector_bytes(self.n_out, self.chip.datapath.psum_bits))
         if self.chip.crossbar.adc_bits == 0:
             # A linear (ideal) ADC commutes with the plane sum and the tile sum: one matmul.
             signed = torch.einsum("k,kni->ni", w, drives)
@@ -363,6 +382,51 @@ class AnalogMatrix(DeviceArray):
 
     __call__ = forward
 
+    def _count_forward(self, phase: str, act: torch.Tensor, *, n_vectors: int,
+                       word_bits: int) -> None:
+        """Count forward reads from active-row counts ``act (K, N, R)``."""
+        dev = self.chip.device
+        n_conv = 2 * self.n_out if dev.differential else self.n_out + self.col_tiles
+        self._count_reads(phase, act, xbars_per_read=self.col_tiles,
+                          lines_per_tile=self._rows_in_tile(), conv_per_read=n_conv,
+                          adds_per_read=2 * self.n_out, n_vectors=n_vectors,
+                          in_bytes=vector_bytes(self.n_in, word_bits),
+                          out_bytes=vector_bytes(self.n_out, self.chip.datapath.psum_bits))
+
+    def _compiled_forward(self, drives: torch.Tensor, w: torch.Tensor, phase: str, *,
+                          n_vectors: int, word_bits: int) -> torch.Tensor:
+        """Forward read of 0/1 drives ``(K, N, in)`` by :func:`.sparse_read.spike_read_codes`:
+        the accumulated row tiles ``(N, out)`` in weight units, before the inputs' scale."""
+        K, N, _ = drives.shape
+        fs = self._full_scale("forward", lambda: self._observed_forward(drives))
+        lsb = self._lsb(fs)
+        codes, act = spike_read_codes(drives.reshape(K * N, self.n_in), self._columns() / lsb,
+                                      self.chip.crossbar.rows, self._neg_column,
+                                      self.chip.crossbar.adc_bits)       # (R, K*N, out)
+        R = codes.shape[0]
+        self._count_forward(phase, act.t().reshape(R, K, N).permute(1, 2, 0).to(torch.int64),
+                            n_vectors=n_vectors, word_bits=word_bits)
+        if K == 1 and float(w[0]) == 1.0:
+            tile_psum = codes                   # spikes: one drive of weight 1
+        else:
+            tile_psum = torch.einsum("k,rkno->rno", w, codes.reshape(R, K, N, self.n_out))
+        return self._accumulate(tile_psum, inplace=True).mul_(lsb * self.weight_per_us)
+
+    def _lookup_forward(self, x2: torch.Tensor, bits: int, phase: str) -> torch.Tensor:
+        """Forward read of multi-bit inputs ``(N, in)`` on a small one-tile matrix: every
+        (bit plane, sign) read looked up in the codes of all ``2**in`` drive patterns by
+        :func:`.sparse_read.lookup_read_psums`, without forming the planes."""
+        mag, sign, scale = sign_magnitude(x2, bits)
+        fs = self._full_scale("forward",
+                              lambda: self._observed_forward(self._drives(x2, bits, False)[0]))
+        table, lsb = self._signed_codes(
+            all_patterns(self.n_in, x2.dtype, x2.device).unsqueeze(0), fs)
+        psum, act = lookup_read_psums(mag, sign, table[0, :, 0], bits - 1)
+        self._count_forward(phase, act.unsqueeze(-1).to(torch.int64), n_vectors=x2.shape[0],
+                            word_bits=bits)
+        out = self._accumulate(psum.unsqueeze(0), inplace=True)
+        return out.mul_(lsb * self.weight_per_us).mul_(scale[:, None])
+
     def adc_codes(self, spikes: torch.Tensor) -> AdcCodes:
         """Raw codes of one binary read ``spikes (..., in)``: ``pos, neg (R, ..., out)``.
 
@@ -377,11 +441,19 @@ class AnalogMatrix(DeviceArray):
         drives = x2.unsqueeze(0)
         fs = self._full_scale("forward", lambda: self._observed_forward(drives))
         lsb = self._lsb(fs)
-        codes = self._to_codes(self._noisy_column_currents(drives, lsb))
-        pos, neg = self._split_codes(codes[0])              # (N, R, out)
         shape = (self.row_tiles, *spikes.shape[:-1], self.n_out)
-        pos = pos.permute(1, 0, 2).reshape(shape).to(torch.int64)
-        neg = neg.permute(1, 0, 2).reshape(shape).to(torch.int64)
+        if self._compiled_reads(x2):
+            # The forward read's own kernel, so that these codes are the ones it sums.
+            codes, _ = spike_read_codes(x2, self._columns() / lsb, self.chip.crossbar.rows,
+                                        self._neg_column, self.chip.crossbar.adc_bits,
+                                        raw=True)                          # (R, N, P)
+            pos, neg = self._split_codes(codes)
+        else:
+            codes = self._to_codes(self._noisy_column_currents(drives, lsb))
+            pos, neg = self._split_codes(codes[0])              # (N, R, out)
+            pos, neg = pos.permute(1, 0, 2), neg.permute(1, 0, 2)
+        pos = pos.reshape(shape).to(torch.int64)
+        neg = neg.reshape(shape).to(torch.int64)
         return AdcCodes(pos, neg, lsb * self.weight_per_us)
 
     def _error_planes(self, e: torch.Tensor, bits: int, *, as_bytes: bool = False
@@ -513,21 +585,15 @@ class AnalogMatrix(DeviceArray):
         lead = err.shape[:-1]
         e2 = err.detach().to(self.device, self.dtype).reshape(-1, self.n_out)
         bits = self.chip.datapath.error_bits if bits is None else bits
+        if bits >= 2 and self.chip.device.differential and self._compiled_reads(e2):
+            return self._compiled_transpose(e2, bits, phase).reshape(*lead, self.n_in)
         # Quantised, noise-free reads keep the planes as bytes until each slice is read: a batch's
         # float planes are tens of MB, written once and read once.
         sliced = bits != 0 and self.chip.crossbar.adc_bits != 0 and not self.read_sigma_us
         planes, w, scale, word_bits = self._error_planes(e2, bits, as_bytes=sliced)
-        a_p, a_n = self._transpose_activity(planes, binary=bits != 0)
+        self._count_transpose(phase, *self._transpose_activity(planes, binary=bits != 0),
+                              e2.shape[0], word_bits)
         dev = self.chip.device
-        lines = self._outs_in_tile() * dev.devices_per_weight
-        for act in (a_p, a_n):
-            self._count_reads(phase, act, xbars_per_read=self.row_tiles, lines_per_tile=lines,
-                              conv_per_read=self.n_in, adds_per_read=self.n_in,
-                              n_vectors=0, in_bytes=0, out_bytes=0)
-        self.counters.add(self.name, phase,
-                          buffer_read_bytes=e2.shape[0] * vector_bytes(self.n_out, word_bits),
-                          buffer_write_bytes=e2.shape[0] * vector_bytes(
-                              self.n_in, self.chip.datapath.psum_bits))
         if self.chip.crossbar.adc_bits == 0:
             signed = torch.einsum("k,kno->no", w, planes[:, 0] - planes[:, 1])
             if not dev.differential:  # the reference is subtracted digitally, nominal g_ref
@@ -564,6 +630,38 @@ class AnalogMatrix(DeviceArray):
                                                      inplace=True)
         out = acc.mul_(lsb * self.weight_per_us).mul_(scale[:, None])
         return out.reshape(*lead, self.n_in)
+
+    def _count_transpose(self, phase: str, act_p: torch.Tensor, act_n: torch.Tensor,
+                         n_vectors: int, word_bits: int) -> None:
+        """Count a transposed read's reads from the active-column counts ``(K, N, C)`` of its
+        phases P and N, and its buffer traffic."""
+        lines = self._outs_in_tile() * self.chip.device.devices_per_weight
+        for act in (act_p, act_n):
+            self._count_reads(phase, act, xbars_per_read=self.row_tiles, lines_per_tile=lines,
+                              conv_per_read=self.n_in, adds_per_read=self.n_in,
+                              n_vectors=0, in_bytes=0, out_bytes=0)
+        self.counters.add(self.name, phase,
+                          buffer_read_bytes=n_vectors * vector_bytes(self.n_out, word_bits),
+                          buffer_write_bytes=n_vectors * vector_bytes(
+                              self.n_in, self.chip.datapath.psum_bits))
+
+    def _compiled_transpose(self, e2: torch.Tensor, bits: int, phase: str) -> torch.Tensor:
+        """Differential transposed read of errors ``(N, out)`` by
+        :func:`.sparse_read.error_read_codes` (no planes formed): ``(N, in)`` weight units."""
+        mag, sign, scale = sign_magnitude(e2, bits)
+        g_a, g_b, _ = self.read_conductances()
+        fs = self.full_scale["transpose"]
+        if fs is None:
+            # The currents of the reads that happen (a phase with no driven line is skipped).
+            currents, act = error_read_currents(mag, sign, g_a, g_b, self._tile_width, bits - 1)
+            fs = self._calibrate("transpose", currents[act.permute(2, 0, 1) > 0])
+        lsb = self._lsb(fs)
+        codes, act = error_read_codes(mag, sign, g_a / lsb, g_b / lsb, self._tile_width,
+                                      bits - 1, self.chip.crossbar.adc_bits)  # (C, N, in)
+        act = act.to(torch.int64)             # a driven line is driven in both phases
+        self._count_transpose(phase, act, act, e2.shape[0], bits)
+        out = self._accumulate(codes, inplace=True)
+        return out.mul_(lsb * self.weight_per_us).mul_(scale[:, None])
 
     def _transpose_tile_psums(self, planes: torch.Tensor, w: torch.Tensor, lsb: float
                               ) -> torch.Tensor:

@@ -1,0 +1,415 @@
+# SPDX-License-Identifier: MIT
+"""Compiled reads of 0/1 line drives: each active line adds its devices' conductances to the
+line currents, and the ADCs convert them, in one pass per read.
+
+A crossbar read of a binary drive is a sum, over the driven lines, of those lines' conductances:
+spikes drive rows in a forward read, one bit plane of sign-magnitude errors drives columns in a
+transposed read. The tensor path forms it as a dense product (every line times 0 or 1) followed
+by separate passes for the ADC transfer, the differential codes and the plane sum, each over
+tensors of tens of megabytes per batch. The drives are sparse (on the UCI-HAR adaptation
+workload 26–46 % of spikes and 7–35 % of error bits per plane are ones), so the kernels here add
+only the driven lines' rows, in a current buffer that stays in the first-level cache, and
+convert it at once.
+
+Numerics. Each line current is the float sum of the driven lines' conductances (in ADC LSB
+units) in ascending line order, where the tensor path's product sums all lines (zeros included)
+in the BLAS library's order: the same currents up to float reassociation, like the same product
+on another CPU. Everything after the currents is exact: ``code = clamp(rint(I), 0, top)`` with
+round half to even and NaN passing the clamp (:func:`.adc.to_codes`), differences of codes and
+their plane sums, small integers times powers of two, which are exact in any order. A sum does
+not depend on the thread count (every read is summed by one thread), so the same inputs give the
+same bits on any number of threads. ``tests/models/test_sparse_read.py`` bounds the currents
+against float64 products and checks the codes and counts against the tensor path.
+
+Where a kernel does not apply (a GPU tensor, a half type, read noise, an ideal ADC) the tensor
+path runs; :class:`.matrix.AnalogMatrix` decides.
+"""
+from __future__ import annotations
+
+import threading
+
+import numba
+import numpy as np
+import torch
+
+__all__ = ["kernels_apply", "spike_read_codes", "error_read_codes", "error_read_currents",
+           "lookup_read_psums"]
+
+_WORKQUEUE_LOCK = threading.Lock()
+
+#: Reads per parallel chunk: enough work to amortise a chunk's start, small enough to balance.
+_READS_PER_CHUNK = 256
+
+#: ``_LOG2_MOD37[(1 << k) % 37] == k`` for ``k < 36``: the index of a word's lowest set bit
+#: from its isolated power of two (the residues of ``2**k`` modulo 37 are distinct).
+_LOG2_MOD37 = np.zeros(37, dtype=np.int64)
+for _k in range(36):
+    _LOG2_MOD37[(1 << _k) % 37] = _k
+
+
+def kernels_apply(*tensors: torch.Tensor) -> bool:
+    """Whether the compiled reads take these tensors: CPU, float32 or float64, no gradient."""
+    return all(t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64)
+               and not t.requires_grad for t in tensors)
+
+
+def _run(kernel, n_reads: int, *args) -> None:
+    """Run ``kernel(*args, chunks)``, a parallel loop over slices of ``_READS_PER_CHUNK`` reads,
+    on as many of numba's threads as torch uses for its own operations. Every read is summed by
+    one thread, so the result does not depend on the thread count."""
+    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+    chunks = max(1, -(-n_reads // _READS_PER_CHUNK))
+    try:
+        layer = numba.threading_layer()
+    except ValueError:                           # no parallel region has run yet
+        layer = None
+    if layer in ("omp", "tbb"):
+        kernel(*args, chunks)
+        return
+    # numba's fallback thread pool ("workqueue") must not be entered from two threads at once.
+    with _WORKQUEUE_LOCK:
+        kernel(*args, chunks)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _adc_code(current, zero, top):
+    """``clamp(rint(current), 0, top)``: round half to even; NaN passes, as in ``torch.clamp``
+    (``zero`` and ``top`` are of the current's type)."""
+    code = np.rint(current)
+    if code < zero:
+        return zero
+    if code > top:
+        return top
+    return code
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _add_rows(current, rows, index, count, offset):
+    """``current[p] += sum_q rows[index[q], offset + p]`` over ``q < count``, eight rows at a
+    time: the rows are summed pairwise in registers and the current is loaded and stored once
+    per group instead of once per row (a fixed order, so always the same bits)."""
+    columns = current.shape[0]
+    q = 0
+    while q + 8 <= count:
+        a, b, c, d = index[q], index[q + 1], index[q + 2], index[q + 3]
+        e, f, g, h = index[q + 4], index[q + 5], index[q + 6], index[q + 7]
+        for p in range(columns):
+            current[p] += (((rows[a, offset + p] + rows[b, offset + p])
+                            + (rows[c, offset + p] + rows[d, offset + p]))
+                           + ((rows[e, offset + p] + rows[f, offset + p])
+                              + (rows[g, offset + p] + rows[h, offset + p])))
+        q += 8
+    if q + 4 <= count:
+        a, b, c, d = index[q], index[q + 1], index[q + 2], index[q + 3]
+        for p in range(columns):
+            current[p] += ((rows[a, offset + p] + rows[b, offset + p])
+                           + (rows[c, offset + p] + rows[d, offset + p]))
+        q += 4
+    while q < count:
+        a = index[q]
+        for p in range(columns):
+            current[p] += rows[a, offset + p]
+        q += 1
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _spike_read_loop(drives, line_rows, tile_rows, neg_column, top, raw, codes, active, chunks):
+    """Reads of drives ``(N, lines)`` through row tiles of ``tile_rows`` lines, in ``chunks``
+    parallel slices.
+
+    ``line_rows (lines, P)``: every input line's conductances to the ``P`` physical columns, in
+    LSB units. ``raw``: ``codes (R, N, P)`` receives every column's code; else
+    ``codes (R, N, out)`` receives ``code[o] - code[neg_column[o]]``. ``active (N, R)``: driven
+    lines per read. Arrays are indexed explicitly (no row views: a view in the inner loop costs
+    a reference count per line).
+    """
+    n_reads = drives.shape[0]
+    lines, columns = line_rows.shape
+    tiles = active.shape[1]
+    outputs = neg_column.shape[0]
+    zero = line_rows.dtype.type(0.0)
+    ceiling = line_rows.dtype.type(top)
+    for chunk in numba.prange(chunks):
+        current = np.empty(columns, dtype=line_rows.dtype)
+        ones = np.empty(tile_rows, dtype=np.int64)
+        for n in range(n_reads * chunk // chunks, n_reads * (chunk + 1) // chunks):
+            for r in range(tiles):
+                for p in range(columns):
+                    current[p] = zero
+                driven = 0
+                count = 0
+                for j in range(r * tile_rows, min((r + 1) * tile_rows, lines)):
+                    drive = drives[n, j]
+                    if drive != 0:
+                        driven += 1
+                        if drive == 1:          # spikes and bit planes: add the row as it is
+                            ones[count] = j
+                            count += 1
+                        else:
+                            for p in range(columns):
+                                current[p] += drive * line_rows[j, p]
+                _add_rows(current, line_rows, ones, count, 0)
+                active[n, r] = driven
+                for p in range(columns):
+                    current[p] = _adc_code(current[p], zero, ceiling)
+                if raw:
+                    for p in range(columns):
+                        codes[r, n, p] = current[p]
+                else:
+                    for o in range(outputs):
+                        codes[r, n, o] = current[o] - current[neg_column[o]]
+
+
+def spike_read_codes(drives: torch.Tensor, columns: torch.Tensor, tile_rows: int,
+                     neg_column: torch.Tensor, adc_bits: int, *, raw: bool = False
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """ADC codes of a forward read of 0/1 drives, and the driven lines per read.
+
+    Parameters
+    ----------
+    drives : Tensor ``(N, lines)``
+        One read per row; zero entries are undriven lines (a non-zero entry scales its line's
+        conductances, so a 1 adds them exactly).
+    columns : Tensor ``(P, lines)``
+        Physical column conductances in ADC LSB units (``G / lsb``).
+    tile_rows : int
+        Lines per row tile: each tile is its own read with its own currents.
+    neg_column : Tensor ``(out,)`` of int64
+        For each logical output, the physical column whose code is subtracted (its ``G-``
+        column, or its crossbar's reference column).
+    adc_bits : int
+    raw : bool
+        Return every physical column's code ``(R, N, P)`` instead of the differences
+        ``(R, N, out)``.
+
+    Returns
+    -------
+    codes : Tensor, the drives' dtype
+    active : Tensor ``(N, R)`` of int32
+        Driven lines per read (0: the read is skipped and its codes are 0).
+    """
+    n_reads, lines = drives.shape
+    tiles = -(-lines // tile_rows)
+    line_rows = columns.t().contiguous().to(drives.dtype)
+    width = columns.shape[0] if raw else neg_column.shape[0]
+    codes = torch.empty(tiles, n_reads, width, dtype=drives.dtype, device="cpu")
+    active = torch.empty(n_reads, tiles, dtype=torch.int32, device="cpu")
+    _run(_spike_read_loop, n_reads, drives.contiguous().numpy(), line_rows.numpy(), tile_rows,
+         neg_column.to(torch.int64).contiguous().numpy(), (1 << adc_bits) - 1, raw,
+         codes.numpy(), active.numpy())
+    return codes, active
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _error_read_loop(magnitude, sign, rows, tile_width, planes, top, log2_mod37, raw, codes,
+                     currents, active, chunks):
+    """Transposed reads of sign-magnitude errors ``(N, out)``, in ``chunks`` parallel slices.
+
+    ``rows (2 * out, 2 * in)``: row ``j`` is error line ``j``'s ``[G+ | G-]`` conductances in
+    LSB units, row ``out + j`` its ``[G- | G+]``: a positive error bit drives ``G+`` in phase P
+    and ``G-`` in phase N, a negative one the opposite, so a driven line adds the first to
+    ``[I_P | I_N]`` of its plane when positive and the second when negative. ``codes
+    (C, N, in)`` receives ``sum_k 2**k (code(I_P,k) - code(I_N,k))`` per column tile, ``active
+    (planes, N, C)`` the driven lines per plane and tile. ``raw``: ``currents (C, planes, N,
+    2 * in)`` receives ``[I_P | I_N]`` instead of the codes (for the ADC range calibration).
+    A line visits only its set bits (lowest first, found without a branch per plane); each
+    plane's rows are then summed by :func:`_add_rows`.
+    """
+    n_reads = magnitude.shape[0]
+    outputs, double = rows.shape[0] // 2, rows.shape[1]
+    inputs = double // 2
+    tiles = active.shape[2]
+    zero = rows.dtype.type(0.0)
+    ceiling = rows.dtype.type(top)
+    for chunk in numba.prange(chunks):
+        current = np.empty((planes, double), dtype=rows.dtype)
+        index = np.empty((planes, tile_width), dtype=np.int64)
+        count = np.empty(planes, dtype=np.int64)
+        for n in range(n_reads * chunk // chunks, n_reads * (chunk + 1) // chunks):
+            for c in range(tiles):
+                for k in range(planes):
+                    count[k] = 0
+                for j in range(c * tile_width, min((c + 1) * tile_width, outputs)):
+                    s = sign[n, j]
+                    if s == 0:
+                        continue
+                    row = j if s > 0 else outputs + j
+                    bits = magnitude[n, j]
+                    while bits != 0:
+                        low = bits & -bits
+                        k = log2_mod37[low % 37]
+                        bits ^= low
+                        index[k, count[k]] = row
+                        count[k] += 1
+                for k in range(planes):
+                    active[k, n, c] = count[k]
+                    for i in range(double):
+                        current[k, i] = zero
+                    _add_rows(current[k], rows, index[k], count[k], 0)
+                if raw:
+                    for k in range(planes):
+                        for i in range(double):
+                            currents[c, k, n, i] = current[k, i]
+                    continue
+                for i in range(inputs):
+                    codes[c, n, i] = zero
+                weight = rows.dtype.type(1.0)
+                for k in range(planes):
+                    for i in range(inputs):
+                        codes[c, n, i] += weight * (
+                            _adc_code(current[k, i], zero, ceiling)
+                            - _adc_code(current[k, inputs + i], zero, ceiling))
+                    weight = weight * 2
+
+
+def _error_read(magnitude, sign, g_plus, g_minus, tile_width, planes, adc_bits, raw):
+    n_reads, outputs = magnitude.shape
+    tiles = -(-outputs // tile_width)
+    dtype = g_plus.dtype
+    inputs = g_plus.shape[1]
+    rows = torch.cat([torch.cat([g_plus, g_minus], 1), torch.cat([g_minus, g_plus], 1)], 0)
+    signs = ((sign > 0).to(torch.int8) - (sign < 0).to(torch.int8)).contiguous()
+    if raw:
+        codes = torch.empty(1, 1, 1, dtype=dtype, device="cpu")
+        currents = torch.empty(tiles, planes, n_reads, 2 * inputs, dtype=dtype, device="cpu")
+    else:
+        codes = torch.empty(tiles, n_reads, inputs, dtype=dtype, device="cpu")
+        currents = torch.empty(1, 1, 1, 1, dtype=dtype, device="cpu")
+    active = torch.empty(max(planes, 1), n_reads, tiles, dtype=torch.int32, device="cpu")
+    # Magnitudes of undriven lines (NaN errors give undefined integers) are never looked at.
+    _run(_error_read_loop, n_reads, magnitude.to(torch.int64).contiguous().numpy(),
+         signs.numpy(), rows.contiguous().numpy(), tile_width, planes, (1 << adc_bits) - 1,
+         _LOG2_MOD37, raw, codes.numpy(), currents.numpy(), active.numpy())
+    return (currents if raw else codes), active[:planes]
+
+
+def error_read_codes(magnitude: torch.Tensor, sign: torch.Tensor, g_plus: torch.Tensor,
+                     g_minus: torch.Tensor, tile_width: int, planes: int, adc_bits: int
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Plane-summed signed ADC codes of a differential transposed read of error bit planes.
+
+    Parameters
+    ----------
+    magnitude : Tensor ``(N, out)`` of integers
+        Sign-magnitude codes of the errors (:func:`.encoding.sign_magnitude`); bit ``k`` drives
+        the line in plane ``k``.
+    sign : Tensor ``(N, out)``
+        The errors' signs; lines whose sign is neither positive nor negative (0, NaN) are not
+        driven.
+    g_plus, g_minus : Tensor ``(out, in)``
+        ``G+`` and ``G-`` conductances in ADC LSB units (``G / lsb``), the float type of the
+        read.
+    tile_width : int
+        Error lines per column tile (each tile is its own read).
+    planes : int
+        Magnitude bit planes (``error_bits - 1``, at most 35).
+    adc_bits : int
+
+    Returns
+    -------
+    codes : Tensor ``(C, N, in)``
+        ``sum_k 2**k (code_P,k - code_N,k)`` per column tile, before the tiles' saturating sum.
+    active : Tensor ``(planes, N, C)`` of int32
+        Driven lines per plane and read (the same in both phases).
+    """
+    return _error_read(magnitude, sign, g_plus, g_minus, tile_width, planes, adc_bits, False)
+
+
+def error_read_currents(magnitude: torch.Tensor, sign: torch.Tensor, g_plus: torch.Tensor,
+                        g_minus: torch.Tensor, tile_width: int, planes: int
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The line currents of :func:`error_read_codes` before the ADCs, for calibrating its range.
+
+    Returns ``currents (C, planes, N, 2, in)`` (``[..., 0, :]`` phase P, ``[..., 1, :]`` phase
+    N, in the units of ``g_plus``) and ``active (planes, N, C)``.
+    """
+    currents, active = _error_read(magnitude, sign, g_plus, g_minus, tile_width, planes, 1,
+                                   True)
+    return currents.reshape(*currents.shape[:3], 2, g_plus.shape[1]), active
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _lookup_loop(magnitude, sign, table, planes, psums, active, chunks):
+    """Bit-serial reads of sign-magnitude inputs ``(N, lines)`` looked up in the codes of every
+    drive pattern ``table (2**lines, out)``, in ``chunks`` parallel slices.
+
+    Plane ``k`` of the positive entries is one read, driving pattern ``sum_j bit_k 2**j``, of
+    weight ``+2**k``; of the negative entries one of weight ``-2**k``. ``psums (N, out)`` gets
+    their weighted sum, ``active (2 * planes, N)`` the driven lines of each read (plane-major,
+    positive first, as the tensor path orders its drives). The codes are small integers, their
+    products with powers of two and their sums exact, so any order gives the same bits.
+    """
+    n_reads, lines = magnitude.shape
+    outputs = table.shape[1]
+    zero = table.dtype.type(0.0)
+    for chunk in numba.prange(chunks):
+        positive = np.empty(planes + 1, dtype=np.int64)
+        negative = np.empty(planes + 1, dtype=np.int64)
+        for n in range(n_reads * chunk // chunks, n_reads * (chunk + 1) // chunks):
+            # Every plane's two patterns and line counts, without a branch per line.
+            for k in range(planes):
+                pattern_pos = 0
+                pattern_neg = 0
+                count_pos = 0
+                count_neg = 0
+                for j in range(lines):
+                    bit = (magnitude[n, j] >> k) & 1
+                    is_pos = bit * (sign[n, j] > 0)
+                    is_neg = bit * (sign[n, j] < 0)
+                    pattern_pos |= is_pos << j
+                    pattern_neg |= is_neg << j
+                    count_pos += is_pos
+                    count_neg += is_neg
+                positive[k] = pattern_pos
+                negative[k] = pattern_neg
+                active[2 * k, n] = count_pos
+                active[2 * k + 1, n] = count_neg
+            # Row 0 of the table (no line driven) is zero, so absent patterns add nothing.
+            for o in range(outputs):
+                psums[n, o] = zero
+            weight = table.dtype.type(1.0)
+            k = 0
+            while k + 2 <= planes:
+                a, b = positive[k], negative[k]
+                c, d = positive[k + 1], negative[k + 1]
+                for o in range(outputs):
+                    psums[n, o] += (weight * (table[a, o] - table[b, o])
+                                    + (weight * 2) * (table[c, o] - table[d, o]))
+                weight = weight * 4
+                k += 2
+            if k < planes:
+                a, b = positive[k], negative[k]
+                for o in range(outputs):
+                    psums[n, o] += weight * (table[a, o] - table[b, o])
+
+
+def lookup_read_psums(magnitude: torch.Tensor, sign: torch.Tensor, table: torch.Tensor,
+                      planes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shift-added signed codes of bit-serial sign-magnitude inputs read by pattern lookup.
+
+    Parameters
+    ----------
+    magnitude, sign : Tensor ``(N, lines)``
+        Sign-magnitude codes (:func:`.encoding.sign_magnitude`); a line is driven in plane ``k``
+        of its sign when bit ``k`` of its magnitude is set (sign 0 or NaN: never).
+    table : Tensor ``(2**lines, out)``
+        Signed codes of every drive pattern (row ``p`` drives line ``j`` iff bit ``j`` of ``p``);
+        row 0, no line driven, is skipped (it is zero: an undriven read converts nothing).
+    planes : int
+        Magnitude bit planes (``bits - 1``).
+
+    Returns
+    -------
+    psums : Tensor ``(N, out)``, the table's dtype
+        ``sum_k 2**k (table[pos_k] - table[neg_k])``: small integers, exact in any order, so
+        bit for bit the tensor path's weighted sum of looked-up rows.
+    active : Tensor ``(2 * planes, N)`` of int32
+        Driven lines of each (plane, sign) read.
+    """
+    n_reads = magnitude.shape[0]
+    signs = ((sign > 0).to(torch.int8) - (sign < 0).to(torch.int8)).contiguous()
+    psums = torch.empty(n_reads, table.shape[1], dtype=table.dtype, device="cpu")
+    active = torch.empty(2 * planes, n_reads, dtype=torch.int32, device="cpu")
+    _run(_lookup_loop, n_reads, magnitude.to(torch.int64).contiguous().numpy(), signs.numpy(),
+         table.contiguous().numpy(), planes, psums.numpy(), active.numpy())
+    return psums, active
