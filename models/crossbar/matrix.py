@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ..activity import ActivityCounters, vector_bytes
@@ -137,16 +138,31 @@ class AnalogMatrix(DeviceArray):
                      lines_per_tile: torch.Tensor, conv_per_read, adds_per_read,
                      n_vectors: int, in_bytes: int, out_bytes: int) -> None:
         """Count reads from active-line counts ``act (..., tiles)`` (zero: read skipped)."""
-        nz_tile = (act > 0).reshape(-1, act.shape[-1]).sum(0)
-        conv_per_read = torch.as_tensor(conv_per_read, device=act.device)
-        adds_per_read = torch.as_tensor(adds_per_read, device=act.device)
+        tiles = act.shape[-1]
+        if act.device.type == "cpu":
+            # A handful of sums over a few thousand counts: numpy's dispatch is several times
+            # cheaper than torch's for arrays this small.
+            counts = act.reshape(-1, tiles).numpy()
+            nz_tile = np.count_nonzero(counts, axis=0).astype(np.int64)
+            active = int(counts.sum(dtype=np.int64))
+            per_tile = [np.asarray(v.cpu().numpy() if isinstance(v, torch.Tensor) else v,
+                                   dtype=np.int64)
+                        for v in (lines_per_tile, conv_per_read, adds_per_read)]
+            reads, rows, conversions, adds = (int(nz_tile.sum()),
+                                              *(int((nz_tile * v).sum()) for v in per_tile))
+        else:
+            nz = (act > 0).reshape(-1, tiles).sum(0)
+            active = int(act.sum())
+            reads, rows, conversions, adds = (int(nz.sum()), *(
+                int((nz * torch.as_tensor(v, device=act.device)).sum())
+                for v in (lines_per_tile, conv_per_read, adds_per_read)))
         self.counters.add(
             self.name, phase,
-            reads=int(nz_tile.sum()) * xbars_per_read,
-            active_rows=int(act.sum()) * xbars_per_read,
-            rows_driven=int((nz_tile * lines_per_tile).sum()) * xbars_per_read,
-            adc_conversions=int((nz_tile * conv_per_read).sum()),
-            psum_adds=int((nz_tile * adds_per_read).sum()),
+            reads=reads * xbars_per_read,
+            active_rows=active * xbars_per_read,
+            rows_driven=rows * xbars_per_read,
+            adc_conversions=conversions,
+            psum_adds=adds,
             buffer_read_bytes=n_vectors * in_bytes,
             buffer_write_bytes=n_vectors * out_bytes)
 
@@ -189,10 +205,10 @@ class AnalogMatrix(DeviceArray):
     @property
     def _neg_column(self) -> torch.Tensor:
         """Per logical output, the physical column (of :meth:`_columns`) subtracted from its
-        own: its ``G-`` column, or its crossbar's reference column."""
+        own: its ``G-`` column, or its crossbar's reference column (CPU, for the kernels)."""
         if self.chip.device.differential:
-            return torch.arange(self.n_out, device=self.device) + self.n_out
-        return self.col_tile_of + self.n_out
+            return torch.arange(self.n_out, device="cpu") + self.n_out
+        return self.col_tile_of.cpu() + self.n_out
 
     def _noise(self, std: torch.Tensor) -> torch.Tensor:
         """``std * eps``, a fresh standard-normal ``eps`` per element."""
@@ -404,8 +420,8 @@ class AnalogMatrix(DeviceArray):
                                       self.chip.crossbar.rows, self._neg_column,
                                       self.chip.crossbar.adc_bits)       # (R, K*N, out)
         R = codes.shape[0]
-        self._count_forward(phase, act.t().reshape(R, K, N).permute(1, 2, 0).to(torch.int64),
-                            n_vectors=n_vectors, word_bits=word_bits)
+        # (reads counted per row tile: the order of the reads does not matter)
+        self._count_forward(phase, act, n_vectors=n_vectors, word_bits=word_bits)
         if K == 1 and float(w[0]) == 1.0:
             tile_psum = codes                   # spikes: one drive of weight 1
         else:
@@ -422,8 +438,7 @@ class AnalogMatrix(DeviceArray):
         table, lsb = self._signed_codes(
             all_patterns(self.n_in, x2.dtype, x2.device).unsqueeze(0), fs)
         psum, act = lookup_read_psums(mag, sign, table[0, :, 0], bits - 1)
-        self._count_forward(phase, act.unsqueeze(-1).to(torch.int64), n_vectors=x2.shape[0],
-                            word_bits=bits)
+        self._count_forward(phase, act.unsqueeze(-1), n_vectors=x2.shape[0], word_bits=bits)
         out = self._accumulate(psum.unsqueeze(0), inplace=True)
         return out.mul_(lsb * self.weight_per_us).mul_(scale[:, None])
 
@@ -658,7 +673,7 @@ class AnalogMatrix(DeviceArray):
         lsb = self._lsb(fs)
         codes, act = error_read_codes(mag, sign, g_a / lsb, g_b / lsb, self._tile_width,
                                       bits - 1, self.chip.crossbar.adc_bits)  # (C, N, in)
-        act = act.to(torch.int64)             # a driven line is driven in both phases
+        # A driven line is driven in both phases.
         self._count_transpose(phase, act, act, e2.shape[0], bits)
         out = self._accumulate(codes, inplace=True)
         return out.mul_(lsb * self.weight_per_us).mul_(scale[:, None])

@@ -139,15 +139,15 @@ def _spike_read_loop(drives, line_rows, tile_rows, neg_column, top, raw, codes, 
                 driven = 0
                 count = 0
                 for j in range(r * tile_rows, min((r + 1) * tile_rows, lines)):
+                    # Spikes and bit planes (drive 1) add their row as it is; the list is built
+                    # without a branch per line (a random branch costs more than the store).
                     drive = drives[n, j]
-                    if drive != 0:
-                        driven += 1
-                        if drive == 1:          # spikes and bit planes: add the row as it is
-                            ones[count] = j
-                            count += 1
-                        else:
-                            for p in range(columns):
-                                current[p] += drive * line_rows[j, p]
+                    ones[count] = j
+                    count += drive == 1
+                    driven += drive != 0
+                    if drive != 0 and drive != 1:
+                        for p in range(columns):
+                            current[p] += drive * line_rows[j, p]
                 _add_rows(current, line_rows, ones, count, 0)
                 active[n, r] = driven
                 for p in range(columns):
