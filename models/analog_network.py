@@ -39,6 +39,7 @@ from ..golden.network import NetworkSpec, SpikingMLP, Trace, encode
 from .activity import ActivityCounters, vector_bytes
 from .chip import ChipConfig
 from .crossbar import AnalogMatrix, WriteStats
+from .crossbar.encoding import is_binary
 from .neuron_kernels import lif_forward_fast, surrogate_fast
 from .rram.noise import NoiseModel
 
@@ -436,6 +437,6 @@ def _count_nonzero(x: torch.Tensor, *, binary: bool) -> int:
 
 def _word_bits(x: torch.Tensor, input_bits: int) -> int:
     """Buffered word width of a layer input: 1 for spikes, else ``input_bits`` (16 if ideal)."""
-    if bool(((x == 0) | (x == 1)).all()):
+    if is_binary(x):
         return 1
     return input_bits or 16

@@ -35,6 +35,7 @@ import torch
 
 from ..golden.lif import LIFConfig, lif_forward
 from ..golden.surrogate import Surrogate
+from .parallel_kernels import chunk_count, run_parallel
 
 __all__ = ["lif_forward_fast", "kernel_applies", "surrogate_fast"]
 
@@ -42,9 +43,10 @@ __all__ = ["lif_forward_fast", "kernel_applies", "surrogate_fast"]
 _RESET_CODES = {"hard": 0, "soft": 1, "none": 2}
 
 
-@numba.njit(cache=True, nogil=True)
-def _lif_loop(currents, spikes, membrane, leak, gain, threshold, decay, fire_ge, reset):
-    """``currents (T, M)`` -> ``spikes``, ``membrane (T, M)`` written in place.
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _lif_loop(currents, spikes, membrane, leak, gain, threshold, decay, fire_ge, reset, chunks):
+    """``currents (T, M)`` -> ``spikes``, ``membrane (T, M)`` written in place, the neurons in
+    ``chunks`` parallel slices (each neuron's recurrence is its own).
 
     ``leak``, ``gain`` and ``threshold`` are rounded to the arrays' dtype first, so every
     product and sum is rounded to that precision exactly as the tensor operations (with 0-dim
@@ -57,32 +59,36 @@ def _lif_loop(currents, spikes, membrane, leak, gain, threshold, decay, fire_ge,
     leak_t = spikes.dtype.type(leak)
     gain_t = spikes.dtype.type(gain)
     theta = spikes.dtype.type(threshold)
-    v = np.zeros(width, dtype=currents.dtype)
-    for t in range(steps):
-        cur = currents[t]
-        mem = membrane[t]
-        spk = spikes[t]
-        for i in range(width):
-            if decay:
-                u = v[i] + (cur[i] - v[i]) * gain_t
-            else:
-                u = v[i] * leak_t + cur[i]
-            mem[i] = u
-            if fire_ge:
-                s = one if u >= theta else zero
-            else:
-                s = one if u > theta else zero
-            spk[i] = s
-            if reset == 0:
-                # a product with [u below threshold], not a select: NaN and inf as in torch
-                if fire_ge:
-                    v[i] = u * (one if u < theta else zero)
+    for chunk in numba.prange(chunks):
+        first = width * chunk // chunks
+        last = width * (chunk + 1) // chunks
+        v = np.zeros(last - first, dtype=currents.dtype)
+        for t in range(steps):
+            for i in range(first, last):
+                if decay:
+                    u = v[i - first] + (currents[t, i] - v[i - first]) * gain_t
                 else:
-                    v[i] = u * (one if u <= theta else zero)
-            elif reset == 1:
-                v[i] = u - s * theta
-            else:
-                v[i] = u
+                    u = v[i - first] * leak_t + currents[t, i]
+                membrane[t, i] = u
+                if fire_ge:
+                    s = one if u >= theta else zero
+                else:
+                    s = one if u > theta else zero
+                spikes[t, i] = s
+                if reset == 0:
+                    # a product with [u below threshold], not a select: NaN and inf as in torch
+                    if fire_ge:
+                        v[i - first] = u * (one if u < theta else zero)
+                    else:
+                        v[i - first] = u * (one if u <= theta else zero)
+                elif reset == 1:
+                    v[i - first] = u - s * theta
+                else:
+                    v[i - first] = u
+
+
+#: Neurons (or elements) per parallel slice of the compiled loops.
+_PER_CHUNK = 2048
 
 
 def kernel_applies(currents: torch.Tensor, v0: torch.Tensor | None = None) -> bool:
@@ -104,26 +110,29 @@ def lif_forward_fast(currents: torch.Tensor, cfg: LIFConfig,
     spikes = torch.empty_like(flat)
     membrane = torch.empty_like(flat)
     decay = bool(cfg.decay_input and cfg.neuron == "lif")
-    _lif_loop(flat.numpy(), spikes.numpy(), membrane.numpy(), float(cfg.effective_leak),
-              1.0 - float(cfg.leak), float(cfg.threshold), decay, cfg.fire == "ge",
-              _RESET_CODES[cfg.reset])
+    run_parallel(_lif_loop, flat.numpy(), spikes.numpy(), membrane.numpy(),
+                 float(cfg.effective_leak), 1.0 - float(cfg.leak), float(cfg.threshold), decay,
+                 cfg.fire == "ge", _RESET_CODES[cfg.reset],
+                 chunk_count(flat.shape[1], _PER_CHUNK))
     return spikes.reshape(currents.shape), membrane.reshape(currents.shape)
 
 
-@numba.njit(cache=True, nogil=True)
-def _triangle_loop(membrane, out, threshold, width, width_sq, divide):
-    """``out = max(width - |membrane - threshold|, 0) [/ width_sq]``, element-wise, the
-    scalars rounded to the arrays' dtype first."""
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _triangle_loop(membrane, out, threshold, width, width_sq, divide, chunks):
+    """``out = max(width - |membrane - threshold|, 0) [/ width_sq]``, element-wise in
+    ``chunks`` parallel slices, the scalars rounded to the arrays' dtype first."""
     flat_in = membrane.reshape(-1)
     flat_out = out.reshape(-1)
+    size = flat_in.size
     zero = out.dtype.type(0.0)
     theta = out.dtype.type(threshold)
     g = out.dtype.type(width)
     g_sq = out.dtype.type(width_sq)
-    for i in range(flat_in.size):
-        a = g - abs(flat_in[i] - theta)
-        a = zero if a < zero else a
-        flat_out[i] = a / g_sq if divide else a
+    for chunk in numba.prange(chunks):
+        for i in range(size * chunk // chunks, size * (chunk + 1) // chunks):
+            a = g - abs(flat_in[i] - theta)
+            a = zero if a < zero else a
+            flat_out[i] = a / g_sq if divide else a
 
 
 def surrogate_fast(membrane: torch.Tensor, threshold: float, surrogate: Surrogate
@@ -135,6 +144,6 @@ def surrogate_fast(membrane: torch.Tensor, threshold: float, surrogate: Surrogat
     src = membrane.detach().contiguous()
     out = torch.empty_like(src)
     width = float(surrogate.width)
-    _triangle_loop(src.numpy(), out.numpy(), float(threshold), width, width * width,
-                   width * width != 1.0)
+    run_parallel(_triangle_loop, src.numpy(), out.numpy(), float(threshold), width,
+                 width * width, width * width != 1.0, chunk_count(src.numel(), 16 * _PER_CHUNK))
     return out

@@ -10,6 +10,7 @@ digitally) and applied bit-serially: one 1-bit read per magnitude bit plane, and
 """
 from __future__ import annotations
 
+import numba
 import torch
 
 __all__ = ["ANALOG_WORD_BITS", "LOOKUP_MAX_ROWS", "is_binary", "all_patterns", "bit_planes",
@@ -19,7 +20,20 @@ __all__ = ["ANALOG_WORD_BITS", "LOOKUP_MAX_ROWS", "is_binary", "all_patterns", "
 ANALOG_WORD_BITS = 16
 
 def is_binary(x: torch.Tensor) -> bool:
+    """Whether every entry of ``x`` is 0 or 1 (spikes, bit planes)."""
+    if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and x.numel():
+        # One pass that stops at the first other value (a real-valued input fails at once)
+        # instead of three full passes.
+        return bool(_all_zero_or_one(x.detach().reshape(-1).contiguous().numpy()))
     return bool(((x == 0) | (x == 1)).all())
+
+
+@numba.njit(cache=True, nogil=True)
+def _all_zero_or_one(values):
+    for value in values:
+        if value != 0 and value != 1:
+            return False
+    return True
 
 
 #: Largest row count read through the pattern lookup of ``AnalogMatrix._tile_psums``.

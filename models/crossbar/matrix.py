@@ -354,15 +354,19 @@ class AnalogMatrix(DeviceArray):
         x2 = x.detach().to(self.device, self.dtype).reshape(-1, self.n_in)
         bits = self.chip.datapath.input_bits if bits is None else bits
         spikes = binary if binary is not None else is_binary(x2)
-        if not spikes and bits >= 2 and self.reads_by_lookup and self._compiled_reads(x2):
+        if not self.reads_by_lookup and self._compiled_reads(x2):
+            if spikes:                           # one drive of weight 1: no planes to form
+                out = self._compiled_forward(x2.unsqueeze(0), None, phase,
+                                             n_vectors=x2.shape[0], word_bits=1)
+                return out.reshape(*lead, self.n_out)
+            if bits != 0:
+                drives, w, scale, word_bits = self._drives(x2, bits, spikes)
+                out = self._compiled_forward(drives, w, phase, n_vectors=x2.shape[0],
+                                             word_bits=word_bits)
+                return out.mul_(scale[:, None]).reshape(*lead, self.n_out)
+        elif not spikes and bits >= 2 and self.reads_by_lookup and self._compiled_reads(x2):
             return self._lookup_forward(x2, bits, phase).reshape(*lead, self.n_out)
         drives, w, scale, word_bits = self._drives(x2, bits, spikes)
-        if (spikes or bits != 0) and not self.reads_by_lookup and self._compiled_reads(drives):
-            out = self._compiled_forward(drives, w, phase, n_vectors=x2.shape[0],
-                                         word_bits=word_bits)
-            if not spikes:
-                out.mul_(scale[:, None])
-            return out.reshape(*lead, self.n_out)
         # Spikes and bit planes are 0/1; only an ideal (bits = 0) analog input is not.
         act = self._active_lines(drives, self.n_in, self.chip.crossbar.rows, self.row_tiles,
                                  binary=spikes or bits != 0)
@@ -409,10 +413,11 @@ class AnalogMatrix(DeviceArray):
                           in_bytes=vector_bytes(self.n_in, word_bits),
                           out_bytes=vector_bytes(self.n_out, self.chip.datapath.psum_bits))
 
-    def _compiled_forward(self, drives: torch.Tensor, w: torch.Tensor, phase: str, *,
+    def _compiled_forward(self, drives: torch.Tensor, w: torch.Tensor | None, phase: str, *,
                           n_vectors: int, word_bits: int) -> torch.Tensor:
-        """Forward read of 0/1 drives ``(K, N, in)`` by :func:`.sparse_read.spike_read_codes`:
-        the accumulated row tiles ``(N, out)`` in weight units, before the inputs' scale."""
+        """Forward read of 0/1 drives ``(K, N, in)`` of plane weights ``w (K,)`` (None: one
+        drive of weight 1, spikes) by :func:`.sparse_read.spike_read_codes`: the accumulated
+        row tiles ``(N, out)`` in weight units, before the inputs' scale."""
         K, N, _ = drives.shape
         fs = self._full_scale("forward", lambda: self._observed_forward(drives))
         lsb = self._lsb(fs)
@@ -422,7 +427,7 @@ class AnalogMatrix(DeviceArray):
         R = codes.shape[0]
         # (reads counted per row tile: the order of the reads does not matter)
         self._count_forward(phase, act, n_vectors=n_vectors, word_bits=word_bits)
-        if K == 1 and float(w[0]) == 1.0:
+        if w is None:
             tile_psum = codes                   # spikes: one drive of weight 1
         else:
             tile_psum = torch.einsum("k,rkno->rno", w, codes.reshape(R, K, N, self.n_out))

@@ -26,16 +26,14 @@ path runs; :class:`.matrix.AnalogMatrix` decides.
 """
 from __future__ import annotations
 
-import threading
-
 import numba
 import numpy as np
 import torch
 
+from ..parallel_kernels import chunk_count, run_parallel
+
 __all__ = ["kernels_apply", "spike_read_codes", "error_read_codes", "error_read_currents",
            "lookup_read_psums"]
-
-_WORKQUEUE_LOCK = threading.Lock()
 
 #: Reads per parallel chunk: enough work to amortise a chunk's start, small enough to balance.
 _READS_PER_CHUNK = 256
@@ -54,21 +52,8 @@ def kernels_apply(*tensors: torch.Tensor) -> bool:
 
 
 def _run(kernel, n_reads: int, *args) -> None:
-    """Run ``kernel(*args, chunks)``, a parallel loop over slices of ``_READS_PER_CHUNK`` reads,
-    on as many of numba's threads as torch uses for its own operations. Every read is summed by
-    one thread, so the result does not depend on the thread count."""
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
-    chunks = max(1, -(-n_reads // _READS_PER_CHUNK))
-    try:
-        layer = numba.threading_layer()
-    except ValueError:                           # no parallel region has run yet
-        layer = None
-    if layer in ("omp", "tbb"):
-        kernel(*args, chunks)
-        return
-    # numba's fallback thread pool ("workqueue") must not be entered from two threads at once.
-    with _WORKQUEUE_LOCK:
-        kernel(*args, chunks)
+    """``kernel(*args, chunks)`` over slices of ``_READS_PER_CHUNK`` reads, in parallel."""
+    run_parallel(kernel, *args, chunk_count(n_reads, _READS_PER_CHUNK))
 
 
 @numba.njit(cache=True, nogil=True, inline="always")

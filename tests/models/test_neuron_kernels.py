@@ -104,3 +104,19 @@ def test_spike_count_by_sum_equals_count_nonzero():
     assert _count_nonzero(spikes, binary=True) == int(torch.count_nonzero(spikes))
     codes = torch.randint(-3, 4, (100, 9), generator=gen(9)).float()
     assert _count_nonzero(codes, binary=False) == int(torch.count_nonzero(codes))
+
+
+def test_compiled_neurons_give_the_same_bits_on_any_thread_count():
+    """Each neuron's recurrence and each surrogate element is computed by one thread."""
+    currents = torch.randn(40, 30, 300, generator=torch.Generator().manual_seed(5))
+    cfg = LIFConfig(leak=0.8, threshold=0.4)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = (*lif_forward_fast(currents, cfg), surrogate_fast(currents, 0.4, Surrogate()))
+        torch.set_num_threads(max(2, threads))
+        many = (*lif_forward_fast(currents, cfg), surrogate_fast(currents, 0.4, Surrogate()))
+    finally:
+        torch.set_num_threads(threads)
+    for a, b in zip(one, many):
+        assert torch.equal(a, b)

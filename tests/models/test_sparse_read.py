@@ -214,3 +214,13 @@ def test_kernels_take_cpu_float_tensors_only():
     assert not kernels_apply(torch.zeros(2, dtype=torch.float16))
     assert not kernels_apply(torch.zeros(2, requires_grad=True))
     assert not kernels_apply(torch.zeros(2, device="meta"))
+
+
+@pytest.mark.parametrize("values", [[0.0, 1.0, -0.0], [0.0, 1.0, 0.5], [1.0, float("nan")],
+                                    [float("inf")], [1.0] * 5, []])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16])
+def test_is_binary_matches_the_tensor_check(values, dtype):
+    from dfasim.models.crossbar.encoding import is_binary
+    x = torch.tensor(values, dtype=dtype)
+    assert is_binary(x) == bool(((x == 0) | (x == 1)).all())
+    assert is_binary(x.reshape(-1, 1).t()) == is_binary(x)
