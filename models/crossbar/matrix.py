@@ -434,15 +434,14 @@ class AnalogMatrix(DeviceArray):
         return self._accumulate(tile_psum, inplace=True).mul_(lsb * self.weight_per_us)
 
     def _lookup_forward(self, x2: torch.Tensor, bits: int, phase: str) -> torch.Tensor:
-        """Forward read of multi-bit inputs ``(N, in)`` on a small one-tile matrix: every
-        (bit plane, sign) read looked up in the codes of all ``2**in`` drive patterns by
-        :func:`.sparse_read.lookup_read_psums`, without forming the planes."""
-        mag, sign, scale = sign_magnitude(x2, bits)
+        """Forward read of multi-bit inputs ``(N, in)`` on a small one-tile matrix: quantised
+        and every (bit plane, sign) read looked up in the codes of all ``2**in`` drive patterns
+        by :func:`.sparse_read.lookup_read_psums`, without forming the planes."""
         fs = self._full_scale("forward",
                               lambda: self._observed_forward(self._drives(x2, bits, False)[0]))
         table, lsb = self._signed_codes(
             all_patterns(self.n_in, x2.dtype, x2.device).unsqueeze(0), fs)
-        psum, act = lookup_read_psums(mag, sign, table[0, :, 0], bits - 1)
+        psum, act, scale = lookup_read_psums(x2, bits, table[0, :, 0])
         self._count_forward(phase, act.unsqueeze(-1), n_vectors=x2.shape[0], word_bits=bits)
         out = self._accumulate(psum.unsqueeze(0), inplace=True)
         return out.mul_(lsb * self.weight_per_us).mul_(scale[:, None])

@@ -314,9 +314,15 @@ def error_read_currents(magnitude: torch.Tensor, sign: torch.Tensor, g_plus: tor
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _lookup_loop(magnitude, sign, table, planes, psums, active, chunks):
-    """Bit-serial reads of sign-magnitude inputs ``(N, lines)`` looked up in the codes of every
-    drive pattern ``table (2**lines, out)``, in ``chunks`` parallel slices.
+def _lookup_loop(inputs, qmax, table, planes, psums, active, scales, chunks):
+    """Bit-serial reads of inputs ``(N, lines)``, sign-magnitude quantised per read, looked up
+    in the codes of every drive pattern ``table (2**lines, out)``, in ``chunks`` parallel slices.
+
+    Quantisation as :func:`.encoding.sign_magnitude`, operation for operation in the inputs'
+    precision: ``scale = amax / qmax`` (1 where ``amax`` is 0 or NaN), ``mag = clamp(rint(|x|
+    / scale), 0, qmax)``; entries whose sign is neither positive nor negative (0, NaN) drive no
+    line, and a NaN magnitude sets no bit (the tensor path's integer conversion of NaN has no
+    low bits set). ``scales (N,)`` receives the scales.
 
     Plane ``k`` of the positive entries is one read, driving pattern ``sum_j bit_k 2**j``, of
     weight ``+2**k``; of the negative entries one of weight ``-2**k``. ``psums (N, out)`` gets
@@ -324,13 +330,30 @@ def _lookup_loop(magnitude, sign, table, planes, psums, active, chunks):
     positive first, as the tensor path orders its drives). The codes are small integers, their
     products with powers of two and their sums exact, so any order gives the same bits.
     """
-    n_reads, lines = magnitude.shape
+    n_reads, lines = inputs.shape
     outputs = table.shape[1]
     zero = table.dtype.type(0.0)
+    one = inputs.dtype.type(1.0)
+    q_top = inputs.dtype.type(qmax)
     for chunk in numba.prange(chunks):
         positive = np.empty(planes + 1, dtype=np.int64)
         negative = np.empty(planes + 1, dtype=np.int64)
+        magnitude = np.empty(lines, dtype=np.int64)
+        sign = np.empty(lines, dtype=np.int64)
         for n in range(n_reads * chunk // chunks, n_reads * (chunk + 1) // chunks):
+            amax = abs(inputs[n, 0])
+            for j in range(1, lines):
+                value = abs(inputs[n, j])
+                if value > amax or value != value:
+                    amax = value if amax == amax else amax
+            scale = amax / q_top if amax > 0 else one
+            scales[n] = scale
+            for j in range(lines):
+                x = inputs[n, j]
+                sign[j] = 1 if x > 0 else (-1 if x < 0 else 0)
+                level = np.rint(abs(x) / scale)
+                level = q_top if level > q_top else level
+                magnitude[j] = np.int64(level) if level == level else 0
             # Every plane's two patterns and line counts, without a branch per line.
             for k in range(planes):
                 pattern_pos = 0
@@ -338,9 +361,9 @@ def _lookup_loop(magnitude, sign, table, planes, psums, active, chunks):
                 count_pos = 0
                 count_neg = 0
                 for j in range(lines):
-                    bit = (magnitude[n, j] >> k) & 1
-                    is_pos = bit * (sign[n, j] > 0)
-                    is_neg = bit * (sign[n, j] < 0)
+                    bit = (magnitude[j] >> k) & 1
+                    is_pos = bit * (sign[j] > 0)
+                    is_neg = bit * (sign[j] < 0)
                     pattern_pos |= is_pos << j
                     pattern_neg |= is_neg << j
                     count_pos += is_pos
@@ -368,20 +391,21 @@ def _lookup_loop(magnitude, sign, table, planes, psums, active, chunks):
                     psums[n, o] += weight * (table[a, o] - table[b, o])
 
 
-def lookup_read_psums(magnitude: torch.Tensor, sign: torch.Tensor, table: torch.Tensor,
-                      planes: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Shift-added signed codes of bit-serial sign-magnitude inputs read by pattern lookup.
+def lookup_read_psums(inputs: torch.Tensor, bits: int, table: torch.Tensor
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Shift-added signed codes of multi-bit inputs read bit-serially by pattern lookup.
 
     Parameters
     ----------
-    magnitude, sign : Tensor ``(N, lines)``
-        Sign-magnitude codes (:func:`.encoding.sign_magnitude`); a line is driven in plane ``k``
-        of its sign when bit ``k`` of its magnitude is set (sign 0 or NaN: never).
+    inputs : Tensor ``(N, lines)``
+        Each row one input vector, quantised to ``bits``-bit sign-magnitude against its own
+        max-abs exactly as :func:`.encoding.sign_magnitude` does; a line is driven in plane
+        ``k`` of its sign when bit ``k`` of its magnitude is set.
+    bits : int
+        Sign-magnitude word width (``bits - 1`` magnitude planes), 2 to 63.
     table : Tensor ``(2**lines, out)``
         Signed codes of every drive pattern (row ``p`` drives line ``j`` iff bit ``j`` of ``p``);
-        row 0, no line driven, is skipped (it is zero: an undriven read converts nothing).
-    planes : int
-        Magnitude bit planes (``bits - 1``).
+        row 0, no line driven, is zero.
 
     Returns
     -------
@@ -390,11 +414,14 @@ def lookup_read_psums(magnitude: torch.Tensor, sign: torch.Tensor, table: torch.
         bit for bit the tensor path's weighted sum of looked-up rows.
     active : Tensor ``(2 * planes, N)`` of int32
         Driven lines of each (plane, sign) read.
+    scale : Tensor ``(N,)``
+        Each input's quantisation step (the inputs' dtype).
     """
-    n_reads = magnitude.shape[0]
-    signs = ((sign > 0).to(torch.int8) - (sign < 0).to(torch.int8)).contiguous()
+    n_reads = inputs.shape[0]
+    planes = bits - 1
     psums = torch.empty(n_reads, table.shape[1], dtype=table.dtype, device="cpu")
     active = torch.empty(2 * planes, n_reads, dtype=torch.int32, device="cpu")
-    _run(_lookup_loop, n_reads, magnitude.to(torch.int64).contiguous().numpy(), signs.numpy(),
-         table.contiguous().numpy(), planes, psums.numpy(), active.numpy())
-    return psums, active
+    scale = torch.empty(n_reads, dtype=inputs.dtype, device="cpu")
+    _run(_lookup_loop, n_reads, inputs.detach().contiguous().numpy(), (1 << planes) - 1,
+         table.contiguous().numpy(), planes, psums.numpy(), active.numpy(), scale.numpy())
+    return psums, active, scale
