@@ -43,6 +43,18 @@ __all__ = ["lif_forward_fast", "kernel_applies", "surrogate_fast"]
 _RESET_CODES = {"hard": 0, "soft": 1, "none": 2}
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _lif_default_step(current, spike, membrane, v, leak, theta, one, zero):
+    """One timestep of the default neuron (leaky input, ``u > theta``, hard reset) over 1-D
+    views, without a branch in the loop so that it vectorises: the operations of
+    :func:`_lif_loop`'s general path for these flags."""
+    for i in range(v.shape[0]):
+        u = v[i] * leak + current[i]
+        membrane[i] = u
+        spike[i] = one if u > theta else zero
+        v[i] = u * (one if u <= theta else zero)
+
+
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _lif_loop(currents, spikes, membrane, leak, gain, threshold, decay, fire_ge, reset, chunks):
     """``currents (T, M)`` -> ``spikes``, ``membrane (T, M)`` written in place, the neurons in
@@ -50,8 +62,8 @@ def _lif_loop(currents, spikes, membrane, leak, gain, threshold, decay, fire_ge,
 
     ``leak``, ``gain`` and ``threshold`` are rounded to the arrays' dtype first, so every
     product and sum is rounded to that precision exactly as the tensor operations (with 0-dim
-    tensors of that dtype) round it. The variant flags are loop-invariant: the inner loop runs
-    as fast as one compiled per variant.
+    tensors of that dtype) round it. Each timestep works on 1-D views of the slice (indexing
+    the 2-D arrays inside the parallel loop keeps LLVM from vectorising).
     """
     steps, width = currents.shape
     one = spikes.dtype.type(1.0)
@@ -59,32 +71,39 @@ def _lif_loop(currents, spikes, membrane, leak, gain, threshold, decay, fire_ge,
     leak_t = spikes.dtype.type(leak)
     gain_t = spikes.dtype.type(gain)
     theta = spikes.dtype.type(threshold)
+    default = not decay and not fire_ge and reset == 0
     for chunk in numba.prange(chunks):
         first = width * chunk // chunks
         last = width * (chunk + 1) // chunks
         v = np.zeros(last - first, dtype=currents.dtype)
         for t in range(steps):
-            for i in range(first, last):
+            cur = currents[t, first:last]
+            mem = membrane[t, first:last]
+            spk = spikes[t, first:last]
+            if default:
+                _lif_default_step(cur, spk, mem, v, leak_t, theta, one, zero)
+                continue
+            for i in range(v.shape[0]):
                 if decay:
-                    u = v[i - first] + (currents[t, i] - v[i - first]) * gain_t
+                    u = v[i] + (cur[i] - v[i]) * gain_t
                 else:
-                    u = v[i - first] * leak_t + currents[t, i]
-                membrane[t, i] = u
+                    u = v[i] * leak_t + cur[i]
+                mem[i] = u
                 if fire_ge:
                     s = one if u >= theta else zero
                 else:
                     s = one if u > theta else zero
-                spikes[t, i] = s
+                spk[i] = s
                 if reset == 0:
                     # a product with [u below threshold], not a select: NaN and inf as in torch
                     if fire_ge:
-                        v[i - first] = u * (one if u < theta else zero)
+                        v[i] = u * (one if u < theta else zero)
                     else:
-                        v[i - first] = u * (one if u <= theta else zero)
+                        v[i] = u * (one if u <= theta else zero)
                 elif reset == 1:
-                    v[i - first] = u - s * theta
+                    v[i] = u - s * theta
                 else:
-                    v[i - first] = u
+                    v[i] = u
 
 
 #: Neurons (or elements) per parallel slice of the compiled loops.
@@ -129,10 +148,17 @@ def _triangle_loop(membrane, out, threshold, width, width_sq, divide, chunks):
     g = out.dtype.type(width)
     g_sq = out.dtype.type(width_sq)
     for chunk in numba.prange(chunks):
-        for i in range(size * chunk // chunks, size * (chunk + 1) // chunks):
-            a = g - abs(flat_in[i] - theta)
-            a = zero if a < zero else a
-            flat_out[i] = a / g_sq if divide else a
+        # 1-D views of the slice and the division decided outside the loops: they vectorise.
+        src = flat_in[size * chunk // chunks:size * (chunk + 1) // chunks]
+        dst = flat_out[size * chunk // chunks:size * (chunk + 1) // chunks]
+        if divide:
+            for i in range(src.shape[0]):
+                a = g - abs(src[i] - theta)
+                dst[i] = (zero if a < zero else a) / g_sq
+        else:
+            for i in range(src.shape[0]):
+                a = g - abs(src[i] - theta)
+                dst[i] = zero if a < zero else a
 
 
 def surrogate_fast(membrane: torch.Tensor, threshold: float, surrogate: Surrogate
