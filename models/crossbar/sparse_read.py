@@ -61,11 +61,8 @@ def _adc_code(current, zero, top):
     """``clamp(rint(current), 0, top)``: round half to even; NaN passes, as in ``torch.clamp``
     (``zero`` and ``top`` are of the current's type)."""
     code = np.rint(current)
-    if code < zero:
-        return zero
-    if code > top:
-        return top
-    return code
+    code = zero if code < zero else code         # (selects, not branches: they vectorise)
+    return top if code > top else code
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -99,8 +96,8 @@ def _add_rows(current, rows, index, count, offset):
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _spike_read_loop(drives, line_rows, tile_rows, neg_column, top, raw, codes, active, chunks):
-    """Reads of drives ``(N, lines)`` through row tiles of ``tile_rows`` lines, in ``chunks``
-    parallel slices.
+    """Reads of 0/1 drives ``(N, lines)`` through row tiles of ``tile_rows`` lines, in
+    ``chunks`` parallel slices.
 
     ``line_rows (lines, P)``: every input line's conductances to the ``P`` physical columns, in
     LSB units. ``raw``: ``codes (R, N, P)`` receives every column's code; else
@@ -121,20 +118,14 @@ def _spike_read_loop(drives, line_rows, tile_rows, neg_column, top, raw, codes, 
             for r in range(tiles):
                 for p in range(columns):
                     current[p] = zero
-                driven = 0
                 count = 0
                 for j in range(r * tile_rows, min((r + 1) * tile_rows, lines)):
-                    # Spikes and bit planes (drive 1) add their row as it is; the list is built
-                    # without a branch per line (a random branch costs more than the store).
-                    drive = drives[n, j]
+                    # The list of driven lines, built without a branch per line (a random
+                    # branch costs more than the store).
                     ones[count] = j
-                    count += drive == 1
-                    driven += drive != 0
-                    if drive != 0 and drive != 1:
-                        for p in range(columns):
-                            current[p] += drive * line_rows[j, p]
+                    count += drives[n, j] == 1
                 _add_rows(current, line_rows, ones, count, 0)
-                active[n, r] = driven
+                active[n, r] = count
                 for p in range(columns):
                     current[p] = _adc_code(current[p], zero, ceiling)
                 if raw:
@@ -153,8 +144,8 @@ def spike_read_codes(drives: torch.Tensor, columns: torch.Tensor, tile_rows: int
     Parameters
     ----------
     drives : Tensor ``(N, lines)``
-        One read per row; zero entries are undriven lines (a non-zero entry scales its line's
-        conductances, so a 1 adds them exactly).
+        One read per row, 0/1: spikes or one bit plane of multi-bit inputs (a 1 drives its line;
+        callers pass nothing else, the tensor path's contract for binary reads).
     columns : Tensor ``(P, lines)``
         Physical column conductances in ADC LSB units (``G / lsb``).
     tile_rows : int
