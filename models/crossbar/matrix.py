@@ -140,16 +140,16 @@ class AnalogMatrix(DeviceArray):
         """Count reads from active-line counts ``act (..., tiles)`` (zero: read skipped)."""
         tiles = act.shape[-1]
         if act.device.type == "cpu":
-            # A handful of sums over a few thousand counts: numpy's dispatch is several times
-            # cheaper than torch's for arrays this small.
+            # A handful of sums over a few thousand counts: numpy and Python integers cost a
+            # fraction of torch's dispatch for arrays this small.
             counts = act.reshape(-1, tiles).numpy()
-            nz_tile = np.count_nonzero(counts, axis=0).astype(np.int64)
+            nz_tile = np.count_nonzero(counts, axis=0).tolist()
             active = int(counts.sum(dtype=np.int64))
-            per_tile = [np.asarray(v.cpu().numpy() if isinstance(v, torch.Tensor) else v,
-                                   dtype=np.int64)
-                        for v in (lines_per_tile, conv_per_read, adds_per_read)]
-            reads, rows, conversions, adds = (int(nz_tile.sum()),
-                                              *(int((nz_tile * v).sum()) for v in per_tile))
+            reads = sum(nz_tile)
+            rows, conversions, adds = (
+                sum(n * int(v) for n, v in zip(nz_tile, per_tile.tolist()))
+                if isinstance(per_tile, torch.Tensor) else reads * int(per_tile)
+                for per_tile in (lines_per_tile, conv_per_read, adds_per_read))
         else:
             nz = (act > 0).reshape(-1, tiles).sum(0)
             active = int(act.sum())
