@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 import torch
 
-__all__ = ["percentile", "adc_lsb", "to_codes", "accumulate_tiles", "phase_code_planes"]
+__all__ = ["percentile", "adc_lsb", "to_codes", "accumulate_tiles"]
 
 
 def percentile(values: torch.Tensor, p: float) -> float:
@@ -61,47 +60,3 @@ def accumulate_tiles(tile_psum: torch.Tensor, adc_bits: int, psum_bits: int, *,
     for r in range(1, tile_psum.shape[0]):
         acc = torch.clamp(acc + tile_psum[r], lo, hi)
     return acc
-
-
-@numba.njit(cache=True, nogil=True)
-def _phase_code_loop(summed, diff, weights, top, out):
-    """``out[c, n, i] = sum_k weights[k] * (code(S + D) - code(S - D))``, codes of halves."""
-    tiles, planes, vectors, lines = summed.shape
-    half = summed.dtype.type(0.5)
-    zero = summed.dtype.type(0.0)
-    ceiling = summed.dtype.type(top)
-    for c in range(tiles):
-        for n in range(vectors):
-            for i in range(lines):
-                out[c, n, i] = zero
-            for k in range(planes):
-                w = weights[k]
-                for i in range(lines):
-                    s = summed[c, k, n, i]
-                    d = diff[c, k, n, i]
-                    p = np.rint((s + d) * half)
-                    m = np.rint((s - d) * half)
-                    # clamp as torch.clamp does (NaN passes)
-                    p = zero if p < zero else (ceiling if p > ceiling else p)
-                    m = zero if m < zero else (ceiling if m > ceiling else m)
-                    out[c, n, i] += w * (p - m)
-
-
-def phase_code_planes(summed: torch.Tensor, diff: torch.Tensor, weights: torch.Tensor,
-                      adc_bits: int) -> torch.Tensor:
-    """Signed, plane-weighted ADC codes of a differential transposed read, in one pass.
-
-    ``summed`` and ``diff`` ``(C, K, N, lines)`` are ``S`` and ``D`` in LSB units, whose halves
-    ``(S + D) / 2`` and ``(S - D) / 2`` are the row currents of column phases P and N
-    (:meth:`AnalogMatrix._phase_currents`). Returns ``(C, N, lines)``:
-    ``sum_k weights[k] * (to_codes((S + D) / 2) - to_codes((S - D) / 2))``, the same bits as
-    those tensor operations: the halves rounded in the tensors' precision, round half to even,
-    the clamp, and the plane sum of small integers times powers of two, exact in any order.
-    CPU float tensors only (the caller runs the tensor operations elsewhere).
-    """
-    s = summed.contiguous()
-    d = diff.contiguous()
-    out = torch.empty(s.shape[0], s.shape[2], s.shape[3], dtype=s.dtype, device=s.device)
-    _phase_code_loop(s.numpy(), d.numpy(), weights.to(s.dtype).contiguous().numpy(),
-                     (1 << adc_bits) - 1, out.numpy())
-    return out

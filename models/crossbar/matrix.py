@@ -44,7 +44,7 @@ import torch
 from ..activity import ActivityCounters, vector_bytes
 from ..chip import ChipConfig
 from ..rram.noise import NoiseModel
-from .adc import accumulate_tiles, adc_lsb, percentile, phase_code_planes, to_codes
+from .adc import accumulate_tiles, adc_lsb, percentile, to_codes
 from .encoding import (ANALOG_WORD_BITS, LOOKUP_MAX_ROWS, all_patterns, all_planes_present,
                        bit_planes, is_binary, sign_magnitude)
 from .programming import DeviceArray
@@ -687,11 +687,6 @@ class AnalogMatrix(DeviceArray):
         """Shift-added signed codes per column tile, ``(C, N, in)``, of error bit planes
         ``(K, 2, N, out)`` read through ADCs of step ``lsb``."""
         dev = self.chip.device
-        if (dev.differential and not self.read_sigma_us and planes.device.type == "cpu"
-                and planes.dtype in (torch.float32, torch.float64)):
-            # The phases' codes and their plane sum in one compiled pass over S and D.
-            summed, diff = self._sum_and_difference(planes, lsb)
-            return phase_code_planes(summed, diff, w, self.chip.crossbar.adc_bits)
         phases = self._phase_currents(planes, lsb)                       # (C, K, N, 2, in)
         i_p, i_n = phases[:, :, :, 0], phases[:, :, :, 1]
         sigma = self.read_sigma_us

@@ -8,7 +8,6 @@ import torch
 from dfasim.golden.lif import LIFConfig, lif_forward
 from dfasim.golden.surrogate import Surrogate
 from dfasim.models.analog_network import _count_nonzero
-from dfasim.models.crossbar.adc import phase_code_planes, to_codes
 from dfasim.models.neuron_kernels import kernel_applies, lif_forward_fast, surrogate_fast
 
 from .lif_cases import lif_cases
@@ -80,23 +79,6 @@ def test_other_surrogates_run_the_golden_function(name):
     surrogate = Surrogate(name, 2.0)
     u = torch.randn(10, 4, 5, generator=gen(6))
     assert same_bits(surrogate_fast(u, 0.5, surrogate), surrogate.grad(u - 0.5))
-
-
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("adc_bits", [1, 4, 6])
-def test_phase_codes_equal_the_tensor_operations(dtype, adc_bits):
-    g = gen(7)
-    top = (1 << adc_bits) - 1
-    summed = (torch.rand(2, 7, 300, 40, generator=g) * 2.5 * top).to(dtype)
-    diff = ((torch.rand(2, 7, 300, 40, generator=g) - 0.5) * 2.5 * top).to(dtype)
-    # Exact ties (half-way codes round to even), both rails, a NaN.
-    summed.view(-1)[:5] = torch.tensor([1.0, 3.0, 5.0, 4 * top, float("nan")], dtype=dtype)
-    diff.view(-1)[:5] = torch.tensor([0.0, 0.0, 2.0, -4 * top, 0.0], dtype=dtype)
-    weights = 2.0 ** torch.arange(7, dtype=dtype)
-    codes_p = to_codes(torch.add(summed, diff).mul_(0.5), adc_bits)
-    codes_n = to_codes(torch.sub(summed, diff).mul_(0.5), adc_bits)
-    ref = torch.einsum("k,ckni->cni", weights, codes_p - codes_n)
-    assert same_bits(phase_code_planes(summed, diff, weights, adc_bits), ref)
 
 
 def test_spike_count_by_sum_equals_count_nonzero():

@@ -159,6 +159,22 @@ def test_adc_transfer_of_single_lines_equals_to_codes():
     assert int(active) == 1
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_adc_transfer_of_single_error_lines_equals_to_codes(dtype):
+    """One positive error line in plane 0 only: phase P's currents are its ``G+`` row and
+    phase N's its ``G-`` row exactly, so the codes are ``to_codes`` of them bit for bit."""
+    g_plus = torch.tensor([[0.5, 1.5, 2.5, 14.5, 15.5, 99.0, float("inf"), float("nan"), -2.0,
+                            3.4999]], dtype=dtype)
+    g_minus = torch.tensor([[0.0, 0.5, 3.5, 15.0, 1.0, -1.0, 2.0, 1.0, float("-inf"),
+                             float("nan")]], dtype=dtype)
+    codes, active = error_read_codes(torch.ones(1, 1, dtype=torch.int64), torch.ones(1, 1),
+                                     g_plus, g_minus, 1, 7, 4)
+    ref = to_codes(g_plus[0].clone(), 4) - to_codes(g_minus[0].clone(), 4)
+    assert torch.equal(codes[0, 0].isnan(), ref.isnan())
+    assert torch.equal(torch.nan_to_num(codes[0, 0]), torch.nan_to_num(ref))
+    assert active[:, 0, 0].tolist() == [1, 0, 0, 0, 0, 0, 0]
+
+
 def test_nan_errors_drive_no_line(monkeypatch):
     m = programmed(20, 30, ChipConfig())
     e = torch.randn(100, 20, generator=gen(10))
