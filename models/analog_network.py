@@ -282,7 +282,9 @@ class AnalogSNN(DeployedNetwork):
             return self.datapath.forward(self, x, training=training, phase=phase)
         lif = self.spec.lif
         width = self.chip.datapath
-        h = encode(x.detach().to(self.device), self.spec.timesteps)
+        # One contiguous copy of the time-major input: the read, the word-width check, the
+        # counters and the WGU each reshape it, which would copy a transposed view every time.
+        h = encode(x.detach().to(self.device), self.spec.timesteps).contiguous()
         T, B = h.shape[:2]
         trace = Trace([], [], [])
         for l, m in enumerate(self.layers):

@@ -172,6 +172,14 @@ class AnalogMatrix(DeviceArray):
     def _to_codes(self, current_lsb: torch.Tensor) -> torch.Tensor:
         return to_codes(current_lsb, self.chip.crossbar.adc_bits)
 
+    def _accumulate_bounded(self, tile_psum: torch.Tensor, bound: int) -> torch.Tensor:
+        """:meth:`_accumulate` in place of tile sums ``(R, ..., out)`` whose magnitudes cannot
+        exceed ``bound``: one tile that cannot reach the partial-sum range needs no saturation
+        (the clamp would change nothing), so that pass over the sums is skipped."""
+        if tile_psum.shape[0] == 1 and bound <= (1 << (self.chip.datapath.psum_bits - 1)) - 1:
+            return tile_psum[0]
+        return self._accumulate(tile_psum, inplace=True)
+
     def _accumulate(self, tile_psum: torch.Tensor, *, inplace: bool = False) -> torch.Tensor:
         return accumulate_tiles(tile_psum, self.chip.crossbar.adc_bits,
                                 self.chip.datapath.psum_bits, inplace=inplace)
@@ -427,11 +435,14 @@ class AnalogMatrix(DeviceArray):
         R = codes.shape[0]
         # (reads counted per row tile: the order of the reads does not matter)
         self._count_forward(phase, act, n_vectors=n_vectors, word_bits=word_bits)
+        top = (1 << self.chip.crossbar.adc_bits) - 1
         if w is None:
             tile_psum = codes                   # spikes: one drive of weight 1
+            bound = top
         else:
             tile_psum = torch.einsum("k,rkno->rno", w, codes.reshape(R, K, N, self.n_out))
-        return self._accumulate(tile_psum, inplace=True).mul_(lsb * self.weight_per_us)
+            bound = top * int(w.abs().sum())
+        return self._accumulate_bounded(tile_psum, bound).mul_(lsb * self.weight_per_us)
 
     def _lookup_forward(self, x2: torch.Tensor, bits: int, phase: str) -> torch.Tensor:
         """Forward read of multi-bit inputs ``(N, in)`` on a small one-tile matrix: quantised
@@ -443,7 +454,10 @@ class AnalogMatrix(DeviceArray):
             all_patterns(self.n_in, x2.dtype, x2.device).unsqueeze(0), fs)
         psum, act, scale = lookup_read_psums(x2, bits, table[0, :, 0])
         self._count_forward(phase, act.unsqueeze(-1), n_vectors=x2.shape[0], word_bits=bits)
-        out = self._accumulate(psum.unsqueeze(0), inplace=True)
+        # A table row is a code difference (at most top); each plane adds the rows of its
+        # positive read and subtracts those of its negative one, with weight 2**k.
+        top = (1 << self.chip.crossbar.adc_bits) - 1
+        out = self._accumulate_bounded(psum.unsqueeze(0), 2 * top * ((1 << (bits - 1)) - 1))
         return out.mul_(lsb * self.weight_per_us).mul_(scale[:, None])
 
     def adc_codes(self, spikes: torch.Tensor) -> AdcCodes:
@@ -679,7 +693,8 @@ class AnalogMatrix(DeviceArray):
                                       bits - 1, self.chip.crossbar.adc_bits)  # (C, N, in)
         # A driven line is driven in both phases.
         self._count_transpose(phase, act, act, e2.shape[0], bits)
-        out = self._accumulate(codes, inplace=True)
+        top = (1 << self.chip.crossbar.adc_bits) - 1
+        out = self._accumulate_bounded(codes, top * ((1 << (bits - 1)) - 1))
         return out.mul_(lsb * self.weight_per_us).mul_(scale[:, None])
 
     def _transpose_tile_psums(self, planes: torch.Tensor, w: torch.Tensor, lsb: float

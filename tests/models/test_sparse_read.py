@@ -239,3 +239,27 @@ def test_is_binary_matches_the_tensor_check(values, dtype):
     x = torch.tensor(values, dtype=dtype)
     assert is_binary(x) == bool(((x == 0) | (x == 1)).all())
     assert is_binary(x.reshape(-1, 1).t()) == is_binary(x)
+
+
+@pytest.mark.parametrize("adc_bits,psum_bits", [(4, 16), (8, 12), (6, 8)])
+def test_saturation_is_kept_where_the_partial_sum_range_can_be_reached(adc_bits, psum_bits,
+                                                                       monkeypatch):
+    """Single-tile reads skip the saturating pass only when it could not change anything:
+    with a narrow partial-sum range the compiled paths must saturate as the tensor path does."""
+    cfg = ChipConfig().updated({"crossbar.adc_bits": adc_bits, "datapath.psum_bits": psum_bits,
+                                "crossbar.adc_range": "max"})
+    layer0, hidden = programmed(32, 9, cfg), programmed(48, 64, cfg, seed=3)
+    x = torch.randn(300, 9, generator=gen(15)) * 3
+    spikes = (torch.rand(300, 64, generator=gen(16)) < 0.5).float()
+    e = torch.randn(300, 48, generator=gen(17))
+    fast = (layer0.forward(x), hidden.forward(spikes, binary=True), hidden.transpose(e))
+    tensor_path(monkeypatch)
+    ref = (layer0.forward(x), hidden.forward(spikes, binary=True), hidden.transpose(e))
+    assert torch.equal(fast[0], ref[0])
+    for a, b in zip(fast[1:], ref[1:]):
+        assert float((a != b).float().mean()) < 1e-2
+    # The transposed read's plane sums do reach the range here: saturated, not wrapped.
+    hi = float((1 << (psum_bits - 1)) - 1)
+    step = hidden.full_scale["transpose"] / ((1 << adc_bits) - 1) * hidden.weight_per_us
+    _, _, scale = sign_magnitude(e, hidden.chip.datapath.error_bits)
+    assert float((fast[2] / (step * scale[:, None])).abs().max()) <= hi * (1 + 1e-5)
