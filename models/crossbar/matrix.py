@@ -172,11 +172,16 @@ class AnalogMatrix(DeviceArray):
     def _to_codes(self, current_lsb: torch.Tensor) -> torch.Tensor:
         return to_codes(current_lsb, self.chip.crossbar.adc_bits)
 
+    @property
+    def _psum_max(self) -> int:
+        """Largest partial sum the saturating accumulator holds."""
+        return (1 << (self.chip.datapath.psum_bits - 1)) - 1
+
     def _accumulate_bounded(self, tile_psum: torch.Tensor, bound: int) -> torch.Tensor:
         """:meth:`_accumulate` in place of tile sums ``(R, ..., out)`` whose magnitudes cannot
         exceed ``bound``: one tile that cannot reach the partial-sum range needs no saturation
         (the clamp would change nothing), so that pass over the sums is skipped."""
-        if tile_psum.shape[0] == 1 and bound <= (1 << (self.chip.datapath.psum_bits - 1)) - 1:
+        if tile_psum.shape[0] == 1 and bound <= self._psum_max:
             return tile_psum[0]
         return self._accumulate(tile_psum, inplace=True)
 
@@ -429,20 +434,27 @@ class AnalogMatrix(DeviceArray):
         K, N, _ = drives.shape
         fs = self._full_scale("forward", lambda: self._observed_forward(drives))
         lsb = self._lsb(fs)
+        top = (1 << self.chip.crossbar.adc_bits) - 1
+        unit = lsb * self.weight_per_us
+        # Spikes on one row tile need no saturation (a code difference cannot reach the
+        # partial-sum range): the kernel scales the codes to weight units as it writes them.
+        direct = w is None and self.row_tiles == 1 and top <= self._psum_max
         codes, act = spike_read_codes(drives.reshape(K * N, self.n_in), self._columns() / lsb,
                                       self.chip.crossbar.rows, self._neg_column,
-                                      self.chip.crossbar.adc_bits)       # (R, K*N, out)
+                                      self.chip.crossbar.adc_bits,
+                                      unit=unit if direct else 1.0)      # (R, K*N, out)
         R = codes.shape[0]
         # (reads counted per row tile: the order of the reads does not matter)
         self._count_forward(phase, act, n_vectors=n_vectors, word_bits=word_bits)
-        top = (1 << self.chip.crossbar.adc_bits) - 1
+        if direct:
+            return codes[0]
         if w is None:
             tile_psum = codes                   # spikes: one drive of weight 1
             bound = top
         else:
             tile_psum = torch.einsum("k,rkno->rno", w, codes.reshape(R, K, N, self.n_out))
             bound = top * int(w.abs().sum())
-        return self._accumulate_bounded(tile_psum, bound).mul_(lsb * self.weight_per_us)
+        return self._accumulate_bounded(tile_psum, bound).mul_(unit)
 
     def _lookup_forward(self, x2: torch.Tensor, bits: int, phase: str) -> torch.Tensor:
         """Forward read of multi-bit inputs ``(N, in)`` on a small one-tile matrix: quantised

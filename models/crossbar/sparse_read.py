@@ -95,15 +95,15 @@ def _add_rows(current, rows, index, count, offset):
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _spike_read_loop(drives, line_rows, tile_rows, neg_column, top, raw, codes, active, chunks):
+def _spike_read_loop(drives, line_rows, tile_rows, neg_column, top, raw, unit, codes, active,
+                     chunks):
     """Reads of 0/1 drives ``(N, lines)`` through row tiles of ``tile_rows`` lines, in
     ``chunks`` parallel slices.
 
     ``line_rows (lines, P)``: every input line's conductances to the ``P`` physical columns, in
     LSB units. ``raw``: ``codes (R, N, P)`` receives every column's code; else
-    ``codes (R, N, out)`` receives ``code[o] - code[neg_column[o]]``. ``active (N, R)``: driven
-    lines per read. Arrays are indexed explicitly (no row views: a view in the inner loop costs
-    a reference count per line).
+    ``codes (R, N, out)`` receives ``(code[o] - code[neg_column[o]]) * unit``. ``active (N, R)``:
+    driven lines per read.
     """
     n_reads = drives.shape[0]
     lines, columns = line_rows.shape
@@ -111,6 +111,7 @@ def _spike_read_loop(drives, line_rows, tile_rows, neg_column, top, raw, codes, 
     outputs = neg_column.shape[0]
     zero = line_rows.dtype.type(0.0)
     ceiling = line_rows.dtype.type(top)
+    scale = line_rows.dtype.type(unit)
     for chunk in numba.prange(chunks):
         current = np.empty(columns, dtype=line_rows.dtype)
         ones = np.empty(tile_rows, dtype=np.int64)
@@ -128,17 +129,18 @@ def _spike_read_loop(drives, line_rows, tile_rows, neg_column, top, raw, codes, 
                 active[n, r] = count
                 for p in range(columns):
                     current[p] = _adc_code(current[p], zero, ceiling)
+                out = codes[r, n]               # (1-D views inside the parallel loop vectorise)
                 if raw:
                     for p in range(columns):
-                        codes[r, n, p] = current[p]
+                        out[p] = current[p]
                 else:
                     for o in range(outputs):
-                        codes[r, n, o] = current[o] - current[neg_column[o]]
+                        out[o] = (current[o] - current[neg_column[o]]) * scale
 
 
 def spike_read_codes(drives: torch.Tensor, columns: torch.Tensor, tile_rows: int,
-                     neg_column: torch.Tensor, adc_bits: int, *, raw: bool = False
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
+                     neg_column: torch.Tensor, adc_bits: int, *, raw: bool = False,
+                     unit: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     """ADC codes of a forward read of 0/1 drives, and the driven lines per read.
 
     Parameters
@@ -157,6 +159,9 @@ def spike_read_codes(drives: torch.Tensor, columns: torch.Tensor, tile_rows: int
     raw : bool
         Return every physical column's code ``(R, N, P)`` instead of the differences
         ``(R, N, out)``.
+    unit : float
+        Multiplies the differences as they are written (rounded once, in the drives' dtype,
+        as ``codes.mul_(unit)`` would): weight units per code when no saturation follows.
 
     Returns
     -------
@@ -171,7 +176,7 @@ def spike_read_codes(drives: torch.Tensor, columns: torch.Tensor, tile_rows: int
     codes = torch.empty(tiles, n_reads, width, dtype=drives.dtype, device="cpu")
     active = torch.empty(n_reads, tiles, dtype=torch.int32, device="cpu")
     _run(_spike_read_loop, n_reads, drives.contiguous().numpy(), line_rows.numpy(), tile_rows,
-         neg_column.to(torch.int64).contiguous().numpy(), (1 << adc_bits) - 1, raw,
+         neg_column.to(torch.int64).contiguous().numpy(), (1 << adc_bits) - 1, raw, unit,
          codes.numpy(), active.numpy())
     return codes, active
 
