@@ -33,6 +33,14 @@ Non-idealities (``chip.nonideal``, :mod:`.nonideal`)
     ``eps ~ N(0, 1)`` from the chip's generator, which equals a fresh draw per device per read;
     the pattern look-up of small one-tile reads is then bypassed, and an ideal ADC
     (``adc_bits = 0``) adds the same noise summed over planes.
+
+Compiled reads (:mod:`.sparse_read`)
+    On the CPU, with a quantising ADC and no read noise, forward reads of 0/1 drives, the
+    pattern look-up of multi-bit inputs and differential transposed reads run as compiled
+    kernels that sum only the driven lines and convert in the same pass; the tensor operations
+    below remain the path of GPU tensors, ideal ADCs, read noise and offset-mapped transposed
+    reads. The same codes up to float reassociation of the line currents, the same counts
+    (``docs/adaptation-loop.md``, "Speed, third round").
 """
 from __future__ import annotations
 
