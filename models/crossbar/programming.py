@@ -285,10 +285,12 @@ class DeviceArray:
         g = self._reach(target, z_static if static else None)
         pulses, reads = target.numel(), 0
         tol, shrink = self.chip.write_tolerance_us, self.chip.programming.verify_shrink
-        pending = torch.ones(target.shape, dtype=torch.bool, device=target.device)
+        pending, n_pending = None, target.numel()     # None: every device (no mask to build)
         for i in range(1, self.chip.programming.write_verify + 1):
-            reads += int(pending.sum())
-            fail = pending & ((g - target).abs() > tol)
+            reads += n_pending
+            fail = (g - target).abs() > tol
+            if pending is not None:
+                fail &= pending
             n_fail = int(fail.sum())
             if n_fail == 0:
                 break
@@ -297,19 +299,24 @@ class DeviceArray:
             zi = z_static[fail] if static else None
             g_try = self._reach(t, zi)
             g[fail] = torch.clamp(t + shrink ** i * (g_try - t), min=0.0)
-            pending = fail
+            pending, n_pending = fail, n_fail
         return g, pulses, reads
 
-    def _write(self, which: str, mask: torch.Tensor, levels: torch.Tensor) -> tuple[int, int]:
-        """Re-program devices ``mask`` of array ``which`` ("a", "b" or "ref") to ``levels``."""
-        n = int(mask.sum())
+    def _write(self, which: str, mask: torch.Tensor, levels: torch.Tensor
+               ) -> tuple[int, int, int]:
+        """Re-program devices ``mask`` of array ``which`` ("a", "b" or "ref") to ``levels``;
+        return ``(write pulses, verify reads, devices written)``."""
+        # The written devices' flat indices, found once (indexing by the mask would search for
+        # them again in every gather and scatter), in the mask's row-major order.
+        idx = mask.reshape(-1).nonzero().squeeze(1)
+        n = idx.numel()
         if n == 0:
-            return 0, 0
+            return 0, 0, 0
         g = self.g_a if which == "a" else (self.g_b if which == "b" else self.g_ref)
         z = self.z_a if which == "a" else (self.z_b if which == "b" else self.z_ref)
-        target = level_conductance(levels[mask], self.chip.device, self.dtype)
-        new, pulses, reads = self._program(target, z[mask])
-        g[mask] = new
+        target = level_conductance(levels.reshape(-1)[idx], self.chip.device, self.dtype)
+        new, pulses, reads = self._program(target, z.reshape(-1)[idx])
+        _scatter(g, mask, idx, new)
         self._writes += 1
         if which in self.stuck:                       # a stuck device ignores the write
             off, on = self.stuck[which]
@@ -317,9 +324,9 @@ class DeviceArray:
             g[on] = self.chip.device.g_max_us
         if which in self.written_at and self.aged_s > 0:
             # A re-written device relaxes afresh: its own write time, a new relaxation draw.
-            self.written_at[which][mask] = self.aged_s
-            self.z_drift[which][mask] = self._randn(n)
-        return pulses, reads
+            _scatter(self.written_at[which], mask, idx, self.aged_s)
+            _scatter(self.z_drift[which], mask, idx, self._randn(n))
+        return pulses, reads, n
 
     def advance(self, seconds: float) -> None:
         """Age the array by ``seconds`` (drift only; the programmed state is unchanged)."""
@@ -346,17 +353,17 @@ class DeviceArray:
         self.q = weight_to_levels(weight.to(self.device, self.dtype), self.w_max, dev)
         k_a, k_b = device_levels(self.q, dev)
         everything = torch.ones(self.shape, dtype=torch.bool, device=self.device)
-        pulses, reads = self._write("a", everything, k_a)
+        pulses, reads, _ = self._write("a", everything, k_a)
         n_dev = self.q.numel()
         if dev.differential:
-            p, r = self._write("b", everything, k_b)
+            p, r, _ = self._write("b", everything, k_b)
             n_dev *= 2
         else:
             self.g_ref = torch.zeros(self.col_tiles, self.n_in, dtype=self.dtype,
                                      device=self.device)
             ref_levels = torch.full(self.g_ref.shape, dev.ref_level, dtype=torch.int64,
                                     device=self.device)
-            p, r = self._write("ref", torch.ones(self.g_ref.shape, dtype=torch.bool,
+            p, r, _ = self._write("ref", torch.ones(self.g_ref.shape, dtype=torch.bool,
                                                  device=self.device), ref_levels)
             n_dev += self.g_ref.numel()
             self.g_b = self.g_ref[self.col_tile_of]
@@ -505,14 +512,22 @@ class DeviceArray:
         ka_old, kb_old = device_levels(self.q, dev)
         ka_new, kb_new = device_levels(q_new, dev)
         mask_a = ka_new != ka_old
-        pulses, reads = self._write("a", mask_a, ka_new)
-        n_dev = int(mask_a.sum())
+        pulses, reads, n_dev = self._write("a", mask_a, ka_new)
         if dev.differential:
             mask_b = kb_new != kb_old
-            p, r = self._write("b", mask_b, kb_new)
-            pulses, reads, n_dev = pulses + p, reads + r, n_dev + int(mask_b.sum())
+            p, r, n_b = self._write("b", mask_b, kb_new)
+            pulses, reads, n_dev = pulses + p, reads + r, n_dev + n_b
         self.q = q_new
         stats = WriteStats(weights_changed=int(changed.sum()), clipped=clipped,
                            devices_written=n_dev, write_pulses=pulses, verify_reads=reads)
         self._record_writes(stats, phase)
         return stats
+
+
+def _scatter(target: torch.Tensor, mask: torch.Tensor, idx: torch.Tensor, values) -> None:
+    """``target[mask] = values`` through the mask's flat indices ``idx`` (the same elements in
+    the same order), in place; a non-contiguous target takes the mask."""
+    if target.is_contiguous():
+        target.view(-1)[idx] = values
+    else:
+        target[mask] = values
