@@ -12,9 +12,9 @@ only the driven lines' rows, in a current buffer that stays in the first-level c
 convert it at once.
 
 Numerics. Each line current is the float sum of the driven lines' conductances (in ADC LSB
-units) in ascending line order, where the tensor path's product sums all lines (zeros included)
-in the BLAS library's order: the same currents up to float reassociation, like the same product
-on another CPU. Everything after the currents is exact: ``code = clamp(rint(I), 0, top)`` with
+units), in ascending line order by groups of eight (each group summed pairwise, then added),
+where the tensor path's product sums all lines (zeros included) in the BLAS library's order: the
+same currents up to float reassociation, like the same product on another CPU. Everything after the currents is exact: ``code = clamp(rint(I), 0, top)`` with
 round half to even and NaN passing the clamp (:func:`.adc.to_codes`), differences of codes and
 their plane sums, small integers times powers of two, which are exact in any order. A sum does
 not depend on the thread count (every read is summed by one thread), so the same inputs give the
