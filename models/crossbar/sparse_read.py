@@ -66,8 +66,8 @@ def _adc_code(current, zero, top):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _add_rows(current, rows, index, count, offset):
-    """``current[p] += sum_q rows[index[q], offset + p]`` over ``q < count``, eight rows at a
+def _add_rows(current, rows, index, count):
+    """``current[p] += sum_q rows[index[q], p]`` over ``q < count``, eight rows at a
     time: the rows are summed pairwise in registers and the current is loaded and stored once
     per group instead of once per row (a fixed order, so always the same bits)."""
     columns = current.shape[0]
@@ -76,21 +76,21 @@ def _add_rows(current, rows, index, count, offset):
         a, b, c, d = index[q], index[q + 1], index[q + 2], index[q + 3]
         e, f, g, h = index[q + 4], index[q + 5], index[q + 6], index[q + 7]
         for p in range(columns):
-            current[p] += (((rows[a, offset + p] + rows[b, offset + p])
-                            + (rows[c, offset + p] + rows[d, offset + p]))
-                           + ((rows[e, offset + p] + rows[f, offset + p])
-                              + (rows[g, offset + p] + rows[h, offset + p])))
+            current[p] += (((rows[a, p] + rows[b, p])
+                            + (rows[c, p] + rows[d, p]))
+                           + ((rows[e, p] + rows[f, p])
+                              + (rows[g, p] + rows[h, p])))
         q += 8
     if q + 4 <= count:
         a, b, c, d = index[q], index[q + 1], index[q + 2], index[q + 3]
         for p in range(columns):
-            current[p] += ((rows[a, offset + p] + rows[b, offset + p])
-                           + (rows[c, offset + p] + rows[d, offset + p]))
+            current[p] += ((rows[a, p] + rows[b, p])
+                           + (rows[c, p] + rows[d, p]))
         q += 4
     while q < count:
         a = index[q]
         for p in range(columns):
-            current[p] += rows[a, offset + p]
+            current[p] += rows[a, p]
         q += 1
 
 
@@ -125,7 +125,7 @@ def _spike_read_loop(drives, line_rows, tile_rows, neg_column, top, raw, unit, c
                     # branch costs more than the store).
                     ones[count] = j
                     count += drives[n, j] == 1
-                _add_rows(current, line_rows, ones, count, 0)
+                _add_rows(current, line_rows, ones, count)
                 active[n, r] = count
                 for p in range(columns):
                     current[p] = _adc_code(current[p], zero, ceiling)
@@ -224,22 +224,27 @@ def _error_read_loop(magnitude, sign, rows, tile_width, planes, top, log2_mod37,
                         count[k] += 1
                 for k in range(planes):
                     active[k, n, c] = count[k]
+                    plane = current[k]          # (1-D views inside the parallel loop vectorise)
                     for i in range(double):
-                        current[k, i] = zero
-                    _add_rows(current[k], rows, index[k], count[k], 0)
+                        plane[i] = zero
+                    _add_rows(plane, rows, index[k], count[k])
                 if raw:
                     for k in range(planes):
+                        plane = current[k]
+                        out = currents[c, k, n]
                         for i in range(double):
-                            currents[c, k, n, i] = current[k, i]
+                            out[i] = plane[i]
                     continue
+                out = codes[c, n]
                 for i in range(inputs):
-                    codes[c, n, i] = zero
+                    out[i] = zero
                 weight = rows.dtype.type(1.0)
                 for k in range(planes):
+                    phase_p = current[k, :inputs]
+                    phase_n = current[k, inputs:]
                     for i in range(inputs):
-                        codes[c, n, i] += weight * (
-                            _adc_code(current[k, i], zero, ceiling)
-                            - _adc_code(current[k, inputs + i], zero, ceiling))
+                        out[i] += weight * (_adc_code(phase_p[i], zero, ceiling)
+                                            - _adc_code(phase_n[i], zero, ceiling))
                     weight = weight * 2
 
 
@@ -369,22 +374,24 @@ def _lookup_loop(inputs, qmax, table, planes, psums, active, scales, chunks):
                 active[2 * k, n] = count_pos
                 active[2 * k + 1, n] = count_neg
             # Row 0 of the table (no line driven) is zero, so absent patterns add nothing.
+            # (1-D views inside the parallel loop vectorise.)
+            out = psums[n]
             for o in range(outputs):
-                psums[n, o] = zero
+                out[o] = zero
             weight = table.dtype.type(1.0)
             k = 0
             while k + 2 <= planes:
-                a, b = positive[k], negative[k]
-                c, d = positive[k + 1], negative[k + 1]
+                row_a, row_b = table[positive[k]], table[negative[k]]
+                row_c, row_d = table[positive[k + 1]], table[negative[k + 1]]
                 for o in range(outputs):
-                    psums[n, o] += (weight * (table[a, o] - table[b, o])
-                                    + (weight * 2) * (table[c, o] - table[d, o]))
+                    out[o] += (weight * (row_a[o] - row_b[o])
+                               + (weight * 2) * (row_c[o] - row_d[o]))
                 weight = weight * 4
                 k += 2
             if k < planes:
-                a, b = positive[k], negative[k]
+                row_a, row_b = table[positive[k]], table[negative[k]]
                 for o in range(outputs):
-                    psums[n, o] += weight * (table[a, o] - table[b, o])
+                    out[o] += weight * (row_a[o] - row_b[o])
 
 
 def lookup_read_psums(inputs: torch.Tensor, bits: int, table: torch.Tensor
