@@ -147,23 +147,16 @@ class AnalogMatrix(DeviceArray):
                      n_vectors: int, in_bytes: int, out_bytes: int) -> None:
         """Count reads from active-line counts ``act (..., tiles)`` (zero: read skipped)."""
         tiles = act.shape[-1]
-        if act.device.type == "cpu":
-            # A handful of sums over a few thousand counts: numpy and Python integers cost a
-            # fraction of torch's dispatch for arrays this small.
-            counts = act.reshape(-1, tiles).numpy()
-            nz_tile = np.count_nonzero(counts, axis=0).tolist()
-            active = int(counts.sum(dtype=np.int64))
-            reads = sum(nz_tile)
-            rows, conversions, adds = (
-                sum(n * int(v) for n, v in zip(nz_tile, per_tile.tolist()))
-                if isinstance(per_tile, torch.Tensor) else reads * int(per_tile)
-                for per_tile in (lines_per_tile, conv_per_read, adds_per_read))
-        else:
-            nz = (act > 0).reshape(-1, tiles).sum(0)
-            active = int(act.sum())
-            reads, rows, conversions, adds = (int(nz.sum()), *(
-                int((nz * torch.as_tensor(v, device=act.device)).sum())
-                for v in (lines_per_tile, conv_per_read, adds_per_read)))
+        # A handful of sums over a few thousand counts: numpy and Python integers cost a
+        # fraction of torch's dispatch for arrays this small (a GPU's counts come over once).
+        counts = act.reshape(-1, tiles).cpu().numpy()
+        nz_tile = np.count_nonzero(counts, axis=0).tolist()
+        active = int(counts.sum(dtype=np.int64))
+        reads = sum(nz_tile)
+        rows, conversions, adds = (
+            sum(n * int(v) for n, v in zip(nz_tile, per_tile.tolist()))
+            if isinstance(per_tile, torch.Tensor) else reads * int(per_tile)
+            for per_tile in (lines_per_tile, conv_per_read, adds_per_read))
         self.counters.add(
             self.name, phase,
             reads=reads * xbars_per_read,
