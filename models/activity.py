@@ -90,6 +90,7 @@ class Counts:
 
 
 FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Counts))
+_FIELD_SET = frozenset(FIELDS)                  # (membership checked on every add)
 
 
 class ActivityCounters:
@@ -108,7 +109,7 @@ class ActivityCounters:
         """Add ``counts`` (field name -> integer) to the cell of ``(layer, phase)``."""
         cell = self.cells.setdefault((str(layer), str(phase)), Counts())
         for name, value in counts.items():
-            if name not in FIELDS:
+            if name not in _FIELD_SET:
                 raise ValueError(f"unknown counter {name!r}; choose from {FIELDS}")
             setattr(cell, name, getattr(cell, name) + int(value))
 

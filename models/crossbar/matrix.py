@@ -143,27 +143,28 @@ class AnalogMatrix(DeviceArray):
         return d[keep], w[keep], scale, bits
 
     def _count_reads(self, phase: str, act: torch.Tensor, *, xbars_per_read: int,
-                     lines_per_tile: torch.Tensor, conv_per_read, adds_per_read,
+                     lines_per_tile: tuple[int, ...], conv_per_read: int, adds_per_read: int,
                      n_vectors: int, in_bytes: int, out_bytes: int) -> None:
-        """Count reads from active-line counts ``act (..., tiles)`` (zero: read skipped)."""
+        """Count reads from active-line counts ``act (..., tiles)`` (zero: read skipped);
+        ``lines_per_tile`` holds each tile's line count."""
         tiles = act.shape[-1]
         # A handful of sums over a few thousand counts: numpy and Python integers cost a
         # fraction of torch's dispatch for arrays this small (a GPU's counts come over once).
         counts = act.reshape(-1, tiles).cpu().numpy()
-        nz_tile = np.count_nonzero(counts, axis=0).tolist()
         active = int(counts.sum(dtype=np.int64))
+        if tiles == 1:                # numpy's whole-array count is a single fast pass
+            nz_tile = [int(np.count_nonzero(counts))]
+        else:                         # (its per-axis count converts the array to bool first)
+            nz_tile = [int(np.count_nonzero(counts[:, t])) for t in range(tiles)]
         reads = sum(nz_tile)
-        rows, conversions, adds = (
-            sum(n * int(v) for n, v in zip(nz_tile, per_tile.tolist()))
-            if isinstance(per_tile, torch.Tensor) else reads * int(per_tile)
-            for per_tile in (lines_per_tile, conv_per_read, adds_per_read))
+        rows = sum(n * lines for n, lines in zip(nz_tile, lines_per_tile))
         self.counters.add(
             self.name, phase,
             reads=reads * xbars_per_read,
             active_rows=active * xbars_per_read,
             rows_driven=rows * xbars_per_read,
-            adc_conversions=conversions,
-            psum_adds=adds,
+            adc_conversions=reads * conv_per_read,
+            psum_adds=reads * adds_per_read,
             buffer_read_bytes=n_vectors * in_bytes,
             buffer_write_bytes=n_vectors * out_bytes)
 
@@ -463,15 +464,25 @@ class AnalogMatrix(DeviceArray):
         by :func:`.sparse_read.lookup_read_psums`, without forming the planes."""
         fs = self._full_scale("forward",
                               lambda: self._observed_forward(self._drives(x2, bits, False)[0]))
-        table, lsb = self._signed_codes(
-            all_patterns(self.n_in, x2.dtype, x2.device).unsqueeze(0), fs)
-        psum, act, scale = lookup_read_psums(x2, bits, table[0, :, 0])
-        self._count_forward(phase, act.unsqueeze(-1), n_vectors=x2.shape[0], word_bits=bits)
+        # A fixed matrix (a DFA feedback matrix) reads the same table every batch: it is kept
+        # until the conductances (or the range) change.
+        table, lsb = self._derived_value(
+            "pattern_codes", (fs, x2.dtype, x2.device), lambda: self._signed_codes(
+                all_patterns(self.n_in, x2.dtype, x2.device).unsqueeze(0), fs))
         # A table row is a code difference (at most top); each plane adds the rows of its
         # positive read and subtracts those of its negative one, with weight 2**k.
         top = (1 << self.chip.crossbar.adc_bits) - 1
-        out = self._accumulate_bounded(psum.unsqueeze(0), 2 * top * ((1 << (bits - 1)) - 1))
-        return out.mul_(lsb * self.weight_per_us).mul_(scale[:, None])
+        bound = 2 * top * ((1 << (bits - 1)) - 1)
+        unit = lsb * self.weight_per_us
+        if bound <= self._psum_max:
+            # No saturation can happen: the kernel writes the sums in weight units.
+            out, act, _ = lookup_read_psums(x2, bits, table[0, :, 0], unit=unit)
+        else:
+            psum, act, scale = lookup_read_psums(x2, bits, table[0, :, 0])
+            out = self._accumulate_bounded(psum.unsqueeze(0), bound)
+            out.mul_(unit).mul_(scale[:, None])
+        self._count_forward(phase, act.unsqueeze(-1), n_vectors=x2.shape[0], word_bits=bits)
+        return out
 
     def adc_codes(self, spikes: torch.Tensor) -> AdcCodes:
         """Raw codes of one binary read ``spikes (..., in)``: ``pos, neg (R, ..., out)``.
@@ -681,7 +692,8 @@ class AnalogMatrix(DeviceArray):
                          n_vectors: int, word_bits: int) -> None:
         """Count a transposed read's reads from the active-column counts ``(K, N, C)`` of its
         phases P and N, and its buffer traffic."""
-        lines = self._outs_in_tile() * self.chip.device.devices_per_weight
+        per_weight = self.chip.device.devices_per_weight
+        lines = tuple(n * per_weight for n in self._outs_in_tile())
         for act in (act_p, act_n):
             self._count_reads(phase, act, xbars_per_read=self.row_tiles, lines_per_tile=lines,
                               conv_per_read=self.n_in, adds_per_read=self.n_in,

@@ -187,9 +187,10 @@ class DeviceArray:
         } if ni.drift else {}
         self.w_max = 1.0
         self.q = torch.zeros(n_out, n_in, dtype=torch.int64)
-        #: Incremented by every write: the key of the effective-weight cache.
+        #: Incremented by every write: part of the key of the derived-value cache.
         self._writes = 0
-        self._effective: tuple[tuple, torch.Tensor] | None = None
+        #: Values derived from the read conductances, by name: ``(key, value)``.
+        self._derived: dict[str, tuple[tuple, object]] = {}
         self.g_a = torch.zeros(n_out, n_in, dtype=dtype)
         self.g_b = torch.zeros(n_out, n_in, dtype=dtype)
         self.g_ref = None
@@ -248,17 +249,15 @@ class DeviceArray:
         return torch.randn(shape, generator=self.generator, dtype=self.dtype,
                            device=self._draw_device).to(self.device)
 
-    def _rows_in_tile(self) -> torch.Tensor:
-        r = torch.full((self.row_tiles,), self.chip.crossbar.rows, dtype=torch.int64,
-                       device=self.device)
-        r[-1] = self.n_in - self.chip.crossbar.rows * (self.row_tiles - 1)
-        return r
+    def _rows_in_tile(self) -> tuple[int, ...]:
+        """Rows each row tile drives (the last one may be partial), as Python integers."""
+        rows = self.chip.crossbar.rows
+        return (rows,) * (self.row_tiles - 1) + (self.n_in - rows * (self.row_tiles - 1),)
 
-    def _outs_in_tile(self) -> torch.Tensor:
-        c = torch.full((self.col_tiles,), self.outputs_per_crossbar, dtype=torch.int64,
-                       device=self.device)
-        c[-1] = self.n_out - self.outputs_per_crossbar * (self.col_tiles - 1)
-        return c
+    def _outs_in_tile(self) -> tuple[int, ...]:
+        """Logical outputs each column tile holds (the last one may be partial)."""
+        per = self.outputs_per_crossbar
+        return (per,) * (self.col_tiles - 1) + (self.n_out - per * (self.col_tiles - 1),)
 
     @classmethod
     def from_weight(cls, weight: torch.Tensor, chip: ChipConfig, noise: NoiseModel,
@@ -384,21 +383,31 @@ class DeviceArray:
         on every call; recomputing it cost more than the matrix product); callers must not
         change it in place.
         """
-        key = (self._writes, self.aged_s, self.w_max, id(self.chip))
-        if self._effective is None or self._effective[0] != key:
+        def compute() -> torch.Tensor:
             g_a, g_b, _ = self.read_conductances()
-            self._effective = (key, (g_a - g_b) * self.weight_per_us)
-        return self._effective[1]
+            return (g_a - g_b) * self.weight_per_us
+        return self._derived_value("effective", (), compute)
+
+    def _derived_value(self, name: str, extra: tuple, compute):
+        """``compute()``, kept under ``name`` until the next write, ageing step, change of
+        weight scale or of chip, or of ``extra`` (what else the value depends on)."""
+        key = (self._writes, self.aged_s, self.w_max, id(self.chip), extra)
+        hit = self._derived.get(name)
+        if hit is None or hit[0] != key:
+            hit = (key, compute())
+            self._derived[name] = hit
+        return hit[1]
 
     def __getstate__(self) -> dict:
         # The cache is derived state: saved arrays (adaptation checkpoints) leave it out.
         state = dict(self.__dict__)
-        state["_effective"] = None
+        state["_derived"] = {}
         return state
 
     def __setstate__(self, state: dict) -> None:
         state.setdefault("_writes", 0)
-        state.setdefault("_effective", None)
+        state.pop("_effective", None)                 # (the cache's older form)
+        state["_derived"] = {}
         # Arrays saved before they had a device, or loaded onto another one (map_location):
         # the device is where their tensors are.
         state["device"] = state["q"].device if "q" in state else torch.device("cpu")

@@ -201,6 +201,7 @@ def _error_read_loop(magnitude, sign, rows, tile_width, planes, top, log2_mod37,
     inputs = double // 2
     tiles = active.shape[2]
     zero = rows.dtype.type(0.0)
+    two = rows.dtype.type(2.0)              # (an integer literal would promote to float64)
     ceiling = rows.dtype.type(top)
     for chunk in numba.prange(chunks):
         current = np.empty((planes, double), dtype=rows.dtype)
@@ -245,7 +246,7 @@ def _error_read_loop(magnitude, sign, rows, tile_width, planes, top, log2_mod37,
                     for i in range(inputs):
                         out[i] += weight * (_adc_code(phase_p[i], zero, ceiling)
                                             - _adc_code(phase_n[i], zero, ceiling))
-                    weight = weight * 2
+                    weight = weight * two
 
 
 def _error_read(magnitude, sign, g_plus, g_minus, tile_width, planes, adc_bits, raw):
@@ -315,7 +316,7 @@ def error_read_currents(magnitude: torch.Tensor, sign: torch.Tensor, g_plus: tor
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _lookup_loop(inputs, qmax, table, planes, psums, active, scales, chunks):
+def _lookup_loop(inputs, qmax, table, planes, unit, psums, active, scales, chunks):
     """Bit-serial reads of inputs ``(N, lines)``, sign-magnitude quantised per read, looked up
     in the codes of every drive pattern ``table (2**lines, out)``, in ``chunks`` parallel slices.
 
@@ -330,12 +331,20 @@ def _lookup_loop(inputs, qmax, table, planes, psums, active, scales, chunks):
     their weighted sum, ``active (2 * planes, N)`` the driven lines of each read (plane-major,
     positive first, as the tensor path orders its drives). The codes are small integers, their
     products with powers of two and their sums exact, so any order gives the same bits.
+    ``unit`` (not 0): each sum is written as ``(sum * unit) * scale``, the two products rounded
+    in the table's type as ``psums.mul_(unit).mul_(scales[:, None])`` rounds them.
     """
     n_reads, lines = inputs.shape
     outputs = table.shape[1]
     zero = table.dtype.type(0.0)
+    # Constants of the table's type: an integer literal would promote the sums to float64
+    # (the same values, at half the vector width and with conversions).
+    two = table.dtype.type(2.0)
+    four = table.dtype.type(4.0)
     one = inputs.dtype.type(1.0)
     q_top = inputs.dtype.type(qmax)
+    scaled = unit != 0.0
+    unit_t = table.dtype.type(unit)
     for chunk in numba.prange(chunks):
         positive = np.empty(planes + 1, dtype=np.int64)
         negative = np.empty(planes + 1, dtype=np.int64)
@@ -385,17 +394,21 @@ def _lookup_loop(inputs, qmax, table, planes, psums, active, scales, chunks):
                 row_c, row_d = table[positive[k + 1]], table[negative[k + 1]]
                 for o in range(outputs):
                     out[o] += (weight * (row_a[o] - row_b[o])
-                               + (weight * 2) * (row_c[o] - row_d[o]))
-                weight = weight * 4
+                               + (weight * two) * (row_c[o] - row_d[o]))
+                weight = weight * four
                 k += 2
             if k < planes:
                 row_a, row_b = table[positive[k]], table[negative[k]]
                 for o in range(outputs):
                     out[o] += weight * (row_a[o] - row_b[o])
+            if scaled:
+                step = table.dtype.type(scale)
+                for o in range(outputs):
+                    out[o] = (out[o] * unit_t) * step
 
 
-def lookup_read_psums(inputs: torch.Tensor, bits: int, table: torch.Tensor
-                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def lookup_read_psums(inputs: torch.Tensor, bits: int, table: torch.Tensor, *,
+                      unit: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Shift-added signed codes of multi-bit inputs read bit-serially by pattern lookup.
 
     Parameters
@@ -409,12 +422,17 @@ def lookup_read_psums(inputs: torch.Tensor, bits: int, table: torch.Tensor
     table : Tensor ``(2**lines, out)``
         Signed codes of every drive pattern (row ``p`` drives line ``j`` iff bit ``j`` of ``p``);
         row 0, no line driven, is zero.
+    unit : float
+        Not 0: the sums are scaled as they are written, ``(psum * unit) * scale`` (rounded as
+        ``psums.mul_(unit).mul_(scale[:, None])`` would round them): the read in weight units
+        where no saturation follows.
 
     Returns
     -------
     psums : Tensor ``(N, out)``, the table's dtype
         ``sum_k 2**k (table[pos_k] - table[neg_k])``: small integers, exact in any order, so
-        bit for bit the tensor path's weighted sum of looked-up rows.
+        bit for bit the tensor path's weighted sum of looked-up rows (times ``unit * scale``
+        when ``unit`` is given).
     active : Tensor ``(2 * planes, N)`` of int32
         Driven lines of each (plane, sign) read.
     scale : Tensor ``(N,)``
@@ -426,5 +444,6 @@ def lookup_read_psums(inputs: torch.Tensor, bits: int, table: torch.Tensor
     active = torch.empty(2 * planes, n_reads, dtype=torch.int32, device="cpu")
     scale = torch.empty(n_reads, dtype=inputs.dtype, device="cpu")
     _run(_lookup_loop, n_reads, inputs.detach().contiguous().numpy(), (1 << planes) - 1,
-         table.contiguous().numpy(), planes, psums.numpy(), active.numpy(), scale.numpy())
+         table.contiguous().numpy(), planes, float(unit), psums.numpy(), active.numpy(),
+         scale.numpy())
     return psums, active, scale

@@ -102,6 +102,36 @@ def test_lookup_read_equals_the_tensor_path_bit_for_bit(monkeypatch):
     assert counts(m) == counts(ref_m)
 
 
+def test_lookup_kernel_scales_as_the_tensor_products_round():
+    """``unit``: ``(psum * unit) * scale`` in the table's type, bit for bit the two in-place
+    products it replaces, in float32 and float64."""
+    for dtype in (torch.float32, torch.float64):
+        x = (torch.randn(700, 7, generator=gen(21)) * 5).to(dtype)
+        table = torch.randint(-15, 16, (128, 40), generator=gen(22)).to(dtype)
+        table[0] = 0
+        unit = 0.0123456789
+        psum, act, scale = lookup_read_psums(x, 8, table)
+        scaled, act_scaled, _ = lookup_read_psums(x, 8, table, unit=unit)
+        assert torch.equal(scaled, psum.clone().mul_(unit).mul_(scale[:, None]))
+        assert torch.equal(act, act_scaled)
+
+
+def test_lookup_table_of_a_matrix_follows_its_writes():
+    """The kept table of drive-pattern codes is rebuilt after a write: reads after an update
+    equal those of a copy that never kept one."""
+    m = programmed(32, 6, ChipConfig())
+    x = torch.randn(300, 6, generator=gen(23))
+    m.calibrate(x)
+    before = m.forward(x, binary=False)
+    assert torch.equal(m.forward(x, binary=False), before)          # the kept table, reused
+    m.update(torch.randn(32, 6, generator=gen(24)) * 4 * m.level_step)
+    after = m.forward(x, binary=False)
+    fresh = copy.deepcopy(m)
+    fresh._derived.clear()
+    assert not torch.equal(after, before)
+    assert torch.equal(after, fresh.forward(x, binary=False))
+
+
 @pytest.mark.parametrize("shape,rows", [((64, 128), 256), ((70, 90), 64)])
 def test_transposed_read_matches_the_tensor_path(shape, rows, monkeypatch):
     """One and two column tiles: the same codes but at boundaries, the same counts, and a
