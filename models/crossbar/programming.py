@@ -58,6 +58,7 @@ from ..chip import UPDATE_ROUNDINGS, ChipConfig
 from ..rram.device import (device_levels, level_conductance, levels_to_weight, weight_scale,
                            weight_to_levels)
 from ..rram.noise import NoiseModel
+from .level_update import LevelUpdate, level_update, level_update_applies
 from .nonideal import drift_sigma, ir_attenuation, stuck_masks
 
 __all__ = ["WriteStats", "DeviceArray"]
@@ -308,14 +309,20 @@ class DeviceArray:
         # The written devices' flat indices, found once (indexing by the mask would search for
         # them again in every gather and scatter), in the mask's row-major order.
         idx = mask.reshape(-1).nonzero().squeeze(1)
+        return self._write_at(which, idx, levels.reshape(-1)[idx])
+
+    def _write_at(self, which: str, idx: torch.Tensor, levels: torch.Tensor
+                  ) -> tuple[int, int, int]:
+        """Re-program the devices at flat indices ``idx`` (ascending) of array ``which`` to
+        ``levels``; return ``(write pulses, verify reads, devices written)``."""
         n = idx.numel()
         if n == 0:
             return 0, 0, 0
         g = self.g_a if which == "a" else (self.g_b if which == "b" else self.g_ref)
         z = self.z_a if which == "a" else (self.z_b if which == "b" else self.z_ref)
-        target = level_conductance(levels.reshape(-1)[idx], self.chip.device, self.dtype)
+        target = level_conductance(levels, self.chip.device, self.dtype)
         new, pulses, reads = self._program(target, z.reshape(-1)[idx])
-        _scatter(g, mask, idx, new)
+        _scatter(g, idx, new)
         self._writes += 1
         if which in self.stuck:                       # a stuck device ignores the write
             off, on = self.stuck[which]
@@ -323,8 +330,8 @@ class DeviceArray:
             g[on] = self.chip.device.g_max_us
         if which in self.written_at and self.aged_s > 0:
             # A re-written device relaxes afresh: its own write time, a new relaxation draw.
-            _scatter(self.written_at[which], mask, idx, self.aged_s)
-            _scatter(self.z_drift[which], mask, idx, self._randn(n))
+            _scatter(self.written_at[which], idx, self.aged_s)
+            _scatter(self.z_drift[which], idx, self._randn(n))
         return pulses, reads, n
 
     def advance(self, seconds: float) -> None:
@@ -488,6 +495,21 @@ class DeviceArray:
         new_ref = out[..., opc].permute(2, 0, 1).reshape(C, R * rows)[:, :self.n_in]
         return untiled(out[..., :opc]), g_b, new_ref
 
+    def _level_update(self, dq: torch.Tensor, u: torch.Tensor | None) -> LevelUpdate:
+        """:func:`.level_update.level_update` as tensor operations (on a GPU)."""
+        dev = self.chip.device
+        lo, hi = dev.q_range
+        step = torch.floor(dq + u) if u is not None else torch.round(dq)
+        want = self.q + step.to(torch.int64)
+        q_new = torch.clamp(want, lo, hi)
+        ka_old, kb_old = device_levels(self.q, dev)
+        ka_new, kb_new = device_levels(q_new, dev)
+        index_a = (ka_new != ka_old).reshape(-1).nonzero().squeeze(1)
+        index_b = (kb_new != kb_old).reshape(-1).nonzero().squeeze(1)
+        return LevelUpdate(q_new, index_a, ka_new.reshape(-1)[index_a], index_b,
+                           kb_new.reshape(-1)[index_b], int((want != q_new).sum()),
+                           int((q_new != self.q).sum()))
+
     def update(self, delta_w: torch.Tensor, *, rounding: str | None = None,
                phase: str = "update") -> WriteStats:
         """Apply a digitally computed weight change; re-program only devices whose level moved.
@@ -506,37 +528,32 @@ class DeviceArray:
         if rounding not in UPDATE_ROUNDINGS:
             raise ValueError(f"rounding must be one of {UPDATE_ROUNDINGS}, not {rounding!r}")
         dq = delta_w.detach().to(self.device, self.dtype) / self.level_step
+        u = None
         if rounding == "stochastic":
             u = torch.rand(self.shape, generator=self.generator, dtype=self.dtype,
                            device=self._draw_device).to(self.device)
-            step = torch.floor(dq + u)
-        else:
-            step = torch.round(dq)
         dev = self.chip.device
         lo, hi = dev.q_range
-        want = self.q + step.to(torch.int64)
-        q_new = torch.clamp(want, lo, hi)
-        clipped = int((want != q_new).sum())
-        changed = q_new != self.q
-        ka_old, kb_old = device_levels(self.q, dev)
-        ka_new, kb_new = device_levels(q_new, dev)
-        mask_a = ka_new != ka_old
-        pulses, reads, n_dev = self._write("a", mask_a, ka_new)
+        if level_update_applies(self.q, dq):
+            change = level_update(self.q, dq, u, lo, hi, dev.differential, dev.ref_level)
+        else:
+            change = self._level_update(dq, u)
+        pulses, reads, n_dev = self._write_at("a", change.index_a, change.levels_a)
         if dev.differential:
-            mask_b = kb_new != kb_old
-            p, r, n_b = self._write("b", mask_b, kb_new)
+            p, r, n_b = self._write_at("b", change.index_b, change.levels_b)
             pulses, reads, n_dev = pulses + p, reads + r, n_dev + n_b
-        self.q = q_new
-        stats = WriteStats(weights_changed=int(changed.sum()), clipped=clipped,
+        self.q = change.q_new
+        stats = WriteStats(weights_changed=change.changed, clipped=change.clipped,
                            devices_written=n_dev, write_pulses=pulses, verify_reads=reads)
         self._record_writes(stats, phase)
         return stats
 
 
-def _scatter(target: torch.Tensor, mask: torch.Tensor, idx: torch.Tensor, values) -> None:
-    """``target[mask] = values`` through the mask's flat indices ``idx`` (the same elements in
-    the same order), in place; a non-contiguous target takes the mask."""
+def _scatter(target: torch.Tensor, idx: torch.Tensor, values) -> None:
+    """``target.view(-1)[idx] = values`` in place, for a non-contiguous target too."""
     if target.is_contiguous():
         target.view(-1)[idx] = values
     else:
-        target[mask] = values
+        flat = target.reshape(-1)                     # (a copy: written back whole)
+        flat[idx] = values
+        target.copy_(flat.view(target.shape))
