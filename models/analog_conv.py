@@ -51,7 +51,7 @@ from ..golden.lif import LIFConfig
 from ..golden.loss import output_error
 from ..golden.network import Trace
 from .activity import ActivityCounters, vector_bytes
-from .analog_network import (DeployedNetwork, StepResult, _word_bits, gradlif_surrogates,
+from .analog_network import (DeployedNetwork, StepResult, _word_bits, gradlif_delta,
                              wgu_product)
 from .chip import ChipConfig
 from .crossbar import AnalogMatrix, WriteStats
@@ -373,17 +373,19 @@ class AnalogNetwork(DeployedNetwork):
 
     # --- adaptation -----------------------------------------------------------------------------
 
-    def _gradlif(self, l: int, proj: torch.Tensor, h: torch.Tensor, err_bits: int
+    def _gradlif(self, l: int, proj: torch.Tensor, u: torch.Tensor, err_bits: int
                  ) -> torch.Tensor:
-        """``delta = proj * h`` over the layer's map, counted per neuron-timestep."""
-        T, B = h.shape[:2]
-        n = h[0, 0].numel()
+        """``delta = proj * h(u - theta)`` over the layer's map, counted per
+        neuron-timestep."""
+        T, B = u.shape[:2]
+        n = u[0, 0].numel()
         width = self.chip.datapath
         self.counters.add(self.layers[l].name, "backward", gradlif_ops=T * B * n,
                           buffer_read_bytes=T * B * (vector_bytes(n, width.membrane_bits)
                                                      + vector_bytes(n, err_bits or 16)),
                           buffer_write_bytes=T * B * vector_bytes(n, width.delta_bits))
-        return proj.reshape(proj.shape[0], B, *h.shape[2:]) * h
+        return gradlif_delta(self.lif, self.readout, l == self.n_layers - 1, u,
+                             proj.reshape(proj.shape[0], B, *u.shape[2:]))
 
     def _to_matrix_delta(self, l: int, delta: torch.Tensor) -> torch.Tensor:
         """Layer ``l``'s delta at its neurons -> at the matrix outputs: the batch-norm scale
@@ -431,7 +433,7 @@ class AnalogNetwork(DeployedNetwork):
 
     def _output_error(self, x: torch.Tensor, y: torch.Tensor, loss: str):
         """Forward a training batch; ``(out, trace, loss, e_t (B, n_classes), e_out
-        (B, n_outputs), T, B, bits, hs)``: ``e_out`` is ``e_t`` at the output neurons (a vote
+        (B, n_outputs), T, B, bits, membranes)``: ``e_out`` is ``e_t`` at the output neurons (a vote
         spreads each class's error evenly over its group)."""
         out, trace = self.forward(x, training=True)
         loss_v, e = output_error(out, y.to(out.device), loss)
@@ -441,7 +443,7 @@ class AnalogNetwork(DeployedNetwork):
         e_out = e_t.repeat_interleave(arch.vote_group, dim=-1) / arch.vote_group \
             if arch.readout == "vote" else e_t
         return (out, trace, loss_v, e_t, e_out, T, B, self.chip.datapath.error_bits,
-                gradlif_surrogates(self.lif, self.readout, trace.membranes))
+                trace.membranes)
 
     @torch.no_grad()
     def dfa_step(self, x: torch.Tensor, y: torch.Tensor, feedback: list[AnalogMatrix],
@@ -454,7 +456,7 @@ class AnalogNetwork(DeployedNetwork):
         for l, (b, n) in enumerate(zip(feedback, hidden)):
             if b.shape != (n, c):
                 raise ValueError(f"feedback {l} is {b.shape}, expected {(n, c)}")
-        out, trace, loss_v, e_t, e_out, T, B, eb, hs = self._output_error(x, y, loss)
+        out, trace, loss_v, e_t, e_out, T, B, eb, us = self._output_error(x, y, loss)
         deltas: list[torch.Tensor] = [None] * self.n_layers  # type: ignore[list-item]
         if feedback:
             feedback[0].counters.add(feedback[0].name, "backward",
@@ -464,8 +466,8 @@ class AnalogNetwork(DeployedNetwork):
             proj = fb.forward(e_t, bits=eb, binary=False, phase="backward")   # once per sample
             self.counters.add(fb.name, "backward",
                               tile_bytes=B * vector_bytes(fb.n_out, eb or 16))
-            deltas[l] = self._gradlif(l, proj.unsqueeze(0), hs[l], eb)
-        deltas[-1] = self._gradlif(self.n_layers - 1, e_out.unsqueeze(0), hs[-1], eb)
+            deltas[l] = self._gradlif(l, proj.unsqueeze(0), us[l], eb)
+        deltas[-1] = self._gradlif(self.n_layers - 1, e_out.unsqueeze(0), us[-1], eb)
         dws, writes = self._wgu_and_update(deltas, trace, lr)
         return StepResult(float(loss_v), out, dws, writes)
 
@@ -487,13 +489,13 @@ class AnalogNetwork(DeployedNetwork):
         """One on-chip BP step: errors back through transposed reads (per output position of a
         convolution, col2im digital), pooling and GradLIF; WGU and update."""
         self._check_lr(lr)
-        out, trace, loss_v, _, e_out, T, B, eb, hs = self._output_error(x, y, loss)
+        out, trace, loss_v, _, e_out, T, B, eb, us = self._output_error(x, y, loss)
         L = self.n_layers
         arch = self.architecture
         deltas: list[torch.Tensor] = [None] * L  # type: ignore[list-item]
         self.counters.add(self.layers[-1].name, "backward",
                           tile_bytes=B * vector_bytes(arch.neurons()[-1], eb or 16))
-        deltas[-1] = self._gradlif(L - 1, e_out.unsqueeze(0), hs[-1], eb)
+        deltas[-1] = self._gradlif(L - 1, e_out.unsqueeze(0), us[-1], eb)
         for l in range(L - 2, -1, -1):
             upper, layer = self.layers[l + 1], arch.layers[l + 1]
             d = self._to_matrix_delta(l + 1, deltas[l + 1])
@@ -512,6 +514,6 @@ class AnalogNetwork(DeployedNetwork):
             self.counters.add(upper.name, "backward",
                               tile_bytes=T * B * vector_bytes(n_in, eb or 16))
             back = self._unpool(l, trace.spikes[l], back)
-            deltas[l] = self._gradlif(l, back, hs[l], eb)
+            deltas[l] = self._gradlif(l, back, us[l], eb)
         dws, writes = self._wgu_and_update(deltas, trace, lr)
         return StepResult(float(loss_v), out, dws, writes)

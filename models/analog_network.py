@@ -44,7 +44,7 @@ from .neuron_kernels import lif_forward_fast, surrogate_fast
 from .rram.noise import NoiseModel
 
 __all__ = ["DeployedNetwork", "AnalogSNN", "StepResult", "deploy_feedback", "default_feedback",
-           "gradlif_surrogates", "wgu_product"]
+           "gradlif_delta", "wgu_product"]
 
 @dataclass
 class StepResult:
@@ -100,14 +100,18 @@ def deploy_feedback(spec: NetworkSpec, chip: ChipConfig, noise: NoiseModel,
     return out
 
 
-def gradlif_surrogates(lif: LIFConfig, readout: str, membranes: list[torch.Tensor]
-                       ) -> list[torch.Tensor]:
-    """GradLIF's ``h(u - theta)`` per layer (ones for a membrane read-out layer), for the MLP
-    and the convolutional network alike."""
-    hs = [surrogate_fast(u, lif.threshold, lif.surrogate) for u in membranes]
-    if readout == "membrane":
-        hs[-1] = torch.ones_like(membranes[-1])
-    return hs
+def gradlif_delta(lif: LIFConfig, readout: str, last: bool, membrane: torch.Tensor,
+                  error: torch.Tensor) -> torch.Tensor:
+    """GradLIF's delta ``error * h(u - theta)`` of one layer (``h = 1`` for a membrane
+    read-out layer), for the MLP and the convolutional network alike; ``error`` broadcasts
+    over ``membrane`` (a time-independent DFA error has a leading 1).
+
+    The triangle surrogate and the product are one compiled pass
+    (:func:`.neuron_kernels.surrogate_fast`), with the roundings of ``h.mul_(error)``.
+    """
+    if readout == "membrane" and last:
+        return torch.ones_like(membrane).mul_(error)
+    return surrogate_fast(membrane, lif.threshold, lif.surrogate, scale=error)
 
 
 class DeployedNetwork:
@@ -306,25 +310,22 @@ class AnalogSNN(DeployedNetwork):
 
     # --- adaptation -----------------------------------------------------------------------------
 
-    def _gradlif(self, l: int, proj: torch.Tensor, h: torch.Tensor, err_bits: int
+    def _gradlif(self, l: int, proj: torch.Tensor, u: torch.Tensor, err_bits: int
                  ) -> torch.Tensor:
-        """``delta = proj * h`` with its counts; ``proj`` is ``(1, B, n)`` or ``(T, B, n)``.
+        """``delta = proj * h(u - theta)`` with its counts; ``proj`` is ``(1, B, n)`` or
+        ``(T, B, n)``.
 
         The GradLIF unit reads the stored membrane and the error of every neuron-timestep (a
         time-independent DFA error is re-read each timestep) and writes the delta.
         """
-        T, B, n = h.shape
+        T, B, n = u.shape
         name = self.layers[l].name
         width = self.chip.datapath
         self.counters.add(name, "backward", gradlif_ops=T * B * n,
                           buffer_read_bytes=T * B * (vector_bytes(n, width.membrane_bits)
                                                      + vector_bytes(n, err_bits or 16)),
                           buffer_write_bytes=T * B * vector_bytes(n, width.delta_bits))
-        if proj.dim() == h.dim() and all(p in (1, q) for p, q in zip(proj.shape, h.shape)):
-            # h is this step's own surrogate tensor, used once: the delta overwrites it
-            # (h * proj is proj * h exactly).
-            return h.mul_(proj)
-        return proj * h
+        return gradlif_delta(self.spec.lif, self.spec.readout, l == self.n_layers - 1, u, proj)
 
     def _wgu_and_update(self, deltas: list[torch.Tensor], trace: Trace, lr: float
                         ) -> tuple[list[torch.Tensor], list[WriteStats]]:
@@ -343,14 +344,14 @@ class AnalogSNN(DeployedNetwork):
     def _output_error(self, x: torch.Tensor, y: torch.Tensor, loss: str):
         """Forward a training batch; return what both rules' backward passes start from.
 
-        ``(out, trace, loss, e_t, T, batch, error_bits, surrogates)``: the output error is split
+        ``(out, trace, loss, e_t, T, batch, error_bits, membranes)``: the output error is split
         evenly over the ``T`` timesteps of the time-averaged read-out (``e_t = e / T``).
         """
         out, trace = self.forward(x, training=True)
         loss_v, e = output_error(out, y.to(out.device), loss)
         T, B = trace.spikes[-1].shape[:2]
         return (out, trace, loss_v, e / T, T, B, self.chip.datapath.error_bits,
-                gradlif_surrogates(self.spec.lif, self.spec.readout, trace.membranes))
+                trace.membranes)
 
     @torch.no_grad()
     def dfa_step(self, x: torch.Tensor, y: torch.Tensor, feedback: list[AnalogMatrix],
@@ -365,7 +366,7 @@ class AnalogSNN(DeployedNetwork):
                                  f"{(self.spec.layers[l + 1], self.spec.n_classes)}")
         if self.datapath is not None:
             return self.datapath.dfa_step(self, x, y, feedback, lr, loss)
-        out, trace, loss_v, e_t, T, B, eb, hs = self._output_error(x, y, loss)
+        out, trace, loss_v, e_t, T, B, eb, us = self._output_error(x, y, loss)
         c = self.spec.n_classes
         deltas: list[torch.Tensor] = [None] * self.n_layers  # type: ignore[list-item]
         if feedback:
@@ -377,8 +378,8 @@ class AnalogSNN(DeployedNetwork):
             proj = fb.forward(e_t, bits=eb, binary=False, phase="backward")  # (B, n_l), once
             self.counters.add(fb.name, "backward",
                               tile_bytes=B * vector_bytes(fb.n_out, eb or 16))
-            deltas[l] = self._gradlif(l, proj.unsqueeze(0), hs[l], eb)
-        deltas[-1] = self._gradlif(self.n_layers - 1, e_t.unsqueeze(0), hs[-1], eb)
+            deltas[l] = self._gradlif(l, proj.unsqueeze(0), us[l], eb)
+        deltas[-1] = self._gradlif(self.n_layers - 1, e_t.unsqueeze(0), us[-1], eb)
         dws, writes = self._wgu_and_update(deltas, trace, lr)
         return StepResult(float(loss_v), out, dws, writes)
 
@@ -389,18 +390,18 @@ class AnalogSNN(DeployedNetwork):
         self._check_lr(lr)
         if self.datapath is not None:
             return self.datapath.bp_step(self, x, y, lr, loss)
-        out, trace, loss_v, e_t, T, B, eb, hs = self._output_error(x, y, loss)
+        out, trace, loss_v, e_t, T, B, eb, us = self._output_error(x, y, loss)
         L = self.n_layers
         deltas: list[torch.Tensor] = [None] * L  # type: ignore[list-item]
         self.counters.add(self.layers[-1].name, "backward",
                           tile_bytes=B * vector_bytes(self.spec.n_classes, eb or 16))
-        deltas[-1] = self._gradlif(L - 1, e_t.unsqueeze(0), hs[-1], eb)
+        deltas[-1] = self._gradlif(L - 1, e_t.unsqueeze(0), us[-1], eb)
         for l in range(L - 2, -1, -1):
             upper = self.layers[l + 1]
             back = upper.transpose(deltas[l + 1], bits=eb, phase="backward")  # (T, B, n_l)
             self.counters.add(upper.name, "backward",
                               tile_bytes=T * B * vector_bytes(upper.n_in, eb or 16))
-            deltas[l] = self._gradlif(l, back, hs[l], eb)
+            deltas[l] = self._gradlif(l, back, us[l], eb)
         dws, writes = self._wgu_and_update(deltas, trace, lr)
         return StepResult(float(loss_v), out, dws, writes)
 

@@ -23,6 +23,9 @@ The triangle surrogate (:func:`surrogate_fast`) is four tensor passes in
 neuron-timestep of a batch; the kernel makes them one, with the same roundings: ``u - theta``
 and ``g - |x|`` in the tensor's precision, the clamp as ``a < 0 ? 0 : a`` (NaN passes as
 ``torch.clamp`` passes it), and the division by ``g * g`` only when it is not 1, as there.
+Given the error GradLIF multiplies it by (``scale``), the same pass writes the delta, each
+surrogate value rounded as the surrogate tensor holds it and then multiplied, as
+``h.mul_(error)`` does: one pass over every neuron-timestep instead of two.
 
 Where a kernel does not apply (a GPU tensor, a tensor that needs a gradient, a half type, an
 initial membrane, another surrogate) the golden function runs.
@@ -136,40 +139,93 @@ def lif_forward_fast(currents: torch.Tensor, cfg: LIFConfig,
     return spikes.reshape(currents.shape), membrane.reshape(currents.shape)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _triangle_segment(src, dst, scale, scaled, divide, theta, g, g_sq, zero):
+    """:func:`_triangle_loop` on 1-D views of equal length (``scale`` too, when ``scaled``):
+    the flags decided outside the element loops, so that each loop vectorises."""
+    if scaled:
+        if divide:
+            for i in range(src.shape[0]):
+                a = g - abs(src[i] - theta)
+                dst[i] = ((zero if a < zero else a) / g_sq) * scale[i]
+        else:
+            for i in range(src.shape[0]):
+                a = g - abs(src[i] - theta)
+                dst[i] = (zero if a < zero else a) * scale[i]
+    elif divide:
+        for i in range(src.shape[0]):
+            a = g - abs(src[i] - theta)
+            dst[i] = (zero if a < zero else a) / g_sq
+    else:
+        for i in range(src.shape[0]):
+            a = g - abs(src[i] - theta)
+            dst[i] = zero if a < zero else a
+
+
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _triangle_loop(membrane, out, threshold, width, width_sq, divide, chunks):
-    """``out = max(width - |membrane - threshold|, 0) [/ width_sq]``, element-wise in
-    ``chunks`` parallel slices, the scalars rounded to the arrays' dtype first."""
+def _triangle_loop(membrane, out, scale, threshold, width, width_sq, divide, chunks):
+    """``out = max(width - |membrane - threshold|, 0) [/ width_sq] [* scale]``, element-wise
+    in ``chunks`` parallel slices, the scalars rounded to the arrays' dtype first.
+
+    ``scale`` (empty: none) repeats along the flat arrays with its own length as the period:
+    the whole shape, or one timestep of a time-independent error. Each value is rounded as the
+    surrogate tensor would hold it before the product, as ``h.mul_(scale)`` rounds it.
+    """
     flat_in = membrane.reshape(-1)
     flat_out = out.reshape(-1)
     size = flat_in.size
+    period = scale.size
+    scaled = period > 0
     zero = out.dtype.type(0.0)
     theta = out.dtype.type(threshold)
     g = out.dtype.type(width)
     g_sq = out.dtype.type(width_sq)
     for chunk in numba.prange(chunks):
-        # 1-D views of the slice and the division decided outside the loops: they vectorise.
-        src = flat_in[size * chunk // chunks:size * (chunk + 1) // chunks]
-        dst = flat_out[size * chunk // chunks:size * (chunk + 1) // chunks]
-        if divide:
-            for i in range(src.shape[0]):
-                a = g - abs(src[i] - theta)
-                dst[i] = (zero if a < zero else a) / g_sq
-        else:
-            for i in range(src.shape[0]):
-                a = g - abs(src[i] - theta)
-                dst[i] = zero if a < zero else a
+        start = size * chunk // chunks
+        end = size * (chunk + 1) // chunks
+        # 1-D views of the slice, cut where the scale's period restarts.
+        while start < end:
+            offset = start % period if scaled else 0
+            stop = min(end, start + period - offset) if scaled else end
+            _triangle_segment(flat_in[start:stop], flat_out[start:stop],
+                              scale[offset:offset + stop - start], scaled, divide, theta, g,
+                              g_sq, zero)
+            start = stop
 
 
-def surrogate_fast(membrane: torch.Tensor, threshold: float, surrogate: Surrogate
-                   ) -> torch.Tensor:
+def surrogate_fast(membrane: torch.Tensor, threshold: float, surrogate: Surrogate,
+                   scale: torch.Tensor | None = None) -> torch.Tensor:
     """``surrogate.grad(membrane - threshold)`` (same bits), one compiled pass for the triangle
-    surrogate on a CPU float tensor; the golden tensor operations otherwise."""
+    surrogate on a CPU float tensor; the golden tensor operations otherwise.
+
+    ``scale`` (optional) multiplies the surrogate, broadcast as ``h * scale`` broadcasts: of
+    ``membrane``'s shape, or of its shape with a leading 1 (one timestep's values for every
+    timestep). The product is the surrogate tensor's values times ``scale``, rounded once, as
+    ``h.mul_(scale)``: GradLIF's delta without a second pass.
+    """
     if surrogate.name != "triangle" or not kernel_applies(membrane):
-        return surrogate.grad(membrane - threshold)
+        h = surrogate.grad(membrane - threshold)
+        return h if scale is None else _scaled(h, scale)
+    periodic = scale is not None and (
+        tuple(scale.shape) == tuple(membrane.shape)
+        or (scale.dim() == membrane.dim() and scale.shape[0] == 1
+            and tuple(scale.shape[1:]) == tuple(membrane.shape[1:])))
+    if scale is not None and not (periodic and kernel_applies(scale)
+                                  and scale.dtype == membrane.dtype):
+        return _scaled(surrogate_fast(membrane, threshold, surrogate), scale)
     src = membrane.detach().contiguous()
     out = torch.empty_like(src)
+    factor = (scale.detach().contiguous().reshape(-1) if scale is not None
+              else torch.empty(0, dtype=src.dtype, device="cpu"))
     width = float(surrogate.width)
-    run_parallel(_triangle_loop, src.numpy(), out.numpy(), float(threshold), width,
-                 width * width, width * width != 1.0, chunk_count(src.numel(), 16 * _PER_CHUNK))
+    run_parallel(_triangle_loop, src.numpy(), out.numpy(), factor.numpy(), float(threshold),
+                 width, width * width, width * width != 1.0,
+                 chunk_count(src.numel(), 16 * _PER_CHUNK))
     return out
+
+
+def _scaled(h: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """``h * scale``, in place where ``h`` keeps its shape (``h`` is a fresh tensor)."""
+    if scale.dim() == h.dim() and all(p in (1, q) for p, q in zip(scale.shape, h.shape)):
+        return h.mul_(scale)
+    return scale * h

@@ -14,9 +14,13 @@ convert it at once.
 Numerics. Each line current is the float sum of the driven lines' conductances (in ADC LSB
 units), in ascending line order by groups of eight (each group summed pairwise, then added),
 where the tensor path's product sums all lines (zeros included) in the BLAS library's order: the
-same currents up to float reassociation, like the same product on another CPU. Everything after the currents is exact: ``code = clamp(rint(I), 0, top)`` with
-round half to even and NaN passing the clamp (:func:`.adc.to_codes`), differences of codes and
-their plane sums, small integers times powers of two, which are exact in any order. A sum does
+same currents up to float reassociation, like the same product on another CPU. Everything after
+the currents is exact: ``code = clamp(rint(I), 0, top)`` with round half to even and NaN
+passing the clamp (:func:`.adc.to_codes`), differences of codes and their plane sums, small
+integers times powers of two, summed in the read's own float type (as the tensor path sums
+them), exact in any order while they stay below ``2**24`` in float32 (a 4-bit ADC and 8-bit
+words reach at most ``2 * 15 * 127``; all the kernels' constants are of that type, so nothing
+is computed in float64 on the way). A sum does
 not depend on the thread count (every read is summed by one thread), so the same inputs give the
 same bits on any number of threads. ``tests/models/test_sparse_read.py`` bounds the currents
 against float64 products and checks the codes and counts against the tensor path.

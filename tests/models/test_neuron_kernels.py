@@ -74,6 +74,37 @@ def test_compiled_triangle_equals_golden_bit_for_bit(dtype, width):
         assert same_bits(surrogate_fast(u, thr, surrogate), ref), (width, thr)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("width", [1.0, 1.3])
+@pytest.mark.parametrize("leading", [1, 40])
+def test_scaled_triangle_equals_the_surrogate_times_the_error(dtype, width, leading):
+    """GradLIF's delta in one pass: ``h.mul_(error)`` bit for bit, for an error of the
+    membrane's shape and one broadcast over time (a leading 1), specials in both, and chunks
+    that cut the error's period (300 x 33 elements per chunk boundary are not aligned)."""
+    surrogate = Surrogate("triangle", width)
+    u = (torch.randn(40, 300, 33, generator=gen(10)) * 2).to(dtype)
+    u.view(-1)[:7] = torch.tensor(SPECIALS + [0.5, 0.5 + width], dtype=dtype)
+    error = torch.randn(leading, 300, 33, generator=gen(11)).to(dtype)
+    error.view(-1)[7:12] = torch.tensor(SPECIALS, dtype=dtype)
+    ref = surrogate.grad(u - 0.5).mul_(error)
+    assert same_bits(surrogate_fast(u, 0.5, surrogate, scale=error), ref)
+
+
+def test_a_scale_the_kernel_does_not_take_is_applied_after_it():
+    """Another broadcast (the error per neuron only, or a larger shape) or another dtype: the
+    surrogate, then the product as GradLIF formed it before the kernel took it: in place when
+    the surrogate keeps its shape (so in its dtype), else a new tensor."""
+    surrogate = Surrogate("triangle", 1.0)
+    u = torch.randn(6, 5, 7, generator=gen(12))
+    for scale, in_place in ((torch.randn(7, generator=gen(13)), False),
+                            (torch.randn(1, 5, 7, generator=gen(14), dtype=torch.float64), True),
+                            (torch.randn(2, 6, 5, 7, generator=gen(15)), False)):
+        h = surrogate.grad(u - 0.5)
+        ref = h.mul_(scale) if in_place else scale * h
+        out = surrogate_fast(u, 0.5, surrogate, scale=scale)
+        assert same_bits(out, ref)
+
+
 @pytest.mark.parametrize("name", ["rectangular", "atan", "fast_sigmoid"])
 def test_other_surrogates_run_the_golden_function(name):
     surrogate = Surrogate(name, 2.0)
