@@ -70,7 +70,9 @@ class PolynomialSpread(NoiseModel):
 
     def mean_std(self, g):
         x = torch.clamp(g, max=self.g_valid_max)
+        # Horner's rule in place (the same roundings as sigma * x + c, without a new tensor
+        # per operation: it runs on every device write).
         sigma = torch.zeros_like(x)
         for c in self.coeffs:
-            sigma = sigma * x + c
-        return g, torch.clamp(sigma, min=0.0)
+            sigma.mul_(x).add_(c)
+        return g, sigma.clamp_(min=0.0)
