@@ -116,6 +116,12 @@ def _spike_read_loop(drives, line_rows, tile_rows, neg_column, top, raw, unit, c
     zero = line_rows.dtype.type(0.0)
     ceiling = line_rows.dtype.type(top)
     scale = line_rows.dtype.type(unit)
+    # Differential columns ([G+ | G-]: output o's negative column is outputs + o) are read
+    # without the gather, which keeps the last loop vectorised.
+    paired = True
+    for o in range(outputs):
+        if neg_column[o] != outputs + o:
+            paired = False
     for chunk in numba.prange(chunks):
         current = np.empty(columns, dtype=line_rows.dtype)
         ones = np.empty(tile_rows, dtype=np.int64)
@@ -137,6 +143,9 @@ def _spike_read_loop(drives, line_rows, tile_rows, neg_column, top, raw, unit, c
                 if raw:
                     for p in range(columns):
                         out[p] = current[p]
+                elif paired:
+                    for o in range(outputs):
+                        out[o] = (current[o] - current[outputs + o]) * scale
                 else:
                     for o in range(outputs):
                         out[o] = (current[o] - current[neg_column[o]]) * scale
