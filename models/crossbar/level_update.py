@@ -26,9 +26,22 @@ __all__ = ["LevelUpdate", "level_update", "level_update_applies"]
 
 
 class LevelUpdate(NamedTuple):
-    """What an update changes: the new level map, the flat indices and new levels of the ``a``
-    and ``b`` devices that move (ascending), and how many weights were clipped to the level
-    range and changed level."""
+    """What an update changes.
+
+    Members
+    -------
+    q_new : Tensor, int64
+        The new level map, the shape of the old one.
+    index_a, levels_a : Tensor, int64
+        Flat (row-major) indices, ascending, of the ``a`` devices whose level moves, and their
+        new levels.
+    index_b, levels_b : Tensor, int64
+        The same for the ``b`` devices (empty for the offset mapping: its reference is fixed).
+    clipped : int
+        Weights whose requested level lay outside the range.
+    changed : int
+        Weights whose level changed.
+    """
 
     q_new: torch.Tensor
     index_a: torch.Tensor
