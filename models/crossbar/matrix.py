@@ -479,7 +479,7 @@ class AnalogMatrix(DeviceArray):
             out, act, _ = lookup_read_psums(x2, bits, table[0, :, 0], unit=unit)
         else:
             psum, act, scale = lookup_read_psums(x2, bits, table[0, :, 0])
-            out = self._accumulate_bounded(psum.unsqueeze(0), bound)
+            out = self._accumulate(psum.unsqueeze(0), inplace=True)
             out.mul_(unit).mul_(scale[:, None])
         self._count_forward(phase, act.unsqueeze(-1), n_vectors=x2.shape[0], word_bits=bits)
         return out

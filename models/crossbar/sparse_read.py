@@ -329,7 +329,7 @@ def error_read_currents(magnitude: torch.Tensor, sign: torch.Tensor, g_plus: tor
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _lookup_loop(inputs, qmax, table, planes, unit, psums, active, scales, chunks):
+def _lookup_loop(inputs, qmax, table, planes, scaled, unit, psums, active, scales, chunks):
     """Bit-serial reads of inputs ``(N, lines)``, sign-magnitude quantised per read, looked up
     in the codes of every drive pattern ``table (2**lines, out)``, in ``chunks`` parallel slices.
 
@@ -344,8 +344,8 @@ def _lookup_loop(inputs, qmax, table, planes, unit, psums, active, scales, chunk
     their weighted sum, ``active (2 * planes, N)`` the driven lines of each read (plane-major,
     positive first, as the tensor path orders its drives). The codes are small integers, their
     products with powers of two and their sums exact, so any order gives the same bits.
-    ``unit`` (not 0): each sum is written as ``(sum * unit) * scale``, the two products rounded
-    in the table's type as ``psums.mul_(unit).mul_(scales[:, None])`` rounds them.
+    ``scaled``: each sum is written as ``(sum * unit) * scale``, the two products rounded in
+    the table's type as ``psums.mul_(unit).mul_(scales[:, None])`` rounds them.
     """
     n_reads, lines = inputs.shape
     outputs = table.shape[1]
@@ -356,7 +356,6 @@ def _lookup_loop(inputs, qmax, table, planes, unit, psums, active, scales, chunk
     four = table.dtype.type(4.0)
     one = inputs.dtype.type(1.0)
     q_top = inputs.dtype.type(qmax)
-    scaled = unit != 0.0
     unit_t = table.dtype.type(unit)
     for chunk in numba.prange(chunks):
         positive = np.empty(planes + 1, dtype=np.int64)
@@ -421,7 +420,8 @@ def _lookup_loop(inputs, qmax, table, planes, unit, psums, active, scales, chunk
 
 
 def lookup_read_psums(inputs: torch.Tensor, bits: int, table: torch.Tensor, *,
-                      unit: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                      unit: float | None = None
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Shift-added signed codes of multi-bit inputs read bit-serially by pattern lookup.
 
     Parameters
@@ -435,8 +435,8 @@ def lookup_read_psums(inputs: torch.Tensor, bits: int, table: torch.Tensor, *,
     table : Tensor ``(2**lines, out)``
         Signed codes of every drive pattern (row ``p`` drives line ``j`` iff bit ``j`` of ``p``);
         row 0, no line driven, is zero.
-    unit : float
-        Not 0: the sums are scaled as they are written, ``(psum * unit) * scale`` (rounded as
+    unit : float, optional
+        Given, the sums are scaled as they are written, ``(psum * unit) * scale`` (rounded as
         ``psums.mul_(unit).mul_(scale[:, None])`` would round them): the read in weight units
         where no saturation follows.
 
@@ -457,6 +457,6 @@ def lookup_read_psums(inputs: torch.Tensor, bits: int, table: torch.Tensor, *,
     active = torch.empty(2 * planes, n_reads, dtype=torch.int32, device="cpu")
     scale = torch.empty(n_reads, dtype=inputs.dtype, device="cpu")
     _run(_lookup_loop, n_reads, inputs.detach().contiguous().numpy(), (1 << planes) - 1,
-         table.contiguous().numpy(), planes, float(unit), psums.numpy(), active.numpy(),
-         scale.numpy())
+         table.contiguous().numpy(), planes, unit is not None,
+         1.0 if unit is None else float(unit), psums.numpy(), active.numpy(), scale.numpy())
     return psums, active, scale
